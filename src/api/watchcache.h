@@ -1,0 +1,49 @@
+/* watchcache: the in-memory fan-out of store changes to watchers.
+ *
+ * It is the store's event sink: every committed change is appended to a
+ * bounded ring (by count and by bytes) of refcounted events. A watcher
+ * starts after a revision; if that revision is still in the ring it reads
+ * from there, otherwise from the store's history (cn_store_history), or
+ * fails with -ERANGE (the API's 410 Gone) when the history was compacted.
+ * A watcher that falls too far behind is dropped with -ERANGE too, so a
+ * slow client cannot hold memory. Watchers cost the store nothing. */
+#ifndef CN_WATCHCACHE_H
+#define CN_WATCHCACHE_H
+
+#include <stdint.h>
+#include "store/store.h"
+
+typedef struct cn_watchcache cn_watchcache;
+typedef struct cn_watcher cn_watcher;
+
+/* An immutable event shared by the ring and its readers. */
+typedef struct cn_wevent {
+    cn_event_type type;
+    int64_t rev;
+    int64_t create_rev;
+    char *key;
+    char *value;  size_t value_len;       /* PUT: new; DELETE: last value */
+    char *prev;   size_t prev_len;        /* NULL on create */
+    int refs;     /* private */
+} cn_wevent;
+
+void cn_wevent_unref(cn_wevent *ev);
+
+/* Creates the cache and installs it as the store's sink. max_events and
+ * max_bytes bound the ring (0 = defaults 10000 events / 16 MiB). */
+cn_watchcache *cn_watchcache_new(cn_store *s, size_t max_events, size_t max_bytes);
+void cn_watchcache_free(cn_watchcache *wc);
+
+/* Watch keys starting with prefix, for changes with revision > after_rev. */
+int cn_watchcache_watch(cn_watchcache *wc, const char *prefix, int64_t after_rev,
+                        cn_watcher **out, cn_err *err);
+/* Wait up to timeout_ms for the next event. Returns 1 and a reference in
+ * *ev (caller unrefs), 0 on timeout, -ERANGE if the watcher fell behind. */
+int cn_watcher_next(cn_watcher *w, int timeout_ms, cn_wevent **ev);
+/* Highest revision the cache has seen (for bookmarks). */
+int64_t cn_watchcache_rev(cn_watchcache *wc);
+void cn_watcher_free(cn_watcher *w);
+/* Wake every watcher (shutdown). */
+void cn_watchcache_close(cn_watchcache *wc);
+
+#endif
