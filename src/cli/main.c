@@ -1,13 +1,43 @@
-/* main: the cairn command; dispatches to one file per subcommand. */
+/* main: the cairn command. Dispatches argv[1] through the command table;
+ * each subcommand lives in its own file. */
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli.h"
+
+static const struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+} commands[] = {
+    { "server", cn_cmd_server, "run a Kubernetes API server (control-plane node)" },
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: cairn <command> [flags]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nRun 'cairn <command> --help' for the flags of a command.\n");
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        printf("usage: cairn <command> [flags]\n\ncommands:\n  server   run a Kubernetes API server\n");
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
     }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("cairn (serves Kubernetes v1.32 API)\n");
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "cairn: unknown command \"%s\"\n", argv[1]);
+    usage(stderr);
     return 2;
 }

@@ -1,0 +1,37 @@
+/* apiserver: the Kubernetes API server of `cairn server`: wires the store,
+ * watch cache, resource registry, authentication and the HTTPS listener,
+ * and runs the built-in background loops (namespace finalization). */
+#ifndef CN_APISERVER_H
+#define CN_APISERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "lib/err.h"
+
+typedef struct cn_apiserver cn_apiserver;
+
+typedef struct cn_apiserver_config {
+    const char *data_dir;              /* holds pki/, state.db, kubeconfig */
+    const char *listen;                /* "HOST:PORT" */
+    const char *const *tls_sans;       /* extra SANs for the serving cert */
+    size_t ntls_sans;
+    const char *token_auth_file;       /* static bearer tokens, or NULL */
+    const char *advertise_host;        /* host written into the kubeconfig; NULL: from listen */
+    bool no_fsync;                     /* tests/bench only */
+    unsigned max_connections;          /* 0 = default */
+    unsigned idle_timeout_s;           /* 0 = default */
+} cn_apiserver_config;
+
+int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_err *err);
+void cn_apiserver_stop(cn_apiserver *s);
+int cn_apiserver_port(const cn_apiserver *s);
+/* Path of the admin kubeconfig written at start (owned by s). */
+const char *cn_apiserver_kubeconfig(const cn_apiserver *s);
+
+/* The Kubernetes version served in /version (decides which kubectl the
+ * machine's dispatcher runs, see docs). */
+#define CN_K8S_MAJOR "1"
+#define CN_K8S_MINOR "32"
+#define CN_K8S_GIT_VERSION "v1.32.0+cairn"
+
+#endif

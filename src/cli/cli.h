@@ -1,0 +1,7 @@
+/* cli: the subcommands of the cairn binary, one file each (git's model). */
+#ifndef CN_CLI_H
+#define CN_CLI_H
+
+int cn_cmd_server(int argc, char **argv);
+
+#endif

@@ -1,0 +1,142 @@
+/* server: `cairn server` — parse flags, start the API server, print how to
+ * reach it, and run until SIGINT/SIGTERM. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/apiserver.h"
+#include "cli/cli.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#define DEFAULT_DATA_DIR "/var/lib/cairn/server"
+#define DEFAULT_LISTEN "127.0.0.1:6443"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: cairn server [flags]\n"
+        "\n"
+        "Runs a Kubernetes API server (v1.32 API) on an embedded SQLite store.\n"
+        "On first start it creates a cluster CA, a serving certificate and an\n"
+        "admin client certificate, and writes DATA-DIR/kubeconfig for kubectl.\n"
+        "\n"
+        "flags:\n"
+        "  --data-dir DIR          state, certificates and kubeconfig (default %s)\n"
+        "  --listen HOST:PORT      HTTPS address to serve on (default %s; port 0 picks one)\n"
+        "  --tls-san NAME          extra DNS name or IP for the serving certificate (repeatable)\n"
+        "  --token-auth-file FILE  static bearer tokens, CSV: token,user,uid,\"group1,group2\"\n"
+        "  --advertise-host HOST   host name written into the kubeconfig (default: from --listen)\n"
+        "  --max-connections N     concurrent connections served (default 1024)\n"
+        "  --idle-timeout SECONDS  close idle keep-alive connections after this (default 120)\n"
+        "  --log-level LEVEL       debug, info, warn or error (default info)\n"
+        "  --no-fsync              do not fsync commits (tests and benchmarks only: loses data on power loss)\n"
+        "  -h, --help              show this help\n",
+        DEFAULT_DATA_DIR, DEFAULT_LISTEN);
+}
+
+static volatile sig_atomic_t stop_signal;
+static void on_signal(int sig) { stop_signal = sig; }
+
+static int parse_uint(const char *s, unsigned *out)
+{
+    int64_t v;
+    if (cn_parse_int64(s, &v) < 0 || v < 0 || v > 1000000) return -EINVAL;
+    *out = (unsigned)v;
+    return 0;
+}
+
+int cn_cmd_server(int argc, char **argv)
+{
+    enum { O_DATA = 1, O_LISTEN, O_SAN, O_TOKENS, O_ADV, O_MAXC, O_IDLE, O_LOG, O_NOFSYNC };
+    static const struct option opts[] = {
+        { "data-dir", required_argument, NULL, O_DATA },
+        { "listen", required_argument, NULL, O_LISTEN },
+        { "tls-san", required_argument, NULL, O_SAN },
+        { "token-auth-file", required_argument, NULL, O_TOKENS },
+        { "advertise-host", required_argument, NULL, O_ADV },
+        { "max-connections", required_argument, NULL, O_MAXC },
+        { "idle-timeout", required_argument, NULL, O_IDLE },
+        { "log-level", required_argument, NULL, O_LOG },
+        { "no-fsync", no_argument, NULL, O_NOFSYNC },
+        { "help", no_argument, NULL, 'h' },
+        { 0 },
+    };
+    cn_apiserver_config cfg = { .data_dir = DEFAULT_DATA_DIR, .listen = DEFAULT_LISTEN };
+    const char *sans[64];
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_DATA: cfg.data_dir = optarg; break;
+        case O_LISTEN: cfg.listen = optarg; break;
+        case O_SAN:
+            if (cfg.ntls_sans == 64) {
+                fprintf(stderr, "cairn server: too many --tls-san values (max 64)\n");
+                return 2;
+            }
+            sans[cfg.ntls_sans++] = optarg;
+            break;
+        case O_TOKENS: cfg.token_auth_file = optarg; break;
+        case O_ADV: cfg.advertise_host = optarg; break;
+        case O_MAXC:
+            if (parse_uint(optarg, &cfg.max_connections) < 0) {
+                fprintf(stderr, "cairn server: --max-connections: invalid number \"%s\"\n", optarg);
+                return 2;
+            }
+            break;
+        case O_IDLE:
+            if (parse_uint(optarg, &cfg.idle_timeout_s) < 0) {
+                fprintf(stderr, "cairn server: --idle-timeout: invalid number \"%s\"\n", optarg);
+                return 2;
+            }
+            break;
+        case O_LOG:
+            if (!strcmp(optarg, "debug")) cn_log_set_level(CN_LOG_DEBUG);
+            else if (!strcmp(optarg, "info")) cn_log_set_level(CN_LOG_INFO);
+            else if (!strcmp(optarg, "warn")) cn_log_set_level(CN_LOG_WARN);
+            else if (!strcmp(optarg, "error")) cn_log_set_level(CN_LOG_ERROR);
+            else {
+                fprintf(stderr, "cairn server: --log-level: unknown level \"%s\"\n", optarg);
+                return 2;
+            }
+            break;
+        case O_NOFSYNC: cfg.no_fsync = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "cairn server: unexpected argument \"%s\"\n", argv[optind]);
+        return 2;
+    }
+    cfg.tls_sans = sans;
+
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    cn_err err = CN_ERR_INIT;
+    cn_apiserver *srv = NULL;
+    if (cn_apiserver_start(&cfg, &srv, &err) < 0) {
+        fprintf(stderr, "cairn server: %s\n", err.message ? err.message : "failed to start");
+        cn_err_clear(&err);
+        return 1;
+    }
+    cn_info("cairn server listening on port %d, data in \"%s\"", cn_apiserver_port(srv), cfg.data_dir);
+    printf("cairn server is ready (Kubernetes v1.32 API) on port %d.\n"
+           "Use it with:\n"
+           "  export KUBECONFIG=%s\n"
+           "  kubectl get namespaces\n",
+           cn_apiserver_port(srv), cn_apiserver_kubeconfig(srv));
+    fflush(stdout);
+    while (!stop_signal) pause();
+    cn_info("signal %d: shutting down", (int)stop_signal);
+    cn_apiserver_stop(srv);
+    return 0;
+}
