@@ -1,0 +1,659 @@
+/* bench/api: API server throughput and latency, side by side with raw etcd.
+ *
+ * Starts `cairn server` (fsync on, as in production) and an etcd 3.4 member
+ * on loopback, then drives both with the same libcurl client code over
+ * HTTP/1.1 keep-alive at 1, 16 and 64 concurrent clients:
+ *   cairn: create ConfigMap, GET one, LIST 500   etcd: put, range one key
+ * plus GET latency at a fixed 1,000 req/s (open loop), watch fan-out to
+ * 1,000 watchers (p99 delivery latency), and RSS idle and with N ConfigMaps
+ * of 1 KiB. Prints figures only: a benchmark never fails on a timing. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/util.h"
+
+static const char *opt_cairn = "build/cairn";
+static const char *opt_etcd = "/usr/bin/etcd";
+static double opt_seconds = 3.0;
+static long opt_objects = 100000;
+static int opt_watchers = 1000;
+static char workdir[256];
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t l = sizeof a;
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    getsockname(fd, (struct sockaddr *)&a, &l);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static long rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+    fclose(f);
+    return kib;
+}
+
+/* ---- targets ---- */
+
+enum kind { CAIRN, ETCD };
+typedef struct target {
+    enum kind kind;
+    const char *name;
+    char base[128];
+    char ca[300], cert[300], key[300];
+    pid_t pid;
+} target;
+
+static CURL *new_handle(const target *t)
+{
+    CURL *h = curl_easy_init();
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+    if (t->kind == CAIRN) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, t->ca);
+        curl_easy_setopt(h, CURLOPT_SSLCERT, t->cert);
+        curl_easy_setopt(h, CURLOPT_SSLKEY, t->key);
+    }
+    return h;
+}
+
+static size_t sink(char *p, size_t s, size_t n, void *ud)
+{
+    cn_buf *b = ud;
+    if (b) cn_buf_add(b, p, s * n);
+    return s * n;
+}
+
+/* One request; returns the HTTP code (0 on transport error). */
+static long request(CURL *h, const char *method, const char *url, const char *body, cn_buf *resp)
+{
+    struct curl_slist *hdr = NULL;
+    hdr = curl_slist_append(hdr, "Content-Type: application/json");
+    hdr = curl_slist_append(hdr, "Accept: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    if (!body) curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+    long code = 0;
+    if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(hdr);
+    return code;
+}
+
+static void b64(const char *in, char *out)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(in), o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)(unsigned char)in[i] << 16;
+        if (i + 1 < n) v |= (uint32_t)(unsigned char)in[i + 1] << 8;
+        if (i + 2 < n) v |= (unsigned char)in[i + 2];
+        out[o++] = tbl[(v >> 18) & 63];
+        out[o++] = tbl[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < n ? tbl[v & 63] : '=';
+    }
+    out[o] = '\0';
+}
+
+static char value_1k[1025];
+
+/* Build one operation's request. op: 0 create/put, 1 get/range, 2 list 500. */
+static long do_op(const target *t, CURL *h, int op, int thread, long i, cn_buf *resp)
+{
+    char url[512], body[4096], k64[256], v64[1500], key[128];
+    if (t->kind == CAIRN) {
+        switch (op) {
+        case 0:
+            snprintf(url, sizeof url, "%s/api/v1/namespaces/default/configmaps", t->base);
+            snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c-%d-%ld\"},\"data\":{\"v\":\"%.*s\"}}",
+                     thread, i, 256, value_1k);
+            return request(h, "POST", url, body, resp);
+        case 1:
+            snprintf(url, sizeof url, "%s/api/v1/namespaces/default/configmaps/c-0-%ld", t->base, i % 100);
+            return request(h, "GET", url, NULL, resp);
+        default:
+            snprintf(url, sizeof url, "%s/api/v1/namespaces/list500/configmaps?limit=500", t->base);
+            return request(h, "GET", url, NULL, resp);
+        }
+    }
+    switch (op) {
+    case 0:
+        snprintf(key, sizeof key, "/registry/configmaps/default/c-%d-%ld", thread, i);
+        b64(key, k64);
+        {
+            char v[300];
+            snprintf(v, sizeof v, "%.*s", 256, value_1k);
+            b64(v, v64);
+        }
+        snprintf(url, sizeof url, "%s/v3/kv/put", t->base);
+        snprintf(body, sizeof body, "{\"key\":\"%s\",\"value\":\"%s\"}", k64, v64);
+        return request(h, "POST", url, body, resp);
+    case 1:
+        snprintf(key, sizeof key, "/registry/configmaps/default/c-0-%ld", i % 100);
+        b64(key, k64);
+        snprintf(url, sizeof url, "%s/v3/kv/range", t->base);
+        snprintf(body, sizeof body, "{\"key\":\"%s\"}", k64);
+        return request(h, "POST", url, body, resp);
+    default: {
+        char end[64];
+        b64("/registry/configmaps/list500/", k64);
+        b64("/registry/configmaps/list5000", end);
+        snprintf(url, sizeof url, "%s/v3/kv/range", t->base);
+        snprintf(body, sizeof body, "{\"key\":\"%s\",\"range_end\":\"%s\",\"limit\":500}", k64, end);
+        return request(h, "POST", url, body, resp);
+    }
+    }
+}
+
+/* ---- closed-loop phases ---- */
+
+typedef struct worker {
+    const target *t;
+    int op, id;
+    int64_t deadline;
+    long count, errors;
+    int64_t *lat;
+    size_t nlat, cap;
+    long start_i;
+    pthread_t th;
+} worker;
+
+static void add_lat(worker *w, int64_t us)
+{
+    if (w->nlat == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 4096;
+        w->lat = cn_realloc(w->lat, w->cap * sizeof *w->lat);
+    }
+    w->lat[w->nlat++] = us;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    CURL *h = new_handle(w->t);
+    long i = w->start_i;
+    while (now_us() < w->deadline) {
+        int64_t t0 = now_us();
+        long code = do_op(w->t, h, w->op, w->id, i++, NULL);
+        if (code < 200 || code >= 300) w->errors++;
+        else w->count++;
+        add_lat(w, now_us() - t0);
+    }
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static int cmp64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(int64_t *v, size_t n, double p)
+{
+    if (!n) return NAN;
+    size_t idx = (size_t)(p * (double)(n - 1));
+    return (double)v[idx] / 1000.0;
+}
+
+typedef struct result { double ops, p50, p99; long errors; } result;
+
+static result run_phase(const target *t, int op, int conc, double seconds, long base_i)
+{
+    worker *ws = cn_calloc((size_t)conc, sizeof *ws);
+    int64_t start = now_us(), deadline = start + (int64_t)(seconds * 1e6);
+    for (int i = 0; i < conc; i++) {
+        ws[i] = (worker){ .t = t, .op = op, .id = i, .deadline = deadline, .start_i = base_i };
+        pthread_create(&ws[i].th, NULL, worker_main, &ws[i]);
+    }
+    long total = 0, errors = 0;
+    size_t n = 0;
+    for (int i = 0; i < conc; i++) {
+        pthread_join(ws[i].th, NULL);
+        total += ws[i].count;
+        errors += ws[i].errors;
+        n += ws[i].nlat;
+    }
+    double elapsed = (double)(now_us() - start) / 1e6;
+    int64_t *all = cn_malloc((n ? n : 1) * sizeof *all);
+    size_t k = 0;
+    for (int i = 0; i < conc; i++) {
+        memcpy(all + k, ws[i].lat, ws[i].nlat * sizeof *all);
+        k += ws[i].nlat;
+        free(ws[i].lat);
+    }
+    qsort(all, n, sizeof *all, cmp64);
+    result r = { (double)total / elapsed, pct(all, n, 0.50), pct(all, n, 0.99), errors };
+    free(all);
+    free(ws);
+    return r;
+}
+
+/* ---- open-loop GET at a fixed rate ---- */
+
+typedef struct paced { const target *t; int id, nthreads; double rate; int64_t start, deadline; worker w; pthread_t th; } paced;
+
+static void *paced_main(void *arg)
+{
+    paced *p = arg;
+    CURL *h = new_handle(p->t);
+    double interval = 1e6 / (p->rate / p->nthreads);
+    for (long i = 0;; i++) {
+        int64_t sched = p->start + (int64_t)(interval * (double)i) + (int64_t)(interval * p->id / p->nthreads);
+        if (sched >= p->deadline) break;
+        int64_t now = now_us();
+        if (sched > now) usleep((useconds_t)(sched - now));
+        long code = do_op(p->t, h, 1, p->id, i, NULL);
+        if (code != 200) p->w.errors++;
+        /* From the scheduled time: no coordinated omission. */
+        add_lat(&p->w, now_us() - sched);
+    }
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static result run_paced(const target *t, double rate, double seconds)
+{
+    enum { N = 8 };
+    paced ps[N];
+    int64_t start = now_us() + 10000;
+    for (int i = 0; i < N; i++) {
+        ps[i] = (paced){ .t = t, .id = i, .nthreads = N, .rate = rate, .start = start,
+                         .deadline = start + (int64_t)(seconds * 1e6) };
+        pthread_create(&ps[i].th, NULL, paced_main, &ps[i]);
+    }
+    size_t n = 0;
+    long errors = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(ps[i].th, NULL);
+        n += ps[i].w.nlat;
+        errors += ps[i].w.errors;
+    }
+    int64_t *all = cn_malloc((n ? n : 1) * sizeof *all);
+    size_t k = 0;
+    for (int i = 0; i < N; i++) {
+        memcpy(all + k, ps[i].w.lat, ps[i].w.nlat * sizeof *all);
+        k += ps[i].w.nlat;
+        free(ps[i].w.lat);
+    }
+    qsort(all, n, sizeof *all, cmp64);
+    result r = { (double)n / seconds, pct(all, n, 0.50), pct(all, n, 0.99), errors };
+    free(all);
+    return r;
+}
+
+/* ---- watch fan-out ---- */
+
+typedef struct wstate { cn_buf line; int64_t *lat; size_t n, cap; } wstate;
+
+static size_t watch_cb(char *p, size_t s, size_t nm, void *ud)
+{
+    wstate *w = ud;
+    size_t len = s * nm;
+    int64_t now = wall_us();
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] != '\n') {
+            cn_buf_addc(&w->line, p[i]);
+            continue;
+        }
+        const char *t = w->line.data ? strstr(w->line.data, "\"t\":\"") : NULL;
+        if (t) {
+            int64_t sent = strtoll(t + 5, NULL, 10);
+            if (w->n == w->cap) {
+                w->cap = w->cap ? w->cap * 2 : 256;
+                w->lat = cn_realloc(w->lat, w->cap * sizeof *w->lat);
+            }
+            w->lat[w->n++] = now - sent;
+        }
+        cn_buf_reset(&w->line);
+    }
+    return len;
+}
+
+static void run_watch(const target *t, int nwatchers, int events)
+{
+    CURLM *m = curl_multi_init();
+    CURL **hs = cn_calloc((size_t)nwatchers, sizeof *hs);
+    wstate *st = cn_calloc((size_t)nwatchers, sizeof *st);
+    char url[256];
+    snprintf(url, sizeof url, "%s/api/v1/namespaces/watch/configmaps?watch=true&resourceVersion=0&timeoutSeconds=120", t->base);
+    for (int i = 0; i < nwatchers; i++) {
+        hs[i] = new_handle(t);
+        curl_easy_setopt(hs[i], CURLOPT_URL, url);
+        curl_easy_setopt(hs[i], CURLOPT_WRITEFUNCTION, watch_cb);
+        curl_easy_setopt(hs[i], CURLOPT_WRITEDATA, &st[i]);
+        cn_buf_init(&st[i].line);
+        curl_multi_add_handle(m, hs[i]);
+    }
+    /* Let every watcher connect (TLS handshakes) before writing. */
+    int running = 1;
+    int64_t until = now_us() + 15 * 1000000;
+    while (now_us() < until) {
+        curl_multi_perform(m, &running);
+        curl_multi_poll(m, NULL, 0, 50, NULL);
+        long connected = 0;
+        for (int i = 0; i < nwatchers; i++) {
+            long code = 0;
+            curl_easy_getinfo(hs[i], CURLINFO_RESPONSE_CODE, &code);
+            if (code == 200) connected++;
+        }
+        if (connected == nwatchers) break;
+    }
+    /* A writer thread creates events while this thread pumps the watchers. */
+    CURL *w = new_handle(t);
+    int64_t next = now_us();
+    int sent = 0;
+    int64_t end = now_us() + (int64_t)(events / 20.0 * 1e6) + 5000000;
+    while (now_us() < end) {
+        if (sent < events && now_us() >= next) {
+            char u[256], body[512];
+            snprintf(u, sizeof u, "%s/api/v1/namespaces/watch/configmaps", t->base);
+            snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"w%d\"},\"data\":{\"t\":\"%" PRId64 "\"}}",
+                     sent, wall_us());
+            request(w, "POST", u, body, NULL);
+            sent++;
+            next += 50000;   /* 20 events/s */
+        }
+        curl_multi_perform(m, &running);
+        curl_multi_poll(m, NULL, 0, 5, NULL);
+    }
+    curl_easy_cleanup(w);
+    size_t n = 0;
+    long got_all = 0;
+    for (int i = 0; i < nwatchers; i++) {
+        n += st[i].n;
+        if ((int)st[i].n >= sent) got_all++;
+    }
+    int64_t *all = cn_malloc((n ? n : 1) * sizeof *all);
+    size_t k = 0;
+    for (int i = 0; i < nwatchers; i++) {
+        memcpy(all + k, st[i].lat, st[i].n * sizeof *all);
+        k += st[i].n;
+        free(st[i].lat);
+        cn_buf_release(&st[i].line);
+        curl_multi_remove_handle(m, hs[i]);
+        curl_easy_cleanup(hs[i]);
+    }
+    qsort(all, n, sizeof *all, cmp64);
+    printf("%-8s watch fan-out: %d watchers, %d events, %zu deliveries (%ld watchers got all): p50 %.2f ms, p99 %.2f ms\n",
+           t->name, nwatchers, sent, n, got_all, pct(all, n, 0.5), pct(all, n, 0.99));
+    free(all);
+    free(st);
+    free(hs);
+    curl_multi_cleanup(m);
+}
+
+/* ---- process management ---- */
+
+static pid_t spawn(char *const argv[], const char *out)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *f = freopen(out, "w", stdout);
+        (void)f;
+        f = freopen(out, "a", stderr);
+        (void)f;
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int start_cairn(target *t)
+{
+    char dir[300], out[300], listen[64];
+    snprintf(dir, sizeof dir, "%s/cairn", workdir);
+    snprintf(out, sizeof out, "%s/cairn.out", workdir);
+    int port = free_port();
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    char *argv[] = { (char *)opt_cairn, "server", "--data-dir", dir, "--listen", listen,
+                     "--max-connections", "4096", "--log-level", "warn", NULL };
+    t->pid = spawn(argv, out);
+    t->kind = CAIRN;
+    t->name = "cairn";
+    snprintf(t->base, sizeof t->base, "https://127.0.0.1:%d", port);
+    snprintf(t->ca, sizeof t->ca, "%s/pki/ca.crt", dir);
+    snprintf(t->cert, sizeof t->cert, "%s/pki/admin.crt", dir);
+    snprintf(t->key, sizeof t->key, "%s/pki/admin.key", dir);
+    for (int i = 0; i < 200; i++) {
+        usleep(50000);
+        if (access(t->cert, R_OK) != 0) continue;
+        CURL *h = new_handle(t);
+        char url[256];
+        snprintf(url, sizeof url, "%s/readyz", t->base);
+        long code = request(h, "GET", url, NULL, NULL);
+        curl_easy_cleanup(h);
+        if (code == 200) return 0;
+    }
+    return -1;
+}
+
+static int start_etcd(target *t)
+{
+    char dir[300], out[300], curl_[64], peer[64], cluster[128];
+    snprintf(dir, sizeof dir, "%s/etcd", workdir);
+    snprintf(out, sizeof out, "%s/etcd.out", workdir);
+    int cp = free_port(), pp = free_port();
+    snprintf(curl_, sizeof curl_, "http://127.0.0.1:%d", cp);
+    snprintf(peer, sizeof peer, "http://127.0.0.1:%d", pp);
+    snprintf(cluster, sizeof cluster, "bench=%s", peer);
+    char *argv[] = { (char *)opt_etcd, "--name", "bench", "--data-dir", dir,
+        "--listen-client-urls", curl_, "--advertise-client-urls", curl_,
+        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+        "--initial-cluster", cluster, "--log-level", "error", NULL };
+    t->pid = spawn(argv, out);
+    t->kind = ETCD;
+    t->name = "etcd";
+    snprintf(t->base, sizeof t->base, "%s", curl_);
+    for (int i = 0; i < 200; i++) {
+        usleep(50000);
+        CURL *h = new_handle(t);
+        char url[256];
+        snprintf(url, sizeof url, "%s/health", t->base);
+        long code = request(h, "GET", url, NULL, NULL);
+        curl_easy_cleanup(h);
+        if (code == 200) return 0;
+    }
+    return -1;
+}
+
+static void stop(target *t)
+{
+    if (t->pid > 0) {
+        kill(t->pid, SIGTERM);
+        waitpid(t->pid, NULL, 0);
+        t->pid = 0;
+    }
+}
+
+static void seed(const target *t, const char *ns, const char *prefix, long n, int conc)
+{
+    /* Parallel creates of n objects named prefix-<i> in ns (cairn) or keys (etcd). */
+    (void)conc;
+    CURL *h = new_handle(t);
+    char url[256], body[2048], k64[256], v64[400], key[128];
+    if (t->kind == CAIRN) {
+        snprintf(url, sizeof url, "%s/api/v1/namespaces", t->base);
+        snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", ns);
+        request(h, "POST", url, body, NULL);
+    }
+    for (long i = 0; i < n; i++) {
+        if (t->kind == CAIRN) {
+            snprintf(url, sizeof url, "%s/api/v1/namespaces/%s/configmaps", t->base, ns);
+            snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"%s-%ld\"},\"data\":{\"v\":\"%.*s\"}}",
+                     prefix, i, 256, value_1k);
+            request(h, "POST", url, body, NULL);
+        } else {
+            snprintf(key, sizeof key, "/registry/configmaps/%s/%s-%ld", ns, prefix, i);
+            b64(key, k64);
+            char v[300];
+            snprintf(v, sizeof v, "%.*s", 256, value_1k);
+            b64(v, v64);
+            snprintf(url, sizeof url, "%s/v3/kv/put", t->base);
+            snprintf(body, sizeof body, "{\"key\":\"%s\",\"value\":\"%s\"}", k64, v64);
+            request(h, "POST", url, body, NULL);
+        }
+    }
+    curl_easy_cleanup(h);
+}
+
+/* Many 1 KiB ConfigMaps, 64 clients. */
+typedef struct filler { const target *t; long from, to; pthread_t th; } filler;
+
+static void *fill_main(void *arg)
+{
+    filler *f = arg;
+    CURL *h = new_handle(f->t);
+    char url[256], body[2048];
+    snprintf(url, sizeof url, "%s/api/v1/namespaces/rss/configmaps", f->t->base);
+    for (long i = f->from; i < f->to; i++) {
+        snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"r-%ld\"},\"data\":{\"v\":\"%s\"}}",
+                 i, value_1k);
+        request(h, "POST", url, body, NULL);
+    }
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static void usage(void)
+{
+    printf("usage: bench_api [--cairn PATH] [--etcd PATH] [--seconds S] [--objects N] [--watchers N]\n"
+           "  --cairn PATH    cairn binary (default build/cairn)\n"
+           "  --etcd PATH     etcd binary (default /usr/bin/etcd; skipped if missing)\n"
+           "  --seconds S     duration of each throughput phase (default 3)\n"
+           "  --objects N     ConfigMaps of 1 KiB for the RSS figure (default 100000)\n"
+           "  --watchers N    watchers for the fan-out figure (default 1000)\n");
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--cairn") && i + 1 < argc) opt_cairn = argv[++i];
+        else if (!strcmp(argv[i], "--etcd") && i + 1 < argc) opt_etcd = argv[++i];
+        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) opt_seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--objects") && i + 1 < argc) opt_objects = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--watchers") && i + 1 < argc) opt_watchers = atoi(argv[++i]);
+        else { usage(); return !strcmp(argv[i], "--help") ? 0 : 2; }
+    }
+    memset(value_1k, 'x', 1024);
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_ALL);
+    snprintf(workdir, sizeof workdir, "/tmp/cairn-bench.XXXXXX");
+    if (!mkdtemp(workdir)) return 1;
+
+    target cairn = { 0 }, etcd = { 0 };
+    if (start_cairn(&cairn) < 0) {
+        fprintf(stderr, "bench: cairn server did not start (see %s/cairn.out)\n", workdir);
+        return 1;
+    }
+    sleep(1);
+    long idle = rss_kib(cairn.pid);
+    bool have_etcd = access(opt_etcd, X_OK) == 0 && start_etcd(&etcd) == 0;
+    if (!have_etcd) printf("note: etcd not available at %s; etcd columns skipped\n", opt_etcd);
+
+    printf("bench/api — %d-core machine, HTTP/1.1 keep-alive (cairn over TLS with client certs; etcd's v3 JSON gateway over plain HTTP)\n",
+           (int)sysconf(_SC_NPROCESSORS_ONLN));
+    printf("object: ConfigMap with 256 B of data (etcd: the same key layout and 256 B value)\n\n");
+    seed(&cairn, "default", "c-0", 100, 1);
+    seed(&cairn, "list500", "l", 500, 1);
+    if (have_etcd) {
+        seed(&etcd, "default", "c-0", 100, 1);
+        seed(&etcd, "list500", "l", 500, 1);
+    }
+    static const int concs[] = { 1, 16, 64 };
+    static const char *const ops[] = { "create", "get", "list500" };
+    printf("%-8s %-8s %5s %12s %10s %10s %8s\n", "target", "op", "conc", "ops/s", "p50 ms", "p99 ms", "errors");
+    double ratio_create[3] = { 0 }, ratio_get[3] = { 0 };
+    for (int op = 0; op < 3; op++) {
+        for (int ci = 0; ci < 3; ci++) {
+            result rc = run_phase(&cairn, op, concs[ci], opt_seconds, 1000000L * (op + 1) * (ci + 1));
+            printf("%-8s %-8s %5d %12.0f %10.2f %10.2f %8ld\n", "cairn", ops[op], concs[ci], rc.ops, rc.p50, rc.p99, rc.errors);
+            if (have_etcd) {
+                result re = run_phase(&etcd, op, concs[ci], opt_seconds, 1000000L * (op + 1) * (ci + 1));
+                printf("%-8s %-8s %5d %12.0f %10.2f %10.2f %8ld\n", "etcd", op == 0 ? "put" : op == 1 ? "range1" : "range500",
+                       concs[ci], re.ops, re.p50, re.p99, re.errors);
+                if (op == 0) ratio_create[ci] = rc.ops / re.ops;
+                if (op == 1) ratio_get[ci] = rc.ops / re.ops;
+            }
+        }
+    }
+    if (have_etcd) {
+        printf("\nratio cairn/etcd: create vs put  %.2fx (1)  %.2fx (16)  %.2fx (64)\n", ratio_create[0], ratio_create[1], ratio_create[2]);
+        printf("ratio cairn/etcd: get vs range   %.2fx (1)  %.2fx (16)  %.2fx (64)\n", ratio_get[0], ratio_get[1], ratio_get[2]);
+    }
+    result pr = run_paced(&cairn, 1000, opt_seconds * 2);
+    printf("\n%-8s GET at a fixed 1,000 req/s (open loop): achieved %.0f/s, p50 %.2f ms, p99 %.2f ms, errors %ld\n",
+           "cairn", pr.ops, pr.p50, pr.p99, pr.errors);
+    if (opt_watchers > 0) run_watch(&cairn, opt_watchers, 100);
+
+    /* RSS with many objects. */
+    CURL *h = new_handle(&cairn);
+    char url[256];
+    snprintf(url, sizeof url, "%s/api/v1/namespaces", cairn.base);
+    request(h, "POST", url, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"rss\"}}", NULL);
+    curl_easy_cleanup(h);
+    int64_t t0 = now_us();
+    enum { NF = 64 };
+    filler fs[NF];
+    for (int i = 0; i < NF; i++) {
+        fs[i] = (filler){ .t = &cairn, .from = opt_objects * i / NF, .to = opt_objects * (i + 1) / NF };
+        pthread_create(&fs[i].th, NULL, fill_main, &fs[i]);
+    }
+    for (int i = 0; i < NF; i++) pthread_join(fs[i].th, NULL);
+    double fill_s = (double)(now_us() - t0) / 1e6;
+    sleep(1);
+    long full = rss_kib(cairn.pid);
+    printf("\n%-8s RSS idle %.1f MiB; with %ld ConfigMaps of 1 KiB %.1f MiB (created at %.0f/s with 64 clients)\n",
+           "cairn", idle / 1024.0, opt_objects, full / 1024.0, (double)opt_objects / fill_s);
+    if (have_etcd) printf("%-8s RSS after its phases %.1f MiB\n", "etcd", rss_kib(etcd.pid) / 1024.0);
+
+    stop(&cairn);
+    stop(&etcd);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", workdir);
+    if (system(cmd) != 0) fprintf(stderr, "bench: could not remove %s\n", workdir);
+    curl_global_cleanup();
+    return 0;
+}
