@@ -217,9 +217,9 @@ static int merge_prim_list(const json_t *orig, const json_t *patch, const cn_fie
         const char *d = patch_directive(v);
         if (d && strcmp(d, "replace") == 0) {
             replace = true;
-        } else if (json_is_object(v)) {
-            /* Objects in a list without a merge key cannot be merged;
-             * treat the list as replaced rather than guess. */
+        } else if (json_is_object(v) || json_is_array(v)) {
+            /* Objects or lists in a list without a merge key cannot be
+             * merged; treat the list as replaced rather than guess. */
             json_decref(items);
             return smp_clean_list(patch, (smp_type){ f->msg, false }, depth, out, err);
         } else {
