@@ -371,8 +371,19 @@ static bool has_prefix_n(const char *key, size_t klen, const char *prefix)
     return klen >= n && memcmp(key, prefix, n) == 0;
 }
 
-static int check_retain_keys(const json_t *base_patch, const json_t *keys, cn_err *err)
+static bool in_key_set(const json_t *set, const char *key, size_t klen)
 {
+    json_t *k = json_stringn_nocheck(key, klen);
+    bool found = lookup(set, k, NULL) >= 0;
+    json_decref(k);
+    return found;
+}
+
+/* $retainKeys must list strings, and every key the patch sets. Returns
+ * the set as an index (caller decrefs). */
+static int retain_keys_set(const json_t *patch, const json_t *keys, json_t **set, cn_err *err)
+{
+    *set = NULL;
     if (!json_is_array(keys))
         return cn_err_bad_request(err, "strategic merge patch: $retainKeys must be a list of strings");
     size_t i;
@@ -380,33 +391,28 @@ static int check_retain_keys(const json_t *base_patch, const json_t *keys, cn_er
     json_array_foreach(keys, i, k)
         if (!json_is_string(k))
             return cn_err_bad_request(err, "strategic merge patch: $retainKeys must be a list of strings");
+    json_t *idx = index_list(keys, NULL);
     const char *key;
     size_t klen;
     json_t *v;
-    json_object_keylen_foreach((json_t *)base_patch, key, klen, v) {
+    json_object_keylen_foreach((json_t *)patch, key, klen, v) {
         if (json_is_null(v) || key[0] == '$') continue;
-        bool found = false;
-        json_array_foreach(keys, i, k)
-            if (json_string_length(k) == klen && memcmp(json_string_value(k), key, klen) == 0) found = true;
-        if (!found)
+        if (!in_key_set(idx, key, klen)) {
+            json_decref(idx);
             return cn_err_bad_request(err, "strategic merge patch: key \"%s\" is not listed in $retainKeys", key);
+        }
     }
+    *set = idx;
     return 0;
 }
 
-static void apply_retain_keys(json_t *base, const json_t *keys)
+static void apply_retain_keys(json_t *base, const json_t *set)
 {
     const char *key;
     size_t klen;
     json_t *v, *tmp;
-    size_t i;
-    json_t *k;
-    json_object_keylen_foreach_safe(base, tmp, key, klen, v) {
-        bool found = false;
-        json_array_foreach(keys, i, k)
-            if (json_string_length(k) == klen && memcmp(json_string_value(k), key, klen) == 0) found = true;
-        if (!found) json_object_deln(base, key, klen);
-    }
+    json_object_keylen_foreach_safe(base, tmp, key, klen, v)
+        if (!in_key_set(set, key, klen)) json_object_deln(base, key, klen);
 }
 
 /* Merge one non-directive key of patch into base. */
@@ -501,13 +507,17 @@ static int smp_map(const json_t *orig, const json_t *patch, smp_type t, int dept
             return cn_err_bad_request(err, "strategic merge patch: unknown $patch directive \"%s\"", s);
     }
     const json_t *retain = json_object_get(patch, DIR_RETAIN);
+    json_t *retain_set = NULL;
     if (retain) {
-        int r = check_retain_keys(patch, retain, err);
+        int r = retain_keys_set(patch, retain, &retain_set, err);
         if (r < 0) return r;
     }
     if (replace) orig = NULL;
     json_t *base = json_is_object(orig) ? json_deep_copy(orig) : json_object();
-    if (retain) apply_retain_keys(base, retain);
+    if (retain_set) {
+        apply_retain_keys(base, retain_set);
+        json_decref(retain_set);
+    }
 
     int r = 0;
     const char *key;
