@@ -179,15 +179,44 @@ static void notify_completed(void *cls, struct MHD_Connection *mc, void **con_cl
 
 /* ---- client certificate ---- */
 
-/* Value idx of attribute oid in the subject, or NULL when absent. */
+/* Value idx of attribute oid in the subject, or NULL. Read raw (DER) and
+ * unwrapped here: the printable form escapes ',', '+' and '=', and group
+ * names may contain them. */
 static char *dn_value(gnutls_x509_crt_t crt, const char *oid, unsigned idx)
 {
-    char buf[MAX_DN_VALUE + 1];
-    size_t size = MAX_DN_VALUE;
-    if (gnutls_x509_crt_get_dn_by_oid(crt, oid, idx, 0, buf, &size) < 0) return NULL;
-    if (size > MAX_DN_VALUE) return NULL;
-    buf[size] = '\0';
-    return cn_strdup(buf);
+    unsigned char der[MAX_DN_VALUE + 8];
+    size_t size = sizeof der;
+    if (gnutls_x509_crt_get_dn_by_oid(crt, oid, idx, 1, der, &size) < 0) return NULL;
+    if (size < 2 || size > sizeof der) return NULL;
+    /* UTF8String, PrintableString, T61String, IA5String. */
+    unsigned tag = der[0];
+    if (tag != 12 && tag != 19 && tag != 20 && tag != 22) return NULL;
+    size_t len, off;
+    if (der[1] < 0x80) {
+        len = der[1];
+        off = 2;
+    } else if (der[1] == 0x81 && size >= 3) {
+        len = der[2];
+        off = 3;
+    } else if (der[1] == 0x82 && size >= 4) {
+        len = (size_t)der[2] << 8 | der[3];
+        off = 4;
+    } else {
+        return NULL;
+    }
+    if (off + len != size || memchr(der + off, 0, len)) return NULL;
+    return cn_strndup((const char *)der + off, len);
+}
+
+static void read_subject(conn *c, gnutls_x509_crt_t crt)
+{
+    c->cn = dn_value(crt, GNUTLS_OID_X520_COMMON_NAME, 0);
+    for (unsigned i = 0; i < MAX_ORGS; i++) {
+        char *o = dn_value(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, i);
+        if (!o) break;
+        c->orgs = cn_realloc(c->orgs, (c->norgs + 1) * sizeof *c->orgs);
+        c->orgs[c->norgs++] = o;
+    }
 }
 
 static void read_peer_cert(conn *c, struct MHD_Connection *mc)
@@ -210,16 +239,10 @@ static void read_peer_cert(conn *c, struct MHD_Connection *mc)
     }
     gnutls_x509_crt_t crt;
     if (gnutls_x509_crt_init(&crt) < 0) return;
-    if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) < 0) goto out;
-    c->cn = dn_value(crt, GNUTLS_OID_X520_COMMON_NAME, 0);
-    for (unsigned i = 0; i < MAX_ORGS; i++) {
-        char *o = dn_value(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, i);
-        if (!o) break;
-        c->orgs = cn_realloc(c->orgs, (c->norgs + 1) * sizeof *c->orgs);
-        c->orgs[c->norgs++] = o;
+    if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == 0) {
+        read_subject(c, crt);
+        c->has_cert = true;
     }
-    c->has_cert = true;
-out:
     gnutls_x509_crt_deinit(crt);
 }
 
