@@ -10,7 +10,10 @@
  * CLOSED notification; a req lives from the first access-handler call to
  * request completion, or longer when a stream response still holds it. Both
  * are reference-counted because MHD does not order "request completed",
- * "response destroyed" and "connection closed" the same way on every path. */
+ * "response destroyed" and "connection closed" the same way on every path.
+ *
+ * TODO: protocol upgrades (101) for exec/attach/port-forward over WebSocket
+ * or SPDY need MHD_create_response_for_upgrade and a new entry point. */
 #define _GNU_SOURCE   /* POLLRDHUP */
 #include "lib/http.h"
 
@@ -38,7 +41,7 @@
 #define MAX_ORGS 64              /* O values kept from one certificate */
 #define MAX_DN_VALUE 1024        /* bytes of one CN/O value */
 #define STREAM_BLOCK 4096        /* small: every event leaves promptly */
-#define CONN_MEMORY (64 * 1024)  /* MHD per-connection pool: bounds headers */
+#define CONN_MEMORY (32 * 1024)  /* MHD per-connection pool: bounds headers */
 /* Watches park a thread each; their stacks are reserved, not resident. The
  * sanitizers need far more stack per frame. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -363,9 +366,9 @@ static void respond_too_large(cn_http_req *r)
 /* ---- the access handler ---- */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
-                              const char *method, const char *version,
-                              const char *upload_data, size_t *upload_data_size,
-                              void **con_cls)
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
 {
     (void)version;
     cn_http_server *srv = cls;
