@@ -45,6 +45,12 @@ typedef struct cn_field {
     const cn_message *msg;     /* CN_T_MESSAGE (or map of messages): the nested type */
     enum cn_patch_strategy strategy;
     const char *merge_key;     /* CN_PS_MERGE on a list of messages; NULL for primitives */
+    /* Added members (compatible: appended). */
+    bool optional;             /* a Go pointer: a present zero value is kept */
+    bool inlined;              /* json ",inline" member: name is NULL, the
+                                * fields of .msg appear in the parent object
+                                * (cn_schema_field looks through it) */
+    bool micro_time;           /* CN_T_TIME: metav1.MicroTime (6 fraction digits) */
 } cn_field;
 
 struct cn_message {
@@ -55,7 +61,11 @@ struct cn_message {
 
 /* The top-level message of a built-in kind, or NULL (custom resources). */
 const cn_message *cn_schema_for_kind(const char *group, const char *version, const char *kind);
-/* Field by JSON name, or NULL. */
+/* Field by JSON name, or NULL. Looks through inlined members. Top-level
+ * kinds (and messages embedding TypeMeta) list "apiVersion" and "kind" with
+ * number 0, which never matches on the wire. A CN_T_RAW field may carry a
+ * .msg: the protobuf wrapper of a custom-JSON type (JSONSchemaPropsOrBool,
+ * ExtraValue, ...); it is not a JSON object schema. */
 const cn_field *cn_schema_field(const cn_message *m, const char *json_name);
 /* Field by protobuf number, or NULL. */
 const cn_field *cn_schema_field_by_number(const cn_message *m, int number);
@@ -63,5 +73,11 @@ const cn_field *cn_schema_field_by_number(const cn_message *m, int number);
 /* Well-known messages shared by many kinds. */
 const cn_message *cn_schema_object_meta(void);
 const cn_message *cn_schema_delete_options(void);
+
+/* The kind table, for tests and generators (OpenAPI): entry i of
+ * cn_schema_nkinds(), or NULL past the end. Out-pointers may be NULL. */
+size_t cn_schema_nkinds(void);
+const cn_message *cn_schema_kind_at(size_t i, const char **group, const char **version,
+                                    const char **kind);
 
 #endif
