@@ -328,9 +328,13 @@ bool cn_v_int(cn_vctx *v, const json_t *parent, const char *key, int64_t *out)
     if (!json_is_object(parent)) return false;
     const json_t *j = json_object_get(parent, key);
     if (!j || json_is_null(j)) return false;
-    if (json_is_real(j) && json_real_value(j) == (double)(int64_t)json_real_value(j)) {
-        *out = (int64_t)json_real_value(j);
-        return true;
+    if (json_is_real(j)) {
+        double d = json_real_value(j);
+        /* Integral reals ("replicas": 3.0) count as integers, like upstream. */
+        if (d > -9.2e18 && d < 9.2e18 && d == (double)(int64_t)d) {
+            *out = (int64_t)d;
+            return true;
+        }
     }
     j = typed(v, parent, key, JSON_INTEGER, "integer");
     if (!j) return false;
@@ -710,7 +714,7 @@ void cn_v_resource_list(cn_vctx *v, const json_t *list, bool nonneg)
         else if (json_is_integer(val)) {
             q = (__int128)json_integer_value(val) * 1000000000;
             r = 0;
-        } else if (json_is_real(val)) {
+        } else if (json_is_real(val) && json_real_value(val) > -1e20 && json_real_value(val) < 1e20) {
             q = (__int128)(json_real_value(val) * 1e9);
             r = 0;
         }
