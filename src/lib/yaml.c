@@ -451,12 +451,61 @@ static int parse(const char *text, size_t len, bool all, json_t **out, cn_err *e
     return 0;
 }
 
+/* JSON is meant to be YAML, but libyaml (YAML 1.1) refuses some JSON
+ * escapes: surrogate pairs ("\ud83d\ude00", what ensure-ASCII encoders
+ * emit) and "\/". A body that failed as YAML but is one JSON object or
+ * array is taken as JSON; the YAML error stands otherwise. */
+/* The YAML path's bounds, applied to a value that came in as JSON. */
+static bool within_bounds(const json_t *v, size_t depth, size_t *nodes)
+{
+    if (++*nodes > YAML_MAX_NODES) return false;
+    if (!json_is_object(v) && !json_is_array(v)) return true;
+    if (depth >= YAML_MAX_DEPTH) return false;
+    size_t i;
+    const char *k;
+    json_t *c;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, c)
+            if (!within_bounds(c, depth + 1, nodes)) return false;
+    } else {
+        json_object_foreach((json_t *)v, k, c)
+            if (!within_bounds(c, depth + 1, nodes)) return false;
+    }
+    return true;
+}
+
+static int json_fallback(const char *text, size_t len, bool all, json_t **out, cn_err *err)
+{
+    size_t i = 0;
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')) i++;
+    if (i == len || (text[i] != '{' && text[i] != '[')) return -EINVAL;
+    json_error_t je;
+    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    size_t nodes = 0;
+    if (!o || !within_bounds(o, 0, &nodes)) {
+        json_decref(o);
+        return -EINVAL;
+    }
+    if (all) {
+        json_t *a = json_array();
+        json_array_append_new(a, o);
+        o = a;
+    }
+    cn_err_clear(err);
+    *out = o;
+    return 0;
+}
+
 int cn_yaml_parse(const char *text, size_t len, json_t **out, cn_err *err)
 {
-    return parse(text, len, false, out, err);
+    int r = parse(text, len, false, out, err);
+    if (r < 0 && text && json_fallback(text, len, false, out, err) == 0) r = 0;
+    return r;
 }
 
 int cn_yaml_parse_all(const char *text, size_t len, json_t **out, cn_err *err)
 {
-    return parse(text, len, true, out, err);
+    int r = parse(text, len, true, out, err);
+    if (r < 0 && text && json_fallback(text, len, true, out, err) == 0) r = 0;
+    return r;
 }

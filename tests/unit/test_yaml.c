@@ -163,6 +163,27 @@ static void test_errors(void)
     json_decref(o);
 }
 
+static void test_json_fallback(void)
+{
+    /* escapes libyaml refuses but JSON allows */
+    CHECK_Y("{\"k\": \"\\ud83d\\ude00 a\\/b\"}", "{\"k\":\"\xf0\x9f\x98\x80 a/b\"}");
+    CHECK_YA("[\"\\ud83d\\ude00\"]", "[[\"\xf0\x9f\x98\x80\"]]");
+    /* still refused: duplicates, non-JSON YAML errors, nesting beyond the bound */
+    CHECK_Y("{\"k\": \"\\/\", \"k\": 1}", "ERR:400");
+    CHECK_Y("a: \"\\ud83d\\ude00\"\n", "ERR:400");   /* YAML, not JSON: no fallback */
+    cn_buf b;
+    cn_buf_init(&b);
+    for (int i = 0; i < 300; i++) cn_buf_addc(&b, '[');
+    cn_buf_adds(&b, "\"\\/\"");
+    for (int i = 0; i < 300; i++) cn_buf_addc(&b, ']');
+    json_t *o = NULL;
+    cn_err e = CN_ERR_INIT;
+    CHECK(cn_yaml_parse(b.data, b.len, &o, &e) < 0);
+    CHECK_INT(e.code, 400);
+    cn_err_clear(&e);
+    cn_buf_release(&b);
+}
+
 static void test_all(void)
 {
     CHECK_YA("", "[]");
@@ -181,6 +202,7 @@ int main(void)
     TEST_RUN(test_scalars);
     TEST_RUN(test_keys);
     TEST_RUN(test_errors);
+    TEST_RUN(test_json_fallback);
     TEST_RUN(test_all);
     return TEST_DONE();
 }
