@@ -1,7 +1,13 @@
 /* validate_apps: validation of the non-core built-in kinds: apps workloads,
  * batch Jobs and CronJobs, RBAC, coordination Leases, EndpointSlices,
  * StorageClasses and ValidatingAdmissionPolicies. Rules and messages follow
- * upstream's pkg/apis/<group>/validation for the fields users set. */
+ * upstream's pkg/apis/<group>/validation for the fields users set.
+ *
+ * TODO: kinds validated by ObjectMeta rules only so far: Ingress,
+ * IngressClass, NetworkPolicy, HorizontalPodAutoscaler, PodDisruptionBudget,
+ * events.k8s.io Event, PriorityClass, CSIDriver/CSINode, mutating/validating
+ * webhook configurations, ControllerRevision. Pod template affinity,
+ * tolerations, probes and securityContext are not checked either. */
 #include "api/validate-internal.h"
 
 #include <stdlib.h>
