@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +94,7 @@ typedef struct conn {
 } conn;
 
 /* A queued request for the committer; lives on the requesting thread's
- * stack until `done` is set under q_lock. */
+ * stack until the committer posts `done`. */
 typedef struct pending {
     cn_store_write *w;          /* NULL for a compaction chunk */
     int64_t compact_to;
@@ -103,7 +104,7 @@ typedef struct pending {
     char *prev;
     size_t prev_len;
     int64_t old_create, old_mod;
-    bool done;
+    sem_t done;                 /* one wake-up per waiter: no thundering herd */
     struct pending *next;
 } pending;
 
@@ -119,8 +120,8 @@ typedef struct sq {
 
     pthread_mutex_t q_lock;
     pthread_cond_t q_work;      /* committer waits for work */
-    pthread_cond_t q_done;      /* writers wait for their batch */
     pending *q_head, *q_tail;
+    bool q_idle;                /* committer is waiting on q_work */
     bool q_stop;
     pthread_t committer;
     bool committer_started;
@@ -233,10 +234,15 @@ static int conn_open(conn *c, const char *path, bool readonly, bool no_fsync, cn
     }
     sqlite3_extended_result_codes(c->db, 1);
     sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    /* WAL lets the readers run beside the committer; synchronous=FULL makes
+     * every COMMIT durable (one fsync of the WAL per batch); the size limit
+     * trims the WAL back after a burst. */
     const char *pragmas = readonly
         ? "PRAGMA query_only=1; PRAGMA mmap_size=268435456; PRAGMA cache_size=-16384;"
         : no_fsync ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA cache_size=-16384;"
-                   : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-16384;";
+                     " PRAGMA journal_size_limit=67108864;"
+                   : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-16384;"
+                     " PRAGMA journal_size_limit=67108864;";
     rc = sqlite3_exec(c->db, pragmas, NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         int r = db_fail(c, rc, err, "configure");
@@ -701,19 +707,22 @@ static void *committer_main(void *arg)
     sq *s = arg;
     pthread_mutex_lock(&s->q_lock);
     for (;;) {
-        while (!s->q_head && !s->q_stop) pthread_cond_wait(&s->q_work, &s->q_lock);
+        while (!s->q_head && !s->q_stop) {
+            s->q_idle = true;
+            pthread_cond_wait(&s->q_work, &s->q_lock);
+            s->q_idle = false;
+        }
         if (!s->q_head) break;
         pending *batch = s->q_head;
         s->q_head = s->q_tail = NULL;
         pthread_mutex_unlock(&s->q_lock);
         run_batch(s, batch);
-        pthread_mutex_lock(&s->q_lock);
-        /* Once done is set the waiter may return and its pending vanish. */
+        /* Once posted, the waiter may return and its pending vanish. */
         for (pending *p = batch, *next; p; p = next) {
             next = p->next;
-            p->done = true;
+            sem_post(&p->done);
         }
-        pthread_cond_broadcast(&s->q_done);
+        pthread_mutex_lock(&s->q_lock);
     }
     pthread_mutex_unlock(&s->q_lock);
     return NULL;
@@ -722,18 +731,22 @@ static void *committer_main(void *arg)
 /* Queue p and wait until the committer has finished with it. */
 static int submit(sq *s, pending *p)
 {
+    sem_init(&p->done, 0, 0);
     pthread_mutex_lock(&s->q_lock);
     if (s->q_stop) {
         pthread_mutex_unlock(&s->q_lock);
+        sem_destroy(&p->done);
         cn_err_set(p->err, 503, "ServiceUnavailable", "store: shutting down");
         return -ESHUTDOWN;
     }
     if (s->q_tail) s->q_tail->next = p;
     else s->q_head = p;
     s->q_tail = p;
-    pthread_cond_signal(&s->q_work);
-    while (!p->done) pthread_cond_wait(&s->q_done, &s->q_lock);
+    if (s->q_idle) pthread_cond_signal(&s->q_work);
     pthread_mutex_unlock(&s->q_lock);
+    while (sem_wait(&p->done) < 0)
+        ;   /* EINTR */
+    sem_destroy(&p->done);
     return p->result;
 }
 
@@ -824,7 +837,6 @@ static void sq_close(cn_store *base)
     if (s->wr.db) conn_close(&s->wr);   /* last close checkpoints the WAL */
     pthread_mutex_destroy(&s->q_lock);
     pthread_cond_destroy(&s->q_work);
-    pthread_cond_destroy(&s->q_done);
     pthread_mutex_destroy(&s->pool_lock);
     pthread_cond_destroy(&s->pool_cond);
     pthread_mutex_destroy(&s->cp_lock);
@@ -861,7 +873,6 @@ int cn_store_open_sqlite(const char *path, const cn_store_options *opts,
                                                          : DEFAULT_COMPACT_INTERVAL_S;
     pthread_mutex_init(&s->q_lock, NULL);
     pthread_cond_init(&s->q_work, NULL);
-    pthread_cond_init(&s->q_done, NULL);
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_cond_init(&s->pool_cond, NULL);
     pthread_mutex_init(&s->cp_lock, NULL);
