@@ -15,6 +15,7 @@
 #define INLINE .inlined = true
 #define MICRO .micro_time = true
 #define MERGE(k) .strategy = CN_PS_MERGE, .merge_key = (k)
+#define REPLACE(k) .strategy = CN_PS_REPLACE, .merge_key = (k)
 #define RETAIN(k) .strategy = CN_PS_RETAIN_KEYS, .merge_key = (k)
 #define MERGE_RETAIN(k) .strategy = CN_PS_MERGE_RETAIN, .merge_key = (k)
 
@@ -355,5 +356,71 @@ extern const cn_message cn_sm_meta_v1_Status;
 extern const cn_message cn_sm_meta_v1_ListMeta;
 extern const cn_message cn_sm_meta_v1_StatusDetails;
 extern const cn_message cn_sm_meta_v1_StatusCause;
+extern const cn_message cn_sm_core_v1_PodTemplate;
+extern const cn_message cn_sm_core_v1_ReplicationController;
+extern const cn_message cn_sm_core_v1_ReplicationControllerSpec;
+extern const cn_message cn_sm_core_v1_ReplicationControllerStatus;
+extern const cn_message cn_sm_core_v1_ReplicationControllerCondition;
+extern const cn_message cn_sm_apps_v1_ControllerRevision;
+extern const cn_message cn_sm_autoscaling_v1_HorizontalPodAutoscaler;
+extern const cn_message cn_sm_autoscaling_v1_HorizontalPodAutoscalerSpec;
+extern const cn_message cn_sm_autoscaling_v1_CrossVersionObjectReference;
+extern const cn_message cn_sm_autoscaling_v1_HorizontalPodAutoscalerStatus;
+extern const cn_message cn_sm_autoscaling_v2_HorizontalPodAutoscaler;
+extern const cn_message cn_sm_autoscaling_v2_HorizontalPodAutoscalerSpec;
+extern const cn_message cn_sm_autoscaling_v2_CrossVersionObjectReference;
+extern const cn_message cn_sm_autoscaling_v2_MetricSpec;
+extern const cn_message cn_sm_autoscaling_v2_ObjectMetricSource;
+extern const cn_message cn_sm_autoscaling_v2_MetricTarget;
+extern const cn_message cn_sm_autoscaling_v2_MetricIdentifier;
+extern const cn_message cn_sm_autoscaling_v2_PodsMetricSource;
+extern const cn_message cn_sm_autoscaling_v2_ResourceMetricSource;
+extern const cn_message cn_sm_autoscaling_v2_ExternalMetricSource;
+extern const cn_message cn_sm_autoscaling_v2_ContainerResourceMetricSource;
+extern const cn_message cn_sm_autoscaling_v2_HorizontalPodAutoscalerBehavior;
+extern const cn_message cn_sm_autoscaling_v2_HPAScalingRules;
+extern const cn_message cn_sm_autoscaling_v2_HPAScalingPolicy;
+extern const cn_message cn_sm_autoscaling_v2_HorizontalPodAutoscalerStatus;
+extern const cn_message cn_sm_autoscaling_v2_MetricStatus;
+extern const cn_message cn_sm_autoscaling_v2_ObjectMetricStatus;
+extern const cn_message cn_sm_autoscaling_v2_MetricValueStatus;
+extern const cn_message cn_sm_autoscaling_v2_PodsMetricStatus;
+extern const cn_message cn_sm_autoscaling_v2_ResourceMetricStatus;
+extern const cn_message cn_sm_autoscaling_v2_ExternalMetricStatus;
+extern const cn_message cn_sm_autoscaling_v2_ContainerResourceMetricStatus;
+extern const cn_message cn_sm_autoscaling_v2_HorizontalPodAutoscalerCondition;
+extern const cn_message cn_sm_policy_v1_PodDisruptionBudget;
+extern const cn_message cn_sm_policy_v1_PodDisruptionBudgetSpec;
+extern const cn_message cn_sm_policy_v1_PodDisruptionBudgetStatus;
+extern const cn_message cn_sm_scheduling_v1_PriorityClass;
+extern const cn_message cn_sm_networking_v1_Ingress;
+extern const cn_message cn_sm_networking_v1_IngressSpec;
+extern const cn_message cn_sm_networking_v1_IngressBackend;
+extern const cn_message cn_sm_networking_v1_IngressServiceBackend;
+extern const cn_message cn_sm_networking_v1_ServiceBackendPort;
+extern const cn_message cn_sm_networking_v1_IngressTLS;
+extern const cn_message cn_sm_networking_v1_IngressRule;
+extern const cn_message cn_sm_networking_v1_IngressRuleValue;
+extern const cn_message cn_sm_networking_v1_HTTPIngressRuleValue;
+extern const cn_message cn_sm_networking_v1_HTTPIngressPath;
+extern const cn_message cn_sm_networking_v1_IngressStatus;
+extern const cn_message cn_sm_networking_v1_IngressLoadBalancerStatus;
+extern const cn_message cn_sm_networking_v1_IngressLoadBalancerIngress;
+extern const cn_message cn_sm_networking_v1_IngressPortStatus;
+extern const cn_message cn_sm_networking_v1_IngressClass;
+extern const cn_message cn_sm_networking_v1_IngressClassSpec;
+extern const cn_message cn_sm_networking_v1_IngressClassParametersReference;
+extern const cn_message cn_sm_networking_v1_NetworkPolicy;
+extern const cn_message cn_sm_networking_v1_NetworkPolicySpec;
+extern const cn_message cn_sm_networking_v1_NetworkPolicyIngressRule;
+extern const cn_message cn_sm_networking_v1_NetworkPolicyPort;
+extern const cn_message cn_sm_networking_v1_NetworkPolicyPeer;
+extern const cn_message cn_sm_networking_v1_IPBlock;
+extern const cn_message cn_sm_networking_v1_NetworkPolicyEgressRule;
+extern const cn_message cn_sm_certificates_v1_CertificateSigningRequest;
+extern const cn_message cn_sm_certificates_v1_CertificateSigningRequestSpec;
+extern const cn_message cn_sm_certificates_v1_ExtraValue;
+extern const cn_message cn_sm_certificates_v1_CertificateSigningRequestStatus;
+extern const cn_message cn_sm_certificates_v1_CertificateSigningRequestCondition;
 
 #endif

@@ -171,6 +171,13 @@ MSG_DEF(apps_v1_StatefulSetCondition, "io.k8s.api.apps.v1.StatefulSetCondition",
     F("reason", 4, STRING),
     F("message", 5, STRING))
 
+MSG_DEF(apps_v1_ControllerRevision, "io.k8s.api.apps.v1.ControllerRevision",
+    F("apiVersion", 0, STRING),
+    F("kind", 0, STRING),
+    F("metadata", 1, MESSAGE, MSG(meta_v1_ObjectMeta)),
+    F("data", 2, RAW),
+    F("revision", 3, INT64))
+
 /* ---- batch/v1 ---- */
 
 MSG_DEF(batch_v1_Job, "io.k8s.api.batch.v1.Job",
@@ -289,6 +296,31 @@ MSG_DEF(autoscaling_v1_ScaleStatus, "io.k8s.api.autoscaling.v1.ScaleStatus",
     F("replicas", 1, INT32),
     F("selector", 2, STRING))
 
+MSG_DEF(autoscaling_v1_HorizontalPodAutoscaler, "io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler",
+    F("apiVersion", 0, STRING),
+    F("kind", 0, STRING),
+    F("metadata", 1, MESSAGE, MSG(meta_v1_ObjectMeta)),
+    F("spec", 2, MESSAGE, MSG(autoscaling_v1_HorizontalPodAutoscalerSpec)),
+    F("status", 3, MESSAGE, MSG(autoscaling_v1_HorizontalPodAutoscalerStatus)))
+
+MSG_DEF(autoscaling_v1_HorizontalPodAutoscalerSpec, "io.k8s.api.autoscaling.v1.HorizontalPodAutoscalerSpec",
+    F("scaleTargetRef", 1, MESSAGE, MSG(autoscaling_v1_CrossVersionObjectReference)),
+    F("minReplicas", 2, INT32, OPT),
+    F("maxReplicas", 3, INT32),
+    F("targetCPUUtilizationPercentage", 4, INT32, OPT))
+
+MSG_DEF(autoscaling_v1_CrossVersionObjectReference, "io.k8s.api.autoscaling.v1.CrossVersionObjectReference",
+    F("kind", 1, STRING),
+    F("name", 2, STRING),
+    F("apiVersion", 3, STRING))
+
+MSG_DEF(autoscaling_v1_HorizontalPodAutoscalerStatus, "io.k8s.api.autoscaling.v1.HorizontalPodAutoscalerStatus",
+    F("observedGeneration", 1, INT64, OPT),
+    F("lastScaleTime", 2, TIME, OPT),
+    F("currentReplicas", 3, INT32),
+    F("desiredReplicas", 4, INT32),
+    F("currentCPUUtilizationPercentage", 5, INT32, OPT))
+
 /* ---- policy/v1 ---- */
 
 MSG_DEF(policy_v1_Eviction, "io.k8s.api.policy.v1.Eviction",
@@ -296,3 +328,25 @@ MSG_DEF(policy_v1_Eviction, "io.k8s.api.policy.v1.Eviction",
     F("kind", 0, STRING),
     F("metadata", 1, MESSAGE, MSG(meta_v1_ObjectMeta)),
     F("deleteOptions", 2, MESSAGE, MSG(meta_v1_DeleteOptions), OPT))
+
+MSG_DEF(policy_v1_PodDisruptionBudget, "io.k8s.api.policy.v1.PodDisruptionBudget",
+    F("apiVersion", 0, STRING),
+    F("kind", 0, STRING),
+    F("metadata", 1, MESSAGE, MSG(meta_v1_ObjectMeta)),
+    F("spec", 2, MESSAGE, MSG(policy_v1_PodDisruptionBudgetSpec)),
+    F("status", 3, MESSAGE, MSG(policy_v1_PodDisruptionBudgetStatus)))
+
+MSG_DEF(policy_v1_PodDisruptionBudgetSpec, "io.k8s.api.policy.v1.PodDisruptionBudgetSpec",
+    F("minAvailable", 1, INT_OR_STRING, OPT),
+    F("selector", 2, MESSAGE, MSG(meta_v1_LabelSelector), OPT, REPLACE(NULL)),
+    F("maxUnavailable", 3, INT_OR_STRING, OPT),
+    F("unhealthyPodEvictionPolicy", 4, STRING, OPT))
+
+MSG_DEF(policy_v1_PodDisruptionBudgetStatus, "io.k8s.api.policy.v1.PodDisruptionBudgetStatus",
+    F("observedGeneration", 1, INT64),
+    F("disruptedPods", 2, MAP, ELEM(TIME)),
+    F("disruptionsAllowed", 3, INT32),
+    F("currentHealthy", 4, INT32),
+    F("desiredHealthy", 5, INT32),
+    F("expectedPods", 6, INT32),
+    F("conditions", 7, MESSAGE, REP, MSG(meta_v1_Condition), MERGE("type")))

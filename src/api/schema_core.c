@@ -1273,3 +1273,37 @@ MSG_DEF(core_v1_TopologySelectorTerm, "io.k8s.api.core.v1.TopologySelectorTerm",
 MSG_DEF(core_v1_TopologySelectorLabelRequirement, "io.k8s.api.core.v1.TopologySelectorLabelRequirement",
     F("key", 1, STRING),
     F("values", 2, STRING, REP))
+
+MSG_DEF(core_v1_PodTemplate, "io.k8s.api.core.v1.PodTemplate",
+    F("apiVersion", 0, STRING),
+    F("kind", 0, STRING),
+    F("metadata", 1, MESSAGE, MSG(meta_v1_ObjectMeta)),
+    F("template", 2, MESSAGE, MSG(core_v1_PodTemplateSpec)))
+
+MSG_DEF(core_v1_ReplicationController, "io.k8s.api.core.v1.ReplicationController",
+    F("apiVersion", 0, STRING),
+    F("kind", 0, STRING),
+    F("metadata", 1, MESSAGE, MSG(meta_v1_ObjectMeta)),
+    F("spec", 2, MESSAGE, MSG(core_v1_ReplicationControllerSpec)),
+    F("status", 3, MESSAGE, MSG(core_v1_ReplicationControllerStatus)))
+
+MSG_DEF(core_v1_ReplicationControllerSpec, "io.k8s.api.core.v1.ReplicationControllerSpec",
+    F("replicas", 1, INT32, OPT),
+    F("selector", 2, MAP, ELEM(STRING)),
+    F("template", 3, MESSAGE, MSG(core_v1_PodTemplateSpec), OPT),
+    F("minReadySeconds", 4, INT32))
+
+MSG_DEF(core_v1_ReplicationControllerStatus, "io.k8s.api.core.v1.ReplicationControllerStatus",
+    F("replicas", 1, INT32),
+    F("fullyLabeledReplicas", 2, INT32),
+    F("observedGeneration", 3, INT64),
+    F("readyReplicas", 4, INT32),
+    F("availableReplicas", 5, INT32),
+    F("conditions", 6, MESSAGE, REP, MSG(core_v1_ReplicationControllerCondition), MERGE("type")))
+
+MSG_DEF(core_v1_ReplicationControllerCondition, "io.k8s.api.core.v1.ReplicationControllerCondition",
+    F("type", 1, STRING),
+    F("status", 2, STRING),
+    F("lastTransitionTime", 3, TIME),
+    F("reason", 4, STRING),
+    F("message", 5, STRING))
