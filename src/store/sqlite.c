@@ -249,6 +249,21 @@ static int conn_open(conn *c, const char *path, bool readonly, bool no_fsync, cn
         conn_close(c);
         return r;
     }
+    if (!readonly) {
+        /* journal_mode silently stays "delete" where WAL is impossible (no
+         * shared memory); the read pool would then block on the writer. */
+        sqlite3_stmt *st = NULL;
+        rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode", -1, &st, NULL);
+        bool wal = rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+                   sqlite3_column_text(st, 0) &&
+                   !strcmp((const char *)sqlite3_column_text(st, 0), "wal");
+        sqlite3_finalize(st);
+        if (!wal) {
+            cn_err_internal(err, "store: \"%s\": cannot enable WAL journal mode", path);
+            conn_close(c);
+            return -EIO;
+        }
+    }
     return 0;
 }
 

@@ -5,7 +5,9 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/util.h"
@@ -296,6 +298,86 @@ static void test_auto_compaction(void)
     cn_store_free(s);
 }
 
+/* ---- kill -9: every acknowledged write survives ---- */
+
+static int ack_fd;
+
+static void *crash_writer(void *arg)
+{
+    cn_store *s = arg;
+    for (int i = 0;; i++) {
+        char k[64];
+        int64_t rev = 0;
+        snprintf(k, sizeof k, "/crash/%lu/%d", (unsigned long)pthread_self() % 100000, i);
+        if (cn_store_create(s, k, k, strlen(k), &rev, NULL) < 0) _exit(3);
+        /* Only now is the write acknowledged: tell the parent. */
+        char line[96];
+        int n = snprintf(line, sizeof line, "%s %lld\n", k, (long long)rev);
+        if (write(ack_fd, line, (size_t)n) != n) _exit(4);
+    }
+    return NULL;
+}
+
+static void test_kill9_keeps_acked_writes(void)
+{
+    int fds[2];
+    CHECK_INT(pipe(fds), 0);
+    char *path = db_path("crash");
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        ack_fd = fds[1];
+        cn_store *s = NULL;
+        if (cn_store_open_sqlite(path, NULL, &s, NULL) < 0) _exit(2);
+        pthread_t th[8];
+        for (int i = 0; i < 8; i++) pthread_create(&th[i], NULL, crash_writer, s);
+        pause();
+        _exit(0);
+    }
+    close(fds[1]);
+    /* Read acknowledgements for a while, then kill without warning. */
+    cn_buf acks;
+    cn_buf_init(&acks);
+    int64_t t0 = cn_now_ms();
+    char buf[4096];
+    while (cn_now_ms() - t0 < 400) {
+        ssize_t n = read(fds[0], buf, sizeof buf);
+        if (n <= 0) break;
+        cn_buf_add(&acks, buf, (size_t)n);
+    }
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    ssize_t n;
+    while ((n = read(fds[0], buf, sizeof buf)) > 0) cn_buf_add(&acks, buf, (size_t)n);
+    close(fds[0]);
+
+    cn_store *s = NULL;
+    CHECK_INT(cn_store_open_sqlite(path, NULL, &s, NULL), 0);
+    int checked = 0, lost = 0;
+    int64_t maxrev = 0;
+    for (char *line = acks.data, *nl; s && line && (nl = strchr(line, '\n')); line = nl + 1) {
+        *nl = '\0';
+        char *sp = strchr(line, ' ');
+        if (!sp) break;
+        *sp = '\0';
+        int64_t rev = 0;
+        cn_parse_int64(sp + 1, &rev);
+        if (rev > maxrev) maxrev = rev;
+        cn_kv kv = { 0 };
+        if (cn_store_get(s, line, &kv, NULL) < 0 || kv.mod_rev != rev) lost++;
+        cn_kv_release(&kv);
+        checked++;
+    }
+    CHECK(checked > 0);
+    CHECK_INT(lost, 0);
+    CHECK(s && cn_store_current_rev(s) >= maxrev);
+    printf("     kill -9: %d acknowledged writes, all present after restart\n", checked);
+    cn_store_free(s);
+    cn_buf_release(&acks);
+    free(path);
+}
+
 /* ---- concurrency ---- */
 
 typedef struct worker {
@@ -397,6 +479,7 @@ int main(void)
     TEST_RUN(test_sink_history_compact);
     TEST_RUN(test_restart);
     TEST_RUN(test_auto_compaction);
+    TEST_RUN(test_kill9_keeps_acked_writes);
     TEST_RUN(test_concurrent_writers);
     char *cmd = cn_asprintf("rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
