@@ -76,7 +76,7 @@ typedef struct target {
     enum kind kind;
     const char *name;
     char base[128];
-    char ca[300], cert[300], key[300];
+    char ca[400], cert[400], key[400];
     pid_t pid;
 } target;
 

@@ -46,12 +46,11 @@ static int smp_map(const json_t *orig, const json_t *patch, smp_type t, int dept
                    cn_err *err);
 static int smp_clean_list(const json_t *patch, smp_type item, int depth, json_t **out, cn_err *err);
 
+/* cn_schema_field also looks through inlined members (Volume sources,
+ * Probe handlers, ...). */
 static const cn_field *field_of(const cn_message *m, const char *name)
 {
-    if (!m) return NULL;
-    for (size_t i = 0; i < m->nfields; i++)
-        if (m->fields[i].name && strcmp(m->fields[i].name, name) == 0) return &m->fields[i];
-    return NULL;
+    return m ? cn_schema_field(m, name) : NULL;
 }
 
 /* The field `key` of t (NULL when unknown) and the type of its value. */

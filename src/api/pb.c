@@ -164,7 +164,7 @@ static json_t *rfc3339(int64_t secs, int32_t nanos, bool micro)
     int64_t y;
     int mo, d;
     civil(days, &y, &mo, &d);
-    char buf[48];
+    char buf[96];  /* generous: the compiler cannot see the year range check */
     if (micro)
         snprintf(buf, sizeof buf, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d.%06dZ", y, mo, d,
                  (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), nanos / 1000);

@@ -15,32 +15,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_MAX_INPUT 65536
 
 static const cn_field env_f[] = {
-    { "name", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL },
-    { "value", 2, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL },
+    { "name", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "value", 2, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
 };
 static const cn_message env_m = { "EnvVar", env_f, 2 };
 static const cn_field port_f[] = {
-    { "containerPort", 3, CN_T_INT32, false, 0, NULL, CN_PS_REPLACE, NULL },
+    { "containerPort", 3, CN_T_INT32, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
 };
 static const cn_message port_m = { "ContainerPort", port_f, 1 };
 static const cn_field ctr_f[] = {
-    { "name", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL },
-    { "args", 4, CN_T_STRING, true, 0, NULL, CN_PS_REPLACE, NULL },
-    { "ports", 6, CN_T_MESSAGE, true, 0, &port_m, CN_PS_MERGE, "containerPort" },
-    { "env", 7, CN_T_MESSAGE, true, 0, &env_m, CN_PS_MERGE, "name" },
+    { "name", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "args", 4, CN_T_STRING, true, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "ports", 6, CN_T_MESSAGE, true, 0, &port_m, CN_PS_MERGE, "containerPort", false, false, false },
+    { "env", 7, CN_T_MESSAGE, true, 0, &env_m, CN_PS_MERGE, "name", false, false, false },
 };
 static const cn_message ctr_m = { "Container", ctr_f, 4 };
 static const cn_field spec_f[] = {
-    { "containers", 2, CN_T_MESSAGE, true, 0, &ctr_m, CN_PS_MERGE, "name" },
-    { "volumes", 1, CN_T_MESSAGE, true, 0, &env_m, CN_PS_MERGE_RETAIN, "name" },
-    { "finalizers", 14, CN_T_STRING, true, 0, NULL, CN_PS_MERGE, NULL },
-    { "byName", 99, CN_T_MAP, false, CN_T_MESSAGE, &ctr_m, CN_PS_REPLACE, NULL },
+    { "containers", 2, CN_T_MESSAGE, true, 0, &ctr_m, CN_PS_MERGE, "name", false, false, false },
+    { "volumes", 1, CN_T_MESSAGE, true, 0, &env_m, CN_PS_MERGE_RETAIN, "name", false, false, false },
+    { "finalizers", 14, CN_T_STRING, true, 0, NULL, CN_PS_MERGE, NULL, false, false, false },
+    { "byName", 99, CN_T_MAP, false, CN_T_MESSAGE, &ctr_m, CN_PS_REPLACE, NULL, false, false, false },
 };
 static const cn_message spec_m = { "Spec", spec_f, 4 };
 static const cn_field top_f[] = {
-    { "spec", 2, CN_T_MESSAGE, false, 0, &spec_m, CN_PS_REPLACE, NULL },
-    { "containers", 3, CN_T_MESSAGE, true, 0, &ctr_m, CN_PS_MERGE, "name" },
-    { "finalizers", 14, CN_T_STRING, true, 0, NULL, CN_PS_MERGE, NULL },
+    { "spec", 2, CN_T_MESSAGE, false, 0, &spec_m, CN_PS_REPLACE, NULL, false, false, false },
+    { "containers", 3, CN_T_MESSAGE, true, 0, &ctr_m, CN_PS_MERGE, "name", false, false, false },
+    { "finalizers", 14, CN_T_STRING, true, 0, NULL, CN_PS_MERGE, NULL, false, false, false },
 };
 static const cn_message top_m = { "Top", top_f, 3 };
 

@@ -10,86 +10,86 @@
 /* ---- a small schema mirroring the merge keys of the real types ---- */
 
 static const cn_field envvar_fields[] = {
-    { "name", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL },
-    { "value", 2, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL },
+    { "name", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "value", 2, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
 };
 static const cn_message envvar_msg = { "EnvVar", envvar_fields, 2 };
 
 static const cn_field port_fields[] = {
-    { "containerPort", 3, CN_T_INT32, false, 0, NULL, CN_PS_REPLACE, NULL },
-    { "protocol", 4, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL },
-    { "name", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL },
+    { "containerPort", 3, CN_T_INT32, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "protocol", 4, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "name", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
 };
 static const cn_message port_msg = { "ContainerPort", port_fields, 3 };
 
 static const cn_field container_fields[] = {
-    { "name", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL },
-    { "image", 2, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL },
-    { "args", 4, CN_T_STRING, true, 0, NULL, CN_PS_REPLACE, NULL },
-    { "ports", 6, CN_T_MESSAGE, true, 0, &port_msg, CN_PS_MERGE, "containerPort" },
-    { "env", 7, CN_T_MESSAGE, true, 0, &envvar_msg, CN_PS_MERGE, "name" },
+    { "name", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "image", 2, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "args", 4, CN_T_STRING, true, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "ports", 6, CN_T_MESSAGE, true, 0, &port_msg, CN_PS_MERGE, "containerPort", false, false, false },
+    { "env", 7, CN_T_MESSAGE, true, 0, &envvar_msg, CN_PS_MERGE, "name", false, false, false },
 };
 static const cn_message container_msg = { "Container", container_fields, 5 };
 
 static const cn_field volume_fields[] = {
-    { "name", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL },
-    { "configMap", 2, CN_T_RAW, false, 0, NULL, CN_PS_REPLACE, NULL },
-    { "emptyDir", 3, CN_T_RAW, false, 0, NULL, CN_PS_REPLACE, NULL },
+    { "name", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "configMap", 2, CN_T_RAW, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "emptyDir", 3, CN_T_RAW, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
 };
 static const cn_message volume_msg = { "Volume", volume_fields, 3 };
 
 static const cn_field podspec_fields[] = {
-    { "volumes", 1, CN_T_MESSAGE, true, 0, &volume_msg, CN_PS_MERGE_RETAIN, "name" },
-    { "containers", 2, CN_T_MESSAGE, true, 0, &container_msg, CN_PS_MERGE, "name" },
-    { "initContainers", 20, CN_T_MESSAGE, true, 0, &container_msg, CN_PS_MERGE, "name" },
-    { "nodeSelector", 7, CN_T_MAP, false, CN_T_STRING, NULL, CN_PS_REPLACE, NULL },
+    { "volumes", 1, CN_T_MESSAGE, true, 0, &volume_msg, CN_PS_MERGE_RETAIN, "name", false, false, false },
+    { "containers", 2, CN_T_MESSAGE, true, 0, &container_msg, CN_PS_MERGE, "name", false, false, false },
+    { "initContainers", 20, CN_T_MESSAGE, true, 0, &container_msg, CN_PS_MERGE, "name", false, false, false },
+    { "nodeSelector", 7, CN_T_MAP, false, CN_T_STRING, NULL, CN_PS_REPLACE, NULL, false, false, false },
     /* not a real field: a map of messages, to test that values are typed */
-    { "sidecars", 99, CN_T_MAP, false, CN_T_MESSAGE, &container_msg, CN_PS_REPLACE, NULL },
+    { "sidecars", 99, CN_T_MAP, false, CN_T_MESSAGE, &container_msg, CN_PS_REPLACE, NULL, false, false, false },
 };
 static const cn_message podspec_msg = { "PodSpec", podspec_fields, 5 };
 
 static const cn_field meta_fields[] = {
-    { "name", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL },
-    { "labels", 11, CN_T_MAP, false, CN_T_STRING, NULL, CN_PS_REPLACE, NULL },
-    { "annotations", 12, CN_T_MAP, false, CN_T_STRING, NULL, CN_PS_REPLACE, NULL },
-    { "finalizers", 14, CN_T_STRING, true, 0, NULL, CN_PS_MERGE, NULL },
+    { "name", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "labels", 11, CN_T_MAP, false, CN_T_STRING, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "annotations", 12, CN_T_MAP, false, CN_T_STRING, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "finalizers", 14, CN_T_STRING, true, 0, NULL, CN_PS_MERGE, NULL, false, false, false },
 };
 static const cn_message meta_msg = { "ObjectMeta", meta_fields, 4 };
 
 static const cn_field template_fields[] = {
-    { "metadata", 1, CN_T_MESSAGE, false, 0, &meta_msg, CN_PS_REPLACE, NULL },
-    { "spec", 2, CN_T_MESSAGE, false, 0, &podspec_msg, CN_PS_REPLACE, NULL },
+    { "metadata", 1, CN_T_MESSAGE, false, 0, &meta_msg, CN_PS_REPLACE, NULL, false, false, false },
+    { "spec", 2, CN_T_MESSAGE, false, 0, &podspec_msg, CN_PS_REPLACE, NULL, false, false, false },
 };
 static const cn_message template_msg = { "PodTemplateSpec", template_fields, 2 };
 
 static const cn_field rolling_fields[] = {
-    { "maxUnavailable", 1, CN_T_INT_OR_STRING, false, 0, NULL, CN_PS_REPLACE, NULL },
-    { "maxSurge", 2, CN_T_INT_OR_STRING, false, 0, NULL, CN_PS_REPLACE, NULL },
+    { "maxUnavailable", 1, CN_T_INT_OR_STRING, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "maxSurge", 2, CN_T_INT_OR_STRING, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
 };
 static const cn_message rolling_msg = { "RollingUpdateDeployment", rolling_fields, 2 };
 
 static const cn_field strategy_fields[] = {
-    { "type", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL },
-    { "rollingUpdate", 2, CN_T_MESSAGE, false, 0, &rolling_msg, CN_PS_REPLACE, NULL },
+    { "type", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "rollingUpdate", 2, CN_T_MESSAGE, false, 0, &rolling_msg, CN_PS_REPLACE, NULL, false, false, false },
 };
 static const cn_message strategy_msg = { "DeploymentStrategy", strategy_fields, 2 };
 
 static const cn_field dspec_fields[] = {
-    { "replicas", 1, CN_T_INT32, false, 0, NULL, CN_PS_REPLACE, NULL },
-    { "template", 3, CN_T_MESSAGE, false, 0, &template_msg, CN_PS_REPLACE, NULL },
-    { "strategy", 4, CN_T_MESSAGE, false, 0, &strategy_msg, CN_PS_RETAIN_KEYS, NULL },
+    { "replicas", 1, CN_T_INT32, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
+    { "template", 3, CN_T_MESSAGE, false, 0, &template_msg, CN_PS_REPLACE, NULL, false, false, false },
+    { "strategy", 4, CN_T_MESSAGE, false, 0, &strategy_msg, CN_PS_RETAIN_KEYS, NULL, false, false, false },
 };
 static const cn_message dspec_msg = { "DeploymentSpec", dspec_fields, 3 };
 
 static const cn_field deploy_fields[] = {
-    { "metadata", 1, CN_T_MESSAGE, false, 0, &meta_msg, CN_PS_REPLACE, NULL },
-    { "spec", 2, CN_T_MESSAGE, false, 0, &dspec_msg, CN_PS_REPLACE, NULL },
+    { "metadata", 1, CN_T_MESSAGE, false, 0, &meta_msg, CN_PS_REPLACE, NULL, false, false, false },
+    { "spec", 2, CN_T_MESSAGE, false, 0, &dspec_msg, CN_PS_REPLACE, NULL, false, false, false },
 };
 static const cn_message deploy_msg = { "Deployment", deploy_fields, 2 };
 
 static const cn_field cm_fields[] = {
-    { "metadata", 1, CN_T_MESSAGE, false, 0, &meta_msg, CN_PS_REPLACE, NULL },
-    { "data", 2, CN_T_MAP, false, CN_T_STRING, NULL, CN_PS_REPLACE, NULL },
+    { "metadata", 1, CN_T_MESSAGE, false, 0, &meta_msg, CN_PS_REPLACE, NULL, false, false, false },
+    { "data", 2, CN_T_MAP, false, CN_T_STRING, NULL, CN_PS_REPLACE, NULL, false, false, false },
 };
 static const cn_message cm_msg = { "ConfigMap", cm_fields, 2 };
 
