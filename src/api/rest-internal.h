@@ -55,7 +55,7 @@ typedef struct cn_reqctx {
     json_t *warnings;       /* array of strings for Warning headers */
 } cn_reqctx;
 
-/* Responses (rest.c). json is stolen. */
+/* Responses (rest.c). json is stolen; err is rendered as a Status and cleared. */
 void cn_rest_reply(cn_reqctx *c, int code, json_t *json);
 void cn_rest_reply_err(cn_reqctx *c, cn_err *err);
 

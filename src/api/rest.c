@@ -47,6 +47,7 @@ void cn_rest_reply_err(cn_reqctx *c, cn_err *err)
     if (err->code >= 500)
         cn_warn("%s %s: %d %s", c->method, cn_http_path(c->http), err->code, err->message);
     cn_rest_reply(c, err->code, cn_err_status(err));
+    cn_err_clear(err);
 }
 
 static bool is_crd(const cn_resource *res)
