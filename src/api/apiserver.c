@@ -283,6 +283,20 @@ static void handle(cn_http_req *req, void *ud)
             } else {
                 not_found(c);
             }
+        } else if (n == 2 && !strcmp(parts[0], "openapi") && !strcmp(parts[1], "v2")) {
+            /* kubectl 1.27/1.28 accept only the protobuf form. The reply
+             * type is upstream's dotted one: kubectl asks for ".v2@v1.0"
+             * but Go's mime parser rejects '@' in a Content-Type. */
+            const char *accept = cn_http_header(req, "Accept");
+            uint8_t *pb;
+            size_t len;
+            if (accept && strstr(accept, "protobuf") && cn_openapi_v2_proto(c->srv->reg, &pb, &len) >= 0) {
+                cn_http_respond(req, 200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+                                (const char *)pb, len);
+                free(pb);
+            } else {
+                reply_raw_json(c, 200, "application/json", cn_openapi_v2_json(c->srv->reg));
+            }
         } else if (n == 2 && !strcmp(parts[0], "openapi") && !strcmp(parts[1], "v3")) {
             cn_rest_reply(c, 200, cn_openapi_v3_index(c->srv->reg));
         } else if (n >= 3 && !strcmp(parts[0], "openapi") && !strcmp(parts[1], "v3")) {

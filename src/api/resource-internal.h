@@ -46,4 +46,7 @@ size_t cn_resource_subresources(const cn_resource *res, cn_subres out[CN_MAX_SUB
 /* The verbs of the resource itself. */
 const char *const *cn_resource_verbs(const cn_resource *res);
 
+/* Drop openapi_v2.c's cached document of r (cn_registry_free). */
+void cn_openapi_v2_forget(const cn_registry *r);
+
 #endif

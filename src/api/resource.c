@@ -59,6 +59,7 @@ static void entry_free(custom_entry *e)
 void cn_registry_free(cn_registry *r)
 {
     if (!r) return;
+    cn_openapi_v2_forget(r);
     for (size_t i = 0; i < r->nlive; i++) entry_free(r->live[i]);
     while (r->retired) {
         custom_entry *e = r->retired;

@@ -82,6 +82,13 @@ json_t *cn_discovery_resources(cn_registry *r, const char *group, const char *ve
 json_t *cn_openapi_v3_index(cn_registry *r);
 json_t *cn_openapi_v3_doc(cn_registry *r, const char *gv_path);
 
+/* OpenAPI v2 (GET /openapi/v2): the Swagger 2.0 document of every served
+ * kind (new reference), and the same document as a gnostic
+ * openapi.v2.Document protobuf message (what kubectl 1.27/1.28 require),
+ * cached per registry generation. *out is a copy the caller frees. */
+json_t *cn_openapi_v2_json(cn_registry *r);
+int cn_openapi_v2_proto(cn_registry *r, uint8_t **out, size_t *len);
+
 /* The storage key prefix of a resource: "/registry/<res>/" where <res> is
  * plural for the core group and "<group>/<plural>" otherwise. Caller frees. */
 char *cn_resource_key_prefix(const cn_resource *res);
