@@ -29,6 +29,9 @@ static const char *opt_etcd = "/usr/bin/etcd";
 static double opt_seconds = 3.0;
 static long opt_objects = 100000;
 static int opt_watchers = 1000;
+static const char *opt_only = NULL;   /* run one phase: throughput, paced, watch or rss */
+
+static bool phase(const char *name) { return !opt_only || !strcmp(opt_only, name); }
 static char workdir[256];
 
 static int64_t now_us(void)
@@ -564,7 +567,8 @@ static void usage(void)
            "  --etcd PATH     etcd binary (default /usr/bin/etcd; skipped if missing)\n"
            "  --seconds S     duration of each throughput phase (default 3)\n"
            "  --objects N     ConfigMaps of 1 KiB for the RSS figure (default 100000)\n"
-           "  --watchers N    watchers for the fan-out figure (default 1000)\n");
+           "  --watchers N    watchers for the fan-out figure (default 1000)\n"
+           "  --only PHASE    run one phase: throughput, paced, watch or rss\n");
 }
 
 int main(int argc, char **argv)
@@ -575,8 +579,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) opt_seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--objects") && i + 1 < argc) opt_objects = atol(argv[++i]);
         else if (!strcmp(argv[i], "--watchers") && i + 1 < argc) opt_watchers = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) opt_only = argv[++i];
         else { usage(); return !strcmp(argv[i], "--help") ? 0 : 2; }
     }
+    setvbuf(stdout, NULL, _IOLBF, 0);   /* figures appear as they are measured */
     memset(value_1k, 'x', 1024);
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_ALL);
@@ -604,9 +610,10 @@ int main(int argc, char **argv)
     }
     static const int concs[] = { 1, 16, 64 };
     static const char *const ops[] = { "create", "get", "list500" };
-    printf("%-8s %-8s %5s %12s %10s %10s %8s\n", "target", "op", "conc", "ops/s", "p50 ms", "p99 ms", "errors");
+    if (phase("throughput"))
+        printf("%-8s %-8s %5s %12s %10s %10s %8s\n", "target", "op", "conc", "ops/s", "p50 ms", "p99 ms", "errors");
     double ratio_create[3] = { 0 }, ratio_get[3] = { 0 };
-    for (int op = 0; op < 3; op++) {
+    for (int op = 0; op < 3 && phase("throughput"); op++) {
         for (int ci = 0; ci < 3; ci++) {
             result rc = run_phase(&cairn, op, concs[ci], opt_seconds, 1000000L * (op + 1) * (ci + 1));
             printf("%-8s %-8s %5d %12.0f %10.2f %10.2f %8ld\n", "cairn", ops[op], concs[ci], rc.ops, rc.p50, rc.p99, rc.errors);
@@ -619,14 +626,19 @@ int main(int argc, char **argv)
             }
         }
     }
-    if (have_etcd) {
+    if (have_etcd && phase("throughput")) {
         printf("\nratio cairn/etcd: create vs put  %.2fx (1)  %.2fx (16)  %.2fx (64)\n", ratio_create[0], ratio_create[1], ratio_create[2]);
         printf("ratio cairn/etcd: get vs range   %.2fx (1)  %.2fx (16)  %.2fx (64)\n", ratio_get[0], ratio_get[1], ratio_get[2]);
     }
-    result pr = run_paced(&cairn, 1000, opt_seconds * 2);
-    printf("\n%-8s GET at a fixed 1,000 req/s (open loop): achieved %.0f/s, p50 %.2f ms, p99 %.2f ms, errors %ld\n",
+    result pr = { 0 };
+    if (phase("paced")) pr = run_paced(&cairn, 1000, opt_seconds * 2);
+    if (phase("paced")) printf("\n%-8s GET at a fixed 1,000 req/s (open loop): achieved %.0f/s, p50 %.2f ms, p99 %.2f ms, errors %ld\n",
            "cairn", pr.ops, pr.p50, pr.p99, pr.errors);
-    if (opt_watchers > 0) run_watch(&cairn, opt_watchers, 100);
+    if (opt_watchers > 0 && phase("watch")) {
+        seed(&cairn, "watch", "none", 0, 1);   /* creates the namespace */
+        run_watch(&cairn, opt_watchers, 100);
+    }
+    if (!phase("rss")) goto out;
 
     /* RSS with many objects. */
     CURL *h = new_handle(&cairn);
@@ -648,6 +660,7 @@ int main(int argc, char **argv)
     printf("\n%-8s RSS idle %.1f MiB; with %ld ConfigMaps of 1 KiB %.1f MiB (created at %.0f/s with 64 clients)\n",
            "cairn", idle / 1024.0, opt_objects, full / 1024.0, (double)opt_objects / fill_s);
     if (have_etcd) printf("%-8s RSS after its phases %.1f MiB\n", "etcd", rss_kib(etcd.pid) / 1024.0);
+out:
 
     stop(&cairn);
     stop(&etcd);

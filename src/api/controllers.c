@@ -45,6 +45,18 @@ static int ensure_namespace(cn_apiserver *s, const char *name, cn_err *err)
     return r;
 }
 
+static int serve_crd(void *ud, const cn_kv *kv)
+{
+    cn_apiserver *s = ud;
+    json_t *o = cn_obj_from_store(kv->value, kv->value_len, kv->mod_rev, NULL);
+    cn_err perr = CN_ERR_INIT;
+    if (o && !cn_obj_deleting(o) && cn_registry_put_crd(s->reg, o, &perr) < 0)
+        cn_warn("ignoring stored CRD \"%s\": %s", kv->key, perr.message);
+    cn_err_clear(&perr);
+    json_decref(o);
+    return 0;
+}
+
 int cn_ctl_bootstrap(cn_apiserver *s, cn_err *err)
 {
     for (int i = 0; system_namespaces[i]; i++) {
@@ -54,28 +66,7 @@ int cn_ctl_bootstrap(cn_apiserver *s, cn_err *err)
     /* Serve every stored CRD again. */
     const cn_resource *crd = cn_registry_lookup(s->reg, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
     char *prefix = cn_resource_key_prefix(crd);
-    char *after = NULL;
-    int r = 0;
-    for (;;) {
-        cn_kv_list page = { 0 };
-        bool more = false;
-        int64_t rev;
-        r = cn_store_list(s->store, prefix, after, 500, &page, &rev, &more, err);
-        if (r < 0) break;
-        for (size_t i = 0; i < page.n; i++) {
-            json_t *o = cn_obj_from_store(page.items[i].value, page.items[i].value_len, page.items[i].mod_rev, NULL);
-            cn_err perr = CN_ERR_INIT;
-            if (o && !cn_obj_deleting(o) && cn_registry_put_crd(s->reg, o, &perr) < 0)
-                cn_warn("ignoring stored CRD \"%s\": %s", page.items[i].key, perr.message);
-            cn_err_clear(&perr);
-            json_decref(o);
-        }
-        free(after);
-        after = page.n ? cn_strdup(page.items[page.n - 1].key) : NULL;
-        cn_kv_list_release(&page);
-        if (!more || !after) break;
-    }
-    free(after);
+    int r = cn_obj_foreach(s, prefix, serve_crd, s, err);
     free(prefix);
     return r;
 }
@@ -125,42 +116,44 @@ void cn_ctl_crd_written(cn_apiserver *s, json_t *crd)
     }
 }
 
+struct sweep {
+    cn_apiserver *s;
+    const cn_resource *res;
+    bool force;
+    size_t remaining;
+};
+
+static int sweep_one(void *ud, const cn_kv *kv)
+{
+    struct sweep *sw = ud;
+    if (sw->force) {
+        cn_store_delete(sw->s->store, kv->key, 0, NULL, NULL, NULL);
+        return 0;
+    }
+    json_t *o = cn_obj_from_store(kv->value, kv->value_len, kv->mod_rev, NULL);
+    if (!o) return 0;
+    json_t *opts = json_object(), *out = NULL;
+    bool gone = false;
+    cn_err e = CN_ERR_INIT;
+    if (cn_rest_delete_object(sw->s, sw->res, cn_obj_namespace(o), cn_obj_name(o), opts, false,
+                              &out, &gone, &e) < 0 || !gone)
+        sw->remaining++;
+    cn_err_clear(&e);
+    json_decref(out);
+    json_decref(opts);
+    json_decref(o);
+    return 0;
+}
+
 /* Delete every key under prefix (objects of a removed CRD, or one
- * namespace's objects of one resource). Objects with finalizers are only
- * marked, through the normal delete path. Returns how many remain. */
+ * namespace's objects of one resource). Without force, objects with
+ * finalizers are only marked, through the normal delete path. Returns how
+ * many remain. */
 static size_t delete_under(cn_apiserver *s, const cn_resource *res, const char *prefix, bool force)
 {
-    size_t remaining = 0;
-    char *after = NULL;
-    for (;;) {
-        cn_kv_list page = { 0 };
-        bool more = false;
-        int64_t rev;
-        if (cn_store_list(s->store, prefix, after, 500, &page, &rev, &more, NULL) < 0) break;
-        for (size_t i = 0; i < page.n; i++) {
-            if (force) {
-                cn_store_delete(s->store, page.items[i].key, 0, NULL, NULL, NULL);
-                continue;
-            }
-            json_t *o = cn_obj_from_store(page.items[i].value, page.items[i].value_len, page.items[i].mod_rev, NULL);
-            if (!o) continue;
-            json_t *opts = json_object(), *out = NULL;
-            bool gone = false;
-            cn_err e = CN_ERR_INIT;
-            if (cn_rest_delete_object(s, res, cn_obj_namespace(o), cn_obj_name(o), opts, false, &out, &gone, &e) < 0 || !gone)
-                remaining++;
-            cn_err_clear(&e);
-            json_decref(out);
-            json_decref(opts);
-            json_decref(o);
-        }
-        free(after);
-        after = page.n ? cn_strdup(page.items[page.n - 1].key) : NULL;
-        cn_kv_list_release(&page);
-        if (!more || !after) break;
-    }
-    free(after);
-    return remaining;
+    struct sweep sw = { s, res, force, 0 };
+    if (cn_obj_foreach(s, prefix, sweep_one, &sw, NULL) < 0) sw.remaining++;
+    return sw.remaining;
 }
 
 void cn_ctl_crd_deleting(cn_apiserver *s, const json_t *crd)

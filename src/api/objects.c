@@ -210,3 +210,24 @@ int cn_obj_get(cn_apiserver *s, const cn_resource *res, const char *ns, const ch
     cn_kv_release(&kv);
     return *out ? 0 : -EIO;
 }
+
+int cn_obj_foreach(cn_apiserver *s, const char *prefix, int (*fn)(void *ud, const cn_kv *kv),
+                   void *ud, cn_err *err)
+{
+    char *after = NULL;
+    int r = 0;
+    for (;;) {
+        cn_kv_list page = { 0 };
+        bool more = false;
+        int64_t rev;
+        r = cn_store_list(s->store, prefix, after, 500, &page, &rev, &more, err);
+        if (r < 0) break;
+        for (size_t i = 0; i < page.n && r >= 0; i++) r = fn(ud, &page.items[i]);
+        free(after);
+        after = page.n ? cn_strdup(page.items[page.n - 1].key) : NULL;
+        cn_kv_list_release(&page);
+        if (r < 0 || !more || !after) break;
+    }
+    free(after);
+    return r < 0 ? r : 0;
+}

@@ -96,6 +96,10 @@ char *cn_obj_generate_name(const char *prefix);
 /* Store-level helpers shared by verbs and controllers (objects.c). */
 int cn_obj_get(cn_apiserver *s, const cn_resource *res, const char *ns, const char *name,
                json_t **out, int64_t *rev, cn_err *err);
+/* Every stored key under prefix, in key order, a page at a time; fn
+ * returning < 0 stops the walk and is returned. */
+int cn_obj_foreach(cn_apiserver *s, const char *prefix, int (*fn)(void *ud, const cn_kv *kv),
+                   void *ud, cn_err *err);
 /* Kubernetes errors for store results. */
 void cn_err_not_found(cn_err *err, const cn_resource *res, const char *name);
 void cn_err_already_exists(cn_err *err, const cn_resource *res, const char *name);

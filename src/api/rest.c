@@ -326,6 +326,22 @@ static bool same_object(const json_t *a, const json_t *b)
     return eq;
 }
 
+/* Fields the server allocated stay when an update leaves them out (as
+ * upstream: `kubectl replace` of a Service without clusterIP keeps it). */
+static void keep_allocated(const cn_resource *res, json_t *nobj, const json_t *old)
+{
+    if (res->group[0] || strcmp(res->kind, "Service")) return;
+    json_t *ns = json_object_get(nobj, "spec"), *os = json_object_get(old, "spec");
+    if (!json_is_object(ns) || !json_is_object(os)) return;
+    static const char *const keys[] = { "clusterIP", "clusterIPs", NULL };
+    for (int i = 0; keys[i]; i++) {
+        json_t *nv = json_object_get(ns, keys[i]), *ov = json_object_get(os, keys[i]);
+        bool empty = !nv || json_is_null(nv) || (json_is_string(nv) && !*json_string_value(nv)) ||
+                     (json_is_array(nv) && json_array_size(nv) == 0);
+        if (empty && ov) json_object_set(ns, keys[i], ov);
+    }
+}
+
 int cn_rest_write_update(cn_reqctx *c, const cn_resource *res, json_t *obj, json_t *old,
                          int64_t old_rev, bool status_only, json_t **out, cn_err *err)
 {
@@ -353,6 +369,7 @@ int cn_rest_write_update(cn_reqctx *c, const cn_resource *res, json_t *obj, json
     snprintf(rvs, sizeof rvs, "%lld", (long long)old_rev);
     json_object_set_new(meta, "resourceVersion", json_string(rvs));
 
+    keep_allocated(res, nobj, old);
     r = validate_and_admit(c, res, nobj, old, err);
     if (r < 0) goto done;
     if (is_crd(res) && !status_only) cn_ctl_crd_written(c->srv, nobj);

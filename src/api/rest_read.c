@@ -298,27 +298,37 @@ static void emit_error(watch_stream *ws, int code, const char *reason, const cha
     ws->done = true;
 }
 
+/* The fast path: plain JSON, the event's shared serialization spliced in. */
+static void emit_shared(watch_stream *ws, const char *type, cn_wevent *ev)
+{
+    size_t len;
+    const char *obj = cn_wevent_json(ev, &len);
+    if (!obj) return;
+    cn_buf_addf(&ws->out, "{\"type\":\"%s\",\"object\":", type);
+    cn_buf_add(&ws->out, obj, len);
+    cn_buf_adds(&ws->out, "}\n");
+}
+
 static void handle_event(watch_stream *ws, cn_wevent *ev)
 {
-    cn_err e = CN_ERR_INIT;
-    json_t *cur = cn_obj_from_store(ev->value, ev->value_len, ev->rev, &e);
-    json_t *prev = ev->prev ? cn_obj_from_store(ev->prev, ev->prev_len, ev->rev, &e) : NULL;
+    const json_t *cur = cn_wevent_object(ev);
+    const json_t *prev = cn_wevent_prev_object(ev);
     ws->last_rev = ev->rev;
-    if (!cur) goto out;
+    if (!cur) return;
+    const char *type = NULL;
     bool now_in = filter_match(&ws->f, cur), was_in = prev && filter_match(&ws->f, prev);
     if (ev->type == CN_EV_DELETE) {
-        if (now_in) emit(ws, "DELETED", cur);
+        if (now_in) type = "DELETED";
     } else if (now_in && was_in) {
-        emit(ws, "MODIFIED", cur);
+        type = "MODIFIED";
     } else if (now_in) {
-        emit(ws, "ADDED", cur);
+        type = "ADDED";
     } else if (was_in) {
-        emit(ws, "DELETED", cur);
+        type = "DELETED";
     }
-out:
-    json_decref(cur);
-    json_decref(prev);
-    cn_err_clear(&e);
+    if (!type) return;
+    if (ws->c.table) emit(ws, type, (json_t *)cur);
+    else emit_shared(ws, type, ev);
 }
 
 static ssize_t watch_fill(void *ud, char *buf, size_t max)

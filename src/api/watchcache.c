@@ -79,6 +79,9 @@ static cn_wevent *wevent_new(const cn_event *e)
     ev->rev = e->rev;
     ev->create_rev = e->create_rev;
     ev->refs = 1;
+    ev->obj_ = ev->prev_obj_ = NULL;
+    ev->json_ = NULL;
+    ev->json_len_ = 0;
     ev->key = p;
     memcpy(p, e->key, klen + 1);
     p += klen + 1;
@@ -106,7 +109,75 @@ static cn_wevent *wevent_ref(cn_wevent *ev)
 
 void cn_wevent_unref(cn_wevent *ev)
 {
-    if (ev && __atomic_sub_fetch(&ev->refs, 1, __ATOMIC_ACQ_REL) == 0) free(ev);
+    if (ev && __atomic_sub_fetch(&ev->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        json_decref(ev->obj_);
+        json_decref(ev->prev_obj_);
+        free(ev->json_);
+        free(ev);
+    }
+}
+
+static json_t *parse_stamped(const char *value, size_t len, int64_t rev)
+{
+    json_t *o = json_loadb(value, len, 0, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return NULL;
+    }
+    json_t *meta = json_object_get(o, "metadata");
+    if (!json_is_object(meta)) {
+        meta = json_object();
+        json_object_set_new(o, "metadata", meta);
+    }
+    char rv[24];
+    snprintf(rv, sizeof rv, "%lld", (long long)rev);
+    json_object_set_new(meta, "resourceVersion", json_string(rv));
+    return o;
+}
+
+/* Publish a lazily built view: the first builder wins, losers drop theirs. */
+static json_t *publish_json(json_t **slot, json_t *built)
+{
+    json_t *expected = NULL;
+    if (!built) return NULL;
+    if (__atomic_compare_exchange_n(slot, &expected, built, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return built;
+    json_decref(built);
+    return expected;
+}
+
+const json_t *cn_wevent_object(cn_wevent *ev)
+{
+    json_t *o = __atomic_load_n(&ev->obj_, __ATOMIC_ACQUIRE);
+    if (o) return o;
+    return publish_json(&ev->obj_, parse_stamped(ev->value, ev->value_len, ev->rev));
+}
+
+const json_t *cn_wevent_prev_object(cn_wevent *ev)
+{
+    if (!ev->prev) return NULL;
+    json_t *o = __atomic_load_n(&ev->prev_obj_, __ATOMIC_ACQUIRE);
+    if (o) return o;
+    return publish_json(&ev->prev_obj_, parse_stamped(ev->prev, ev->prev_len, ev->rev));
+}
+
+const char *cn_wevent_json(cn_wevent *ev, size_t *len)
+{
+    char *s = __atomic_load_n(&ev->json_, __ATOMIC_ACQUIRE);
+    if (!s) {
+        const json_t *o = cn_wevent_object(ev);
+        if (!o) return NULL;
+        char *built = json_dumps(o, JSON_COMPACT), *expected = NULL;
+        if (__atomic_compare_exchange_n(&ev->json_, &expected, built, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            s = built;
+        } else {
+            free(built);
+            s = expected;
+        }
+    }
+    /* strlen of a shared immutable string: cheaper than another atomic. */
+    if (len) *len = strlen(s);
+    return s;
 }
 
 static bool matches(const cn_watcher *w, const char *key)

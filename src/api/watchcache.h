@@ -11,6 +11,7 @@
 #define CN_WATCHCACHE_H
 
 #include <stdint.h>
+#include <jansson.h>
 #include "store/store.h"
 
 typedef struct cn_watchcache cn_watchcache;
@@ -25,9 +26,23 @@ typedef struct cn_wevent {
     char *value;  size_t value_len;       /* PUT: new; DELETE: last value */
     char *prev;   size_t prev_len;        /* NULL on create */
     int refs;     /* private */
+    /* Private: shared views built once by the first reader (see below). */
+    json_t *obj_, *prev_obj_;
+    char *json_;
+    size_t json_len_;
 } cn_wevent;
 
 void cn_wevent_unref(cn_wevent *ev);
+
+/* The event's object (PUT: new value; DELETE: the last value) and the
+ * previous object (NULL on create), parsed once and shared by every watcher,
+ * with metadata.resourceVersion set to the event's revision. Borrowed and
+ * read-only; NULL if the stored value is not a JSON object. With 1,000
+ * watchers this is what keeps an event from being parsed 1,000 times. */
+const json_t *cn_wevent_object(cn_wevent *ev);
+const json_t *cn_wevent_prev_object(cn_wevent *ev);
+/* cn_wevent_object serialized (compact JSON), shared the same way. */
+const char *cn_wevent_json(cn_wevent *ev, size_t *len);
 
 /* Creates the cache and installs it as the store's sink. max_events and
  * max_bytes bound the ring (0 = defaults 10000 events / 16 MiB). */

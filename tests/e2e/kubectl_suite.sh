@@ -146,6 +146,11 @@ run_kubectl_suite() {
     expect_fail "get missing object" "NotFound.*\"nope\" not found" k -n e2e get cm nope
     printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: strict, namespace: e2e}\ndatta: {a: b}\n' > "$WORK/strict.yaml"
     expect_fail "unknown field rejected under strict validation" "unknown field" k create -f "$WORK/strict.yaml"
+    # kind: List has no fieldValidation support, so every kubectl validates
+    # it client-side against the /openapi/v2 definitions.
+    printf 'apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: strict, namespace: e2e}\n  datta: {a: b}\n' > "$WORK/strict-list.yaml"
+    expect_fail "unknown field in a List rejected by client-side validation" \
+        'unknown field "datta" in io.k8s.api.core.v1.ConfigMap' k apply -f "$WORK/strict-list.yaml"
 
     # --- namespace deletion ---
     expect_out "delete namespace" "namespace \"e2e\" deleted" k delete ns e2e --timeout=60s
