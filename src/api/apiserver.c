@@ -369,7 +369,8 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
     if (r < 0) goto fail;
 
     char *dbpath = cn_asprintf("%s/state.db", cfg->data_dir);
-    cn_store_options so = { .no_fsync = cfg->no_fsync };
+    cn_store_options so = { .no_fsync = cfg->no_fsync, .keep_revisions = cfg->history_revisions,
+                            .compact_interval_s = cfg->compact_interval_s };
     r = cn_store_open_sqlite(dbpath, &so, &s->store, err);
     free(dbpath);
     if (r < 0) goto fail;

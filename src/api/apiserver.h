@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "lib/err.h"
 
 typedef struct cn_apiserver cn_apiserver;
@@ -18,6 +19,8 @@ typedef struct cn_apiserver_config {
     const char *token_auth_file;       /* static bearer tokens, or NULL */
     const char *advertise_host;        /* host written into the kubeconfig; NULL: from listen */
     bool no_fsync;                     /* tests/bench only */
+    int64_t history_revisions;         /* watch history kept (0 = store default 10000) */
+    int compact_interval_s;            /* compaction period (0 = store default 300 s) */
     unsigned max_connections;          /* 0 = default */
     unsigned idle_timeout_s;           /* 0 = default */
 } cn_apiserver_config;

@@ -19,6 +19,7 @@
 #define LIST_PAGE 500
 #define WATCH_DEFAULT_TIMEOUT_S 1800
 #define BOOKMARK_INTERVAL_MS 30000
+#define FIRST_BOOKMARK_MS 1000    /* an early bookmark tells the client where it stands */
 
 /* Field selectors each kind supports beyond metadata.name/namespace. */
 static const char *const *allowed_fields(const cn_resource *res)
@@ -435,7 +436,7 @@ void cn_rest_watch(cn_reqctx *c)
     }
     int64_t timeout = c->q.timeout_seconds > 0 ? c->q.timeout_seconds : WATCH_DEFAULT_TIMEOUT_S;
     ws->deadline_ms = cn_now_ms() + timeout * 1000;
-    ws->next_bookmark_ms = cn_now_ms() + BOOKMARK_INTERVAL_MS;
+    ws->next_bookmark_ms = cn_now_ms() + FIRST_BOOKMARK_MS;
     free(prefix);
     cn_http_respond_stream(c->http, 200, "application/json", watch_fill, watch_free, ws);
     return;

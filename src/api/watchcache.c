@@ -349,6 +349,15 @@ int cn_watchcache_watch(cn_watchcache *wc, const char *prefix, int64_t after_rev
 {
     if (!wc || !prefix || !out)
         return cn_err_internal(err, "watchcache: bad arguments"), -EINVAL;
+    /* The cache may still hold events the store has compacted away; a
+     * revision the store no longer has is gone for watchers too, so the
+     * answer does not depend on how long this process has been running. */
+    int64_t compacted = wc->store ? cn_store_compacted_rev(wc->store) : 0;
+    if (after_rev > 0 && after_rev < compacted) {
+        cn_err_set(err, 410, "Expired", "too old resource version: %lld (%lld)",
+                   (long long)after_rev, (long long)compacted);
+        return -ERANGE;
+    }
     cn_watcher *w = cn_calloc(1, sizeof *w);
     w->wc = wc;
     w->prefix = cn_strdup(prefix);

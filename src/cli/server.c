@@ -34,6 +34,8 @@ static void usage(FILE *f)
         "  --max-connections N     concurrent connections served (default 1024)\n"
         "  --idle-timeout SECONDS  close idle keep-alive connections after this (default 120)\n"
         "  --log-level LEVEL       debug, info, warn or error (default info)\n"
+        "  --history-revisions N   revisions of change history kept for watch resumption (default 10000)\n"
+        "  --compact-interval S    seconds between history compactions (default 300)\n"
         "  --no-fsync              do not fsync commits (tests and benchmarks only: loses data on power loss)\n"
         "  -h, --help              show this help\n",
         DEFAULT_DATA_DIR, DEFAULT_LISTEN);
@@ -52,7 +54,7 @@ static int parse_uint(const char *s, unsigned *out)
 
 int cn_cmd_server(int argc, char **argv)
 {
-    enum { O_DATA = 1, O_LISTEN, O_SAN, O_TOKENS, O_ADV, O_MAXC, O_IDLE, O_LOG, O_NOFSYNC };
+    enum { O_DATA = 1, O_LISTEN, O_SAN, O_TOKENS, O_ADV, O_MAXC, O_IDLE, O_LOG, O_NOFSYNC, O_HIST, O_COMPACT };
     static const struct option opts[] = {
         { "data-dir", required_argument, NULL, O_DATA },
         { "listen", required_argument, NULL, O_LISTEN },
@@ -63,6 +65,8 @@ int cn_cmd_server(int argc, char **argv)
         { "idle-timeout", required_argument, NULL, O_IDLE },
         { "log-level", required_argument, NULL, O_LOG },
         { "no-fsync", no_argument, NULL, O_NOFSYNC },
+        { "history-revisions", required_argument, NULL, O_HIST },
+        { "compact-interval", required_argument, NULL, O_COMPACT },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -106,6 +110,24 @@ int cn_cmd_server(int argc, char **argv)
             }
             break;
         case O_NOFSYNC: cfg.no_fsync = true; break;
+        case O_HIST: {
+            int64_t v;
+            if (cn_parse_int64(optarg, &v) < 0 || v < 1) {
+                fprintf(stderr, "cairn server: --history-revisions: want a positive number, got \"%s\"\n", optarg);
+                return 2;
+            }
+            cfg.history_revisions = v;
+            break;
+        }
+        case O_COMPACT: {
+            unsigned v;
+            if (parse_uint(optarg, &v) < 0 || v < 1) {
+                fprintf(stderr, "cairn server: --compact-interval: want a positive number of seconds, got \"%s\"\n", optarg);
+                return 2;
+            }
+            cfg.compact_interval_s = (int)v;
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 TOKENS=$WORK/tokens.csv
 printf 'admintoken,tokenadmin,u1,"system:masters"\nusertoken,bob,u2,devs\n' > "$TOKENS"
-start_server --token-auth-file "$TOKENS"
+start_server --token-auth-file "$TOKENS" --history-revisions 5 --compact-interval 1
 J='-H Content-Type:application/json'
 NS=/api/v1/namespaces/default/configmaps
 
@@ -69,11 +69,28 @@ expect_out "watch from RV streams MODIFIED" '"type":"MODIFIED"' cat "$WORK/w.out
 expect_out "watch from RV streams DELETED" '"type":"DELETED"' cat "$WORK/w.out"
 expect_out "watch ends at timeoutSeconds" '^200$' tail -1 "$WORK/w.out"
 
+# --- bookmarks, compaction and 410 ---
+expect_out "watch sends a BOOKMARK when asked" '"type":"BOOKMARK"' \
+    api GET "$NS?watch=true&allowWatchBookmarks=true&timeoutSeconds=2"
+for i in $(seq 1 12); do
+    api POST "$NS" $J -d "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"churn$i\"}}" >/dev/null
+done
+sleep 2.5   # two compaction periods: history now keeps only the last 5 revisions
+expect_out "watch from a compacted revision gets 410 Expired" '"type":"ERROR".*"code":410' \
+    api GET "$NS?watch=true&resourceVersion=2&timeoutSeconds=2"
+expect_out "the 410 event has reason Expired" '"reason":"Expired"' \
+    api GET "$NS?watch=true&resourceVersion=2&timeoutSeconds=2"
+expect_ok "create c1 for deletecollection" api POST "$NS" $J -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dc1","labels":{"sweep":"yes"}}}'
+expect_ok "create c2 for deletecollection" api POST "$NS" $J -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dc2","labels":{"sweep":"yes"}}}'
+expect_out "deletecollection with a label selector" '"name":"dc2"' api DELETE "$NS?labelSelector=sweep%3Dyes"
+expect_status "deletecollection removed them" 404 NotFound GET "$NS/dc1"
+expect_out "deletecollection left the others" '"name":"keep-me"|"kind":"ConfigMap"' api GET "$NS/churn1"
+
 # --- restart keeps everything and continues the revision sequence ---
 expect_ok "create before restart" api POST "$NS" $J -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"keep"},"data":{"k":"v"}}'
 BEFORE=$(api GET "$NS" | sed -n 's/.*"metadata":{"resourceVersion":"\([0-9]*\)".*/\1/p' | head -1)
 stop_server
-start_server --token-auth-file "$TOKENS"
+start_server --token-auth-file "$TOKENS" --history-revisions 5 --compact-interval 1
 expect_out "object survives restart" '"k":"v"' api GET "$NS/keep"
 expect_ok "write after restart" api POST "$NS" $J -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"after"}}'
 AFTER=$(api GET "$NS/after" | sed -n 's/.*"resourceVersion":"\([0-9]*\)".*/\1/p' | head -1)
