@@ -29,7 +29,7 @@ build-asan/Makefile:
 
 test: deps build-asan/Makefile
 	cmake --build build-asan -j$(JOBS)
-	scripts/check-layers
+	scripts/check-source build-asan
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS) $(CTEST_ARGS)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -119,7 +120,9 @@ static long request(CURL *h, const char *method, const char *url, const char *bo
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
     long code = 0;
-    if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    CURLcode cr = curl_easy_perform(h);
+    if (cr == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    else if (getenv("BENCH_DEBUG")) fprintf(stderr, "bench: %s %s: %s\n", method, url, curl_easy_strerror(cr));
     curl_slist_free_all(hdr);
     return code;
 }
@@ -383,6 +386,8 @@ static void run_watch(const target *t, int nwatchers, int events)
             if (code == 200) connected++;
         }
         if (connected == nwatchers) break;
+        if (getenv("BENCH_DEBUG") && now_us() >= until - 100000)
+            fprintf(stderr, "bench: only %ld of %d watchers connected\n", connected, nwatchers);
     }
     /* A writer thread creates events while this thread pumps the watchers. */
     CURL *w = new_handle(t);
@@ -395,7 +400,8 @@ static void run_watch(const target *t, int nwatchers, int events)
             snprintf(u, sizeof u, "%s/api/v1/namespaces/watch/configmaps", t->base);
             snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"w%d\"},\"data\":{\"t\":\"%" PRId64 "\"}}",
                      sent, wall_us());
-            request(w, "POST", u, body, NULL);
+            long wc = request(w, "POST", u, body, NULL);
+            if (wc != 201 && sent == 0) fprintf(stderr, "bench: watch writer got HTTP %ld\n", wc);
             sent++;
             next += 50000;   /* 20 events/s */
         }
@@ -568,7 +574,8 @@ static void usage(void)
            "  --seconds S     duration of each throughput phase (default 3)\n"
            "  --objects N     ConfigMaps of 1 KiB for the RSS figure (default 100000)\n"
            "  --watchers N    watchers for the fan-out figure (default 1000)\n"
-           "  --only PHASE    run one phase: throughput, paced, watch or rss\n");
+           "  --only PHASE    run one phase: throughput, paced, watch or rss\n"
+           "BENCH_DEBUG=1 in the environment prints transport errors.\n");
 }
 
 int main(int argc, char **argv)
@@ -581,6 +588,11 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--watchers") && i + 1 < argc) opt_watchers = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) opt_only = argv[++i];
         else { usage(); return !strcmp(argv[i], "--help") ? 0 : 2; }
+    }
+    struct rlimit rl;   /* 1,000 watch connections need more than 1,024 descriptors */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
     }
     setvbuf(stdout, NULL, _IOLBF, 0);   /* figures appear as they are measured */
     memset(value_1k, 'x', 1024);

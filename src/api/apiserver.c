@@ -158,6 +158,11 @@ static void route_resource(cn_reqctx *c, char **p, int n)
     if (c->ns && !c->res->namespaced) return not_found(c);
 
     bool collection = c->name == NULL;
+    if (c->res->namespaced && !c->ns && !(c->res->flags & CN_RES_CREATE_ONLY)) {
+        /* Without a namespace only list and watch across all namespaces make sense. */
+        if (c->name) return not_found(c);
+        if (strcmp(c->method, "GET") && strcmp(c->method, "HEAD")) return method_not_allowed(c);
+    }
     const char *verb = verb_for(c, collection);
     cn_authz_attrs a = {
         .verb = verb, .group = c->group, .version = c->version, .resource = c->plural,

@@ -176,7 +176,7 @@ static void initial_status(const cn_resource *res, json_t *obj)
     json_object_set_new(obj, "status", st);
 }
 
-static int check_namespace(cn_reqctx *c, const cn_resource *res, cn_err *err)
+static int check_namespace(cn_reqctx *c, const cn_resource *res, const char *name, cn_err *err)
 {
     if (!res->namespaced) return 0;
     const cn_resource *nsr = cn_registry_lookup(c->srv->reg, "", "v1", "namespaces");
@@ -187,7 +187,7 @@ static int check_namespace(cn_reqctx *c, const cn_resource *res, cn_err *err)
         json_decref(ns);
         cn_err_set(err, 403, "Forbidden",
                    "%s \"%s\" is forbidden: unable to create new content in namespace %s because it is being terminated",
-                   res->plural, "", c->ns);
+                   res->plural, name ? name : "", c->ns);
         cn_err_add_cause(err, "NamespaceTerminating", NULL, "namespace %s is being terminated", c->ns);
         return -EPERM;
     }
@@ -250,7 +250,7 @@ int cn_rest_write_create(cn_reqctx *c, const cn_resource *res, json_t *obj, json
     const char *name = cn_obj_name(obj);
     r = check_fields(c, res, obj, err);
     if (r < 0) goto done;
-    r = check_namespace(c, res, err);
+    r = check_namespace(c, res, name, err);
     if (r < 0) goto done;
     stamp_new_meta(res, obj);
     initial_status(res, obj);
@@ -681,6 +681,12 @@ int cn_rest_delete_object(cn_apiserver *s, const cn_resource *res, const char *n
         json_t *meta = cn_obj_meta(old);
         bool has_fin = json_array_size(json_object_get(meta, "finalizers")) > 0;
         bool is_ns = !res->group[0] && !strcmp(res->kind, "Namespace");
+        if (is_ns && (!strcmp(name, "default") || !strcmp(name, "kube-system") || !strcmp(name, "kube-public"))) {
+            json_decref(old);
+            cn_err_set(err, 403, "Forbidden", "namespaces \"%s\" is forbidden: this namespace may not be deleted", name);
+            cn_err_set_details(err, name, "", "namespaces");
+            return -EPERM;
+        }
         json_t *gp = json_object_get(opts, "gracePeriodSeconds");
         int64_t grace = json_is_integer(gp) ? json_integer_value(gp) : -1;
         const char *node = json_string_value(json_object_get(json_object_get(old, "spec"), "nodeName"));

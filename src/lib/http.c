@@ -582,7 +582,9 @@ int cn_http_start(const cn_http_config *cfg, cn_http_server **out, cn_err *err)
     s->tls = !cfg->plain;
     atomic_init(&s->stopping, false);
 
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+    /* MHD_USE_POLL: per-connection threads must not use select(), which
+     * fails for descriptors >= FD_SETSIZE (1,024 watches is enough). */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
                      MHD_USE_ERROR_LOG;
     if (v6) flags |= MHD_USE_DUAL_STACK;
     struct MHD_OptionItem opts[16];

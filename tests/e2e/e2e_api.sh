@@ -55,6 +55,9 @@ expect_status "name mismatch on update is 400" 400 BadRequest PUT "$NS/cm1" $J \
     -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"other"}}'
 expect_status "bad dryRun value is 400" 400 BadRequest POST "$NS?dryRun=Some" $J \
     -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"d1"}}'
+expect_status "the default namespace may not be deleted" 403 Forbidden DELETE /api/v1/namespaces/default
+expect_status "create without a namespace is 405" 405 MethodNotAllowed POST /api/v1/configmaps $J \
+    -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nons"}}'
 expect_out "server still healthy after bad input" '^ok$' curl -sk "https://127.0.0.1:$PORT/readyz"
 
 # --- watch: from a resourceVersion, and 410 after compaction is simulated by a too-old RV ---

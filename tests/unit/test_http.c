@@ -4,6 +4,8 @@
 #include "lib/http.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -606,6 +608,31 @@ static void test_connection_limit(void)
     cn_http_stop(s);
 }
 
+/* Connections whose descriptor is above FD_SETSIZE (1,024) are served: a
+ * server with 1,000 watchers gets there (regression: MHD fell back to
+ * select() in per-connection threads). */
+static void test_high_fds(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_max < 2048) return;   /* cannot test here */
+    rlim_t saved = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    int fill[1100];
+    for (int i = 0; i < 1100; i++) fill[i] = open("/dev/null", O_RDONLY);
+    cn_http_server *s = start(true, "127.0.0.1:0", 0);
+    if (!s) { CHECK(s != NULL); goto out; }
+    const char get[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    char *r = raw(cn_http_port(s), get, sizeof get - 1);
+    CHECK(r && cn_str_has_prefix(r, "HTTP/1.1 200"));
+    free(r);
+    cn_http_stop(s);
+out:
+    for (int i = 0; i < 1100; i++) if (fill[i] >= 0) close(fill[i]);
+    rl.rlim_cur = saved;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static void test_listen_forms(void)
 {
     cn_err e = CN_ERR_INIT;
@@ -657,6 +684,7 @@ int main(void)
     TEST_RUN(test_tls_garbage);
     TEST_RUN(test_connection_limit);
     TEST_RUN(test_listen_forms);
+    TEST_RUN(test_high_fds);
     cn_pki_release(&pki);
     curl_global_cleanup();
     char *cmd = cn_asprintf("rm -rf '%s'", tmpdir);
