@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/pb.h"
+#include "api/schema.h"
 #include "api/rest-internal.h"
 #include "lib/util.h"
 #include "lib/yaml.h"
@@ -230,4 +231,53 @@ int cn_obj_foreach(cn_apiserver *s, const char *prefix, int (*fn)(void *ud, cons
     }
     free(after);
     return r < 0 ? r : 0;
+}
+
+/* Go's encoding/json drops nil pointers and empty maps and slices
+ * (omitempty) when the typed server writes an object back; a JSON model
+ * must do the same or a patch that empties a map ("labels": {"a": null})
+ * would leave "labels": {} behind and turn a no-op into a change. */
+static void normalize_message(const cn_message *m, json_t *obj, int depth)
+{
+    const char *k;
+    json_t *v;
+    void *tmp;
+    if (depth > 64 || !json_is_object(obj)) return;
+    json_object_foreach_safe(obj, tmp, k, v) {
+        if (json_is_null(v)) {
+            json_object_del(obj, k);
+            continue;
+        }
+        const cn_field *f = cn_schema_field(m, k);
+        if (!f) continue;
+        if ((f->repeated && json_is_array(v) && json_array_size(v) == 0) ||
+            (f->type == CN_T_MAP && json_is_object(v) && json_object_size(v) == 0)) {
+            json_object_del(obj, k);
+            continue;
+        }
+        if (!f->msg || f->type == CN_T_RAW) continue;
+        if (f->type == CN_T_MAP && f->elem == CN_T_MESSAGE) {
+            const char *mk;
+            json_t *mv;
+            json_object_foreach(v, mk, mv) normalize_message(f->msg, mv, depth + 1);
+        } else if (f->type == CN_T_MESSAGE && f->repeated) {
+            size_t i;
+            json_t *item;
+            json_array_foreach(v, i, item) normalize_message(f->msg, item, depth + 1);
+        } else if (f->type == CN_T_MESSAGE) {
+            normalize_message(f->msg, v, depth + 1);
+        }
+    }
+}
+
+void cn_obj_normalize(const cn_resource *res, json_t *obj)
+{
+    const cn_message *m = cn_schema_for_kind(res->group, res->version, res->kind);
+    if (m) {
+        normalize_message(m, obj, 0);
+        return;
+    }
+    /* Custom resources: only metadata has a known shape. */
+    json_t *meta = json_object_get(obj, "metadata");
+    if (json_is_object(meta)) normalize_message(cn_schema_object_meta(), meta, 0);
 }

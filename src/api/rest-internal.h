@@ -88,6 +88,9 @@ bool cn_obj_deleting(const json_t *obj);  /* has deletionTimestamp */
 /* Decode a request body by Content-Type (JSON, YAML, protobuf) into *out.
  * strict: reject duplicate fields. */
 int cn_obj_decode_body(cn_reqctx *c, json_t **out, cn_err *err);
+/* Drop what the typed upstream server would not keep: nulls, and empty
+ * maps and lists (omitempty), per the kind's schema. */
+void cn_obj_normalize(const cn_resource *res, json_t *obj);
 /* Everything but metadata and status, compared (for generation bumps). */
 bool cn_obj_spec_equal(const json_t *a, const json_t *b);
 /* A name for generateName: prefix + 5 random characters. Caller frees. */

@@ -233,6 +233,7 @@ static int validate_and_admit(cn_reqctx *c, const cn_resource *res, json_t *obj,
         .op = old ? CN_ADMIT_UPDATE : CN_ADMIT_CREATE, .res = res, .sub = c->sub,
         .ns = c->ns, .name = cn_obj_name(obj), .user = &c->user, .dry_run = c->q.dry_run, .old = old,
     };
+    cn_obj_normalize(res, obj);
     cn_defaults_apply(res, obj);
     int r = cn_admission_mutate(c->srv->admission, &aa, obj, err);
     if (r < 0) return r;

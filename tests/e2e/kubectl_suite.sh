@@ -55,6 +55,8 @@ run_kubectl_suite() {
     [ "$rv1" != "$rv2" ] && pass "resourceVersion moved on change" || fail "resourceVersion moved on change"
     expect_out "apply v2 again is unchanged" "deployment.apps/app unchanged" k apply -f "$M/app-v2.yaml"
     expect_eq "unchanged apply keeps resourceVersion" "$rv2" k -n e2e get deploy app -o jsonpath='{.metadata.resourceVersion}'
+    expect_ok "diff of an applied manifest shows nothing (exit 0)" k diff -f "$M/app-v2.yaml"
+    expect_fail "diff shows a pending change (exit 1)" "replicas: 7" sh -c "sed 's/replicas: 3/replicas: 7/' '$M/app-v2.yaml' | '$K' diff -f -"
     expect_out "server-side apply" "serverside-applied" k apply --server-side -f "$M/app-v2.yaml"
 
     # --- label, annotate, patch, replace, edit ---
@@ -70,6 +72,11 @@ run_kubectl_suite() {
     rv3=$(k -n e2e get cm c1 -o jsonpath='{.metadata.resourceVersion}')
     expect_out "no-op patch" "patched \(no change\)" k -n e2e patch cm c1 --type merge -p '{"data":{"m":"1"}}'
     expect_eq "no-op patch keeps resourceVersion" "$rv3" k -n e2e get cm c1 -o jsonpath='{.metadata.resourceVersion}'
+    local rv4
+    rv4=$(k -n e2e get cm app-config -o jsonpath='{.metadata.resourceVersion}')
+    k -n e2e label cm app-config nosuchlabel- >/dev/null 2>&1
+    expect_eq "removing an absent label from an object without labels changes nothing" "$rv4" \
+        k -n e2e get cm app-config -o jsonpath='{.metadata.resourceVersion}'
     expect_eq "json patch applied" "z" k -n e2e get cm c1 -o jsonpath='{.data.a}'
     k -n e2e get cm c1 -o yaml | sed 's/^  a: z$/  a: replaced/' > "$WORK/c1.yaml"
     expect_out "replace" "replaced" k replace -f "$WORK/c1.yaml"
