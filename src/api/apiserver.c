@@ -372,6 +372,8 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
     if (r < 0) goto fail;
     r = cn_tokens_load(cfg->token_auth_file, &s->tokens, err);
     if (r < 0) goto fail;
+    r = cn_alloc_new(cfg->service_cidr ? cfg->service_cidr : "10.43.0.0/16", &s->alloc, err);
+    if (r < 0) goto fail;
 
     char *dbpath = cn_asprintf("%s/state.db", cfg->data_dir);
     cn_store_options so = { .no_fsync = cfg->no_fsync, .keep_revisions = cfg->history_revisions,
@@ -428,6 +430,7 @@ void cn_apiserver_stop(cn_apiserver *s)
     cn_store_free(s->store);
     cn_registry_free(s->reg);
     cn_admission_free(s->admission);
+    cn_alloc_free(s->alloc);
     cn_tokens_free(s->tokens);
     cn_pki_release(&s->pki);
     pthread_mutex_destroy(&s->ctl_lock);

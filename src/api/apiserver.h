@@ -21,6 +21,7 @@ typedef struct cn_apiserver_config {
     bool no_fsync;                     /* tests/bench only */
     int64_t history_revisions;         /* watch history kept (0 = store default 10000) */
     int compact_interval_s;            /* compaction period (0 = store default 300 s) */
+    const char *service_cidr;          /* cluster IPs for Services; NULL = 10.43.0.0/16 */
     unsigned max_connections;          /* 0 = default */
     unsigned idle_timeout_s;           /* 0 = default */
 } cn_apiserver_config;

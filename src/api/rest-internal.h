@@ -19,6 +19,8 @@
 #include "lib/pki.h"
 #include "store/store.h"
 
+typedef struct cn_alloc cn_alloc;
+
 struct cn_apiserver {
     char *data_dir;
     char *kubeconfig_path;
@@ -29,6 +31,7 @@ struct cn_apiserver {
     cn_tokens *tokens;
     cn_pki pki;
     cn_admission *admission;
+    cn_alloc *alloc;                /* Service cluster IPs and node ports */
     cn_authorizer_fn authorize;
     void *authorize_ud;
 
@@ -124,6 +127,13 @@ int cn_rest_write_create(cn_reqctx *c, const cn_resource *res, json_t *obj,
 int cn_rest_delete_object(cn_apiserver *s, const cn_resource *res, const char *ns,
                           const char *name, const json_t *opts, bool dry_run,
                           json_t **out, bool *gone, cn_err *err);
+
+/* Service address allocation (alloc.c). */
+int cn_alloc_new(const char *cidr, cn_alloc **out, cn_err *err);
+void cn_alloc_free(cn_alloc *al);
+/* Give a Service being written (old: stored version on update, else NULL)
+ * its cluster IP and node ports; check the ones the client chose. */
+int cn_alloc_service(cn_apiserver *s, json_t *svc, const json_t *old, cn_err *err);
 
 /* Controllers (controllers.c). */
 int cn_ctl_start(cn_apiserver *s, cn_err *err);

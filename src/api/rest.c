@@ -237,6 +237,10 @@ static int validate_and_admit(cn_reqctx *c, const cn_resource *res, json_t *obj,
     cn_defaults_apply(res, obj);
     int r = cn_admission_mutate(c->srv->admission, &aa, obj, err);
     if (r < 0) return r;
+    if (!res->group[0] && !strcmp(res->kind, "Service") && !(c->sub && !strcmp(c->sub, "status"))) {
+        r = cn_alloc_service(c->srv, obj, old, err);
+        if (r < 0) return r;
+    }
     r = cn_validate(res, obj, old, err);
     if (r < 0) return r;
     return cn_admission_validate(c->srv->admission, &aa, obj, err);

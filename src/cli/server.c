@@ -37,6 +37,7 @@ static void usage(FILE *f)
         "  --log-level LEVEL       debug, info, warn or error (default info)\n"
         "  --history-revisions N   revisions of change history kept for watch resumption (default 10000)\n"
         "  --compact-interval S    seconds between history compactions (default 300)\n"
+        "  --service-cidr CIDR     cluster IPs for Services (default 10.43.0.0/16)\n"
         "  --no-fsync              do not fsync commits (tests and benchmarks only: loses data on power loss)\n"
         "  -h, --help              show this help\n",
         DEFAULT_DATA_DIR, DEFAULT_LISTEN);
@@ -55,7 +56,7 @@ static int parse_uint(const char *s, unsigned *out)
 
 int cn_cmd_server(int argc, char **argv)
 {
-    enum { O_DATA = 1, O_LISTEN, O_SAN, O_TOKENS, O_ADV, O_MAXC, O_IDLE, O_LOG, O_NOFSYNC, O_HIST, O_COMPACT };
+    enum { O_DATA = 1, O_LISTEN, O_SAN, O_TOKENS, O_ADV, O_MAXC, O_IDLE, O_LOG, O_NOFSYNC, O_HIST, O_COMPACT, O_SVC };
     static const struct option opts[] = {
         { "data-dir", required_argument, NULL, O_DATA },
         { "listen", required_argument, NULL, O_LISTEN },
@@ -68,6 +69,7 @@ int cn_cmd_server(int argc, char **argv)
         { "no-fsync", no_argument, NULL, O_NOFSYNC },
         { "history-revisions", required_argument, NULL, O_HIST },
         { "compact-interval", required_argument, NULL, O_COMPACT },
+        { "service-cidr", required_argument, NULL, O_SVC },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -111,6 +113,7 @@ int cn_cmd_server(int argc, char **argv)
             }
             break;
         case O_NOFSYNC: cfg.no_fsync = true; break;
+        case O_SVC: cfg.service_cidr = optarg; break;
         case O_HIST: {
             int64_t v;
             if (cn_parse_int64(optarg, &v) < 0 || v < 1) {

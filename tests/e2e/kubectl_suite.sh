@@ -29,6 +29,12 @@ run_kubectl_suite() {
     expect_ok "create deployment" k -n e2e create deployment web --image=registry.local/web:1 --replicas=2
     expect_out "deployment table columns" "NAME +READY +UP-TO-DATE +AVAILABLE +AGE" k -n e2e get deploy
     expect_ok "create service" k -n e2e create service clusterip websvc --tcp=80:8080
+    expect_out "service gets a cluster IP from the service CIDR" '^10\.43\.[0-9]+\.[0-9]+$' k -n e2e get svc websvc -o jsonpath='{.spec.clusterIP}'
+    local svcip
+    svcip=$(k -n e2e get svc websvc -o jsonpath='{.spec.clusterIP}')
+    expect_fail "a cluster IP in use is refused" "already allocated" k -n e2e create service clusterip dupsvc --tcp=80 --clusterip="$svcip"
+    expect_ok "create NodePort service" k -n e2e create service nodeport npsvc --tcp=80:8080
+    expect_out "NodePort service gets a node port" '^3[0-9]{4}$' k -n e2e get svc npsvc -o jsonpath='{.spec.ports[0].nodePort}'
     expect_ok "create serviceaccount" k -n e2e create serviceaccount robot
     expect_ok "create role" k -n e2e create role reader --verb=get --resource=pods
     expect_ok "create job" k -n e2e create job once --image=registry.local/busybox:1
