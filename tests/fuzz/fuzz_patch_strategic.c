@@ -3,16 +3,15 @@
  * primitives, a map of messages) and with no schema. Input as for
  * fuzz_patch_json. Besides not crashing or leaking, a directive key must
  * never appear in the output unless the document already had one. */
-#define _GNU_SOURCE /* memmem */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/patch.h"
+#include "fuzz_split.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_MAX_INPUT 65536
 
 static const cn_field env_f[] = {
     { "name", 1, CN_T_STRING, false, 0, NULL, CN_PS_REPLACE, NULL, false, false, false },
@@ -44,23 +43,6 @@ static const cn_field top_f[] = {
 };
 static const cn_message top_m = { "Top", top_f, 3 };
 
-static void split(const uint8_t *data, size_t size, const char **a, size_t *alen, const char **b,
-                  size_t *blen)
-{
-    const char *sep = memmem(data, size, "\n---\n", 5);
-    if (sep) {
-        *a = (const char *)data;
-        *alen = (size_t)(sep - (const char *)data);
-        *b = sep + 5;
-        *blen = size - *alen - 5;
-        return;
-    }
-    size_t rest = size - 1, cut = rest * data[0] / 255;
-    *a = (const char *)data + 1;
-    *alen = cut;
-    *b = (const char *)data + 1 + cut;
-    *blen = rest - cut;
-}
 
 static int has_directive(const json_t *v)
 {
@@ -87,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 || size > FUZZ_MAX_INPUT) return 0;
     const char *a, *b;
     size_t alen, blen;
-    split(data, size, &a, &alen, &b, &blen);
+    fuzz_split(data, size, &a, &alen, &b, &blen);
     json_t *doc = json_loadb(a, alen, JSON_DECODE_ANY, NULL);
     json_t *patch = json_loadb(b, blen, JSON_DECODE_ANY, NULL);
     if (doc && patch) {
