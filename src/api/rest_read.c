@@ -99,16 +99,26 @@ static json_t *new_list(const cn_resource *res, int64_t rev)
                      cn_resource_api_version(res), "metadata", "resourceVersion", rvs, "items");
 }
 
-int cn_rest_list_objects(cn_reqctx *c, json_t **out, cn_err *err)
+/* One pass over a list request's keys: selectors, limit and continue.
+ * fn gets every matching stored object (obj parsed and stamped when
+ * `parse`, else NULL); it may take a reference. */
+typedef struct list_scan {
+    bool parse;
+    int (*fn)(void *ud, const cn_kv *kv, json_t *obj);
+    void *ud;
+    int64_t rev;            /* out: the list's resourceVersion */
+    char *continue_token;   /* out: set when items remain (caller frees) */
+} list_scan;
+
+static int scan_list(cn_reqctx *c, list_scan *ls, cn_err *err)
 {
     filter f;
     char *prefix = NULL, *after = NULL, *last_key = NULL;
-    json_t *list = NULL;
     int r = filter_init(c, &f, err);
-    *out = NULL;
     if (r < 0) goto done;
+    bool need_obj = ls->parse || f.ls || f.fs;
     prefix = list_prefix(c);
-    int64_t list_rev = 0;
+    ls->rev = 0;
     if (c->q.continue_token) {
         int64_t trev;
         r = cn_continue_decode(c->q.continue_token, &trev, &after, err);
@@ -117,64 +127,160 @@ int cn_rest_list_objects(cn_reqctx *c, json_t **out, cn_err *err)
             r = cn_err_bad_request(err, "continue key is not valid: it does not belong to this list");
             goto done;
         }
-        list_rev = trev;
+        ls->rev = trev;
     }
     size_t limit = c->q.limit > 0 ? (size_t)c->q.limit : 0, got = 0;
-    bool more_items = false;
+    bool more_items = false, first = true;
     for (;;) {
         cn_kv_list page = { 0 };
         int64_t rev;
         bool more = false;
         r = cn_store_list(c->srv->store, prefix, after, LIST_PAGE, &page, &rev, &more, err);
         if (r < 0) goto done;
-        if (!list) list = new_list(c->res, list_rev ? list_rev : rev);
-        json_t *items = json_object_get(list, "items");
-        size_t i;
-        for (i = 0; i < page.n; i++) {
+        if (first && !ls->rev) ls->rev = rev;
+        first = false;
+        for (size_t i = 0; i < page.n && r >= 0; i++) {
             if (limit && got == limit) {
                 more_items = true;
                 break;
             }
-            json_t *o = cn_obj_from_store(page.items[i].value, page.items[i].value_len,
-                                          page.items[i].mod_rev, err);
-            if (!o) {
-                cn_kv_list_release(&page);
-                r = -EIO;
-                goto done;
+            json_t *o = NULL;
+            if (need_obj) {
+                o = cn_obj_from_store(page.items[i].value, page.items[i].value_len, page.items[i].mod_rev, err);
+                if (!o) {
+                    r = -EIO;
+                    break;
+                }
             }
             free(last_key);
             last_key = cn_strdup(page.items[i].key);
-            if (filter_match(&f, o)) {
-                json_array_append_new(items, o);
+            if (!o || filter_match(&f, o)) {
+                r = ls->fn(ls->ud, &page.items[i], o);
                 got++;
-            } else {
-                json_decref(o);
             }
+            json_decref(o);
         }
         if (page.n) {
             free(after);
             after = cn_strdup(page.items[page.n - 1].key);
         }
         cn_kv_list_release(&page);
-        if (more_items) break;
-        if (!more) break;
+        if (r < 0 || more_items || !more) break;
     }
-    if (more_items && last_key) {
-        int64_t rv = 0;
-        cn_parse_int64(json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion")), &rv);
-        char *tok = cn_continue_encode(rv, last_key);
-        json_object_set_new(json_object_get(list, "metadata"), "continue", json_string(tok));
-        free(tok);
-    }
-    *out = list;
-    list = NULL;
+    if (r >= 0 && more_items && last_key) ls->continue_token = cn_continue_encode(ls->rev, last_key);
 done:
-    json_decref(list);
     filter_release(&f);
     free(prefix);
     free(after);
     free(last_key);
     return r;
+}
+
+static int append_item(void *ud, const cn_kv *kv, json_t *obj)
+{
+    (void)kv;
+    json_array_append(ud, obj);
+    return 0;
+}
+
+int cn_rest_list_objects(cn_reqctx *c, json_t **out, cn_err *err)
+{
+    json_t *items = json_array();
+    list_scan ls = { .parse = true, .fn = append_item, .ud = items };
+    *out = NULL;
+    int r = scan_list(c, &ls, err);
+    if (r < 0) {
+        json_decref(items);
+        free(ls.continue_token);
+        return r;
+    }
+    json_t *list = new_list(c->res, ls.rev);
+    json_object_set_new(list, "items", items);
+    if (ls.continue_token)
+        json_object_set_new(json_object_get(list, "metadata"), "continue", json_string(ls.continue_token));
+    free(ls.continue_token);
+    *out = list;
+    return 0;
+}
+
+/* Offset just past the '{' that opens the top-level "metadata" object of a
+ * compact JSON object, or -1. Strings are skipped, so a value that merely
+ * contains the text cannot fool it. */
+static long meta_open(const char *s, size_t n)
+{
+    int depth = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (ch == '"') {
+            size_t start = i + 1;
+            for (i++; i < n && s[i] != '"'; i++)
+                if (s[i] == '\\') i++;
+            if (i >= n) return -1;
+            if (depth == 1 && i - start == 8 && !memcmp(s + start, "metadata", 8)) {
+                size_t j = i + 1;
+                while (j < n && (s[j] == ' ' || s[j] == ':')) j++;
+                if (j < n && s[j] == '{' && s[i + 1] == ':') return (long)j + 1;
+            }
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if (ch == '}' || ch == ']') {
+            depth--;
+        }
+    }
+    return -1;
+}
+
+/* The plain-JSON list fast path: stored objects are spliced into the
+ * response with their resourceVersion inserted, never parsed. */
+static int append_raw(void *ud, const cn_kv *kv, json_t *obj)
+{
+    cn_buf *b = ud;
+    (void)obj;
+    if (b->len && b->data[b->len - 1] != '[') cn_buf_addc(b, ',');
+    long at = meta_open(kv->value, kv->value_len);
+    if (at < 0) {
+        /* No metadata object where expected: take the slow, general way. */
+        json_t *o = cn_obj_from_store(kv->value, kv->value_len, kv->mod_rev, NULL);
+        char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        if (!txt) return -EIO;
+        cn_buf_adds(b, txt);
+        free(txt);
+        return 0;
+    }
+    cn_buf_add(b, kv->value, (size_t)at);
+    cn_buf_addf(b, "\"resourceVersion\":\"%lld\"", (long long)kv->mod_rev);
+    if (kv->value[at] != '}') cn_buf_addc(b, ',');
+    cn_buf_add(b, kv->value + at, kv->value_len - (size_t)at);
+    return 0;
+}
+
+static void list_raw(cn_reqctx *c)
+{
+    cn_err e = CN_ERR_INIT;
+    cn_buf items;
+    cn_buf_init(&items);
+    cn_buf_addc(&items, '[');
+    list_scan ls = { .parse = false, .fn = append_raw, .ud = &items };
+    if (scan_list(c, &ls, &e) < 0) {
+        cn_buf_release(&items);
+        free(ls.continue_token);
+        cn_rest_reply_err(c, &e);
+        return;
+    }
+    cn_buf_addc(&items, ']');
+    cn_buf b;
+    cn_buf_init(&b);
+    cn_buf_addf(&b, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%lld\"",
+                c->res->list_kind, cn_resource_api_version(c->res), (long long)ls.rev);
+    if (ls.continue_token) cn_buf_addf(&b, ",\"continue\":\"%s\"", ls.continue_token);
+    cn_buf_adds(&b, "},\"items\":");
+    cn_buf_add(&b, items.data, items.len);
+    cn_buf_addc(&b, '}');
+    cn_http_respond(c->http, 200, "application/json", b.data, b.len);
+    cn_buf_release(&b);
+    cn_buf_release(&items);
+    free(ls.continue_token);
 }
 
 static json_t *partial_meta(const json_t *obj)
@@ -237,6 +343,10 @@ void cn_rest_list(cn_reqctx *c)
 {
     cn_err e = CN_ERR_INIT;
     json_t *list = NULL;
+    if (!c->table) {
+        list_raw(c);
+        return;
+    }
     if (cn_rest_list_objects(c, &list, &e) < 0) {
         cn_rest_reply_err(c, &e);
         cn_err_clear(&e);

@@ -72,6 +72,20 @@ expect_out "watch from RV streams MODIFIED" '"type":"MODIFIED"' cat "$WORK/w.out
 expect_out "watch from RV streams DELETED" '"type":"DELETED"' cat "$WORK/w.out"
 expect_out "watch ends at timeoutSeconds" '^200$' tail -1 "$WORK/w.out"
 
+# --- lists splice stored objects: tricky contents must survive intact ---
+expect_out "create an object whose data mimics metadata" '^201$' api POST "$NS" $J \
+    -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"tricky"},"data":{"metadata":"{\"resourceVersion\":\"1\"}","y":"\"metadata\":{"}}'
+expect_out "list output is valid JSON with the right resourceVersion on every item" '^ok$' sh -c "
+    $(declare -f api); DATA=$DATA PORT=$PORT
+    api GET '$NS' | sed '\$d' | python3 -c '
+import json,sys
+l=json.load(sys.stdin)
+t=[i for i in l[\"items\"] if i[\"metadata\"][\"name\"]==\"tricky\"][0]
+assert t[\"data\"][\"metadata\"]==\"{\\\"resourceVersion\\\":\\\"1\\\"}\", t
+assert int(t[\"metadata\"][\"resourceVersion\"])>1
+assert all(\"resourceVersion\" in i[\"metadata\"] for i in l[\"items\"])
+print(\"ok\")'"
+
 # --- bookmarks, compaction and 410 ---
 expect_out "watch sends a BOOKMARK when asked" '"type":"BOOKMARK"' \
     api GET "$NS?watch=true&allowWatchBookmarks=true&timeoutSeconds=2"
