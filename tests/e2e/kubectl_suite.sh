@@ -10,7 +10,7 @@ run_kubectl_suite() {
     echo "== kubectl $K (client minor $ver) against port $PORT"
 
     # --- discovery, version ---
-    expect_out "version shows the server" "Server Version: v1\.32" k version
+    expect_out "version shows the server" "Server Version: .*v1\.32\.0" k version
     expect_out "api-versions lists apps/v1" "^apps/v1$" k api-versions
     expect_out "api-resources lists deployments with short name" "deployments +deploy +apps/v1 +true +Deployment" k api-resources
     expect_out "api-resources lists customresourcedefinitions" "customresourcedefinitions +crd,crds" k api-resources
@@ -68,7 +68,7 @@ run_kubectl_suite() {
     # --- label, annotate, patch, replace, edit ---
     expect_out "label" "labeled" k -n e2e label cm c1 tier=api
     expect_eq "label set" "api" k -n e2e get cm c1 -o jsonpath='{.metadata.labels.tier}'
-    expect_out "annotate" "annotated" k -n e2e annotate cm c1 note=hello
+    expect_out "annotate" "configmap/c1 annotated?" k -n e2e annotate cm c1 note=hello
     expect_out "patch merge" "patched" k -n e2e patch cm c1 --type merge -p '{"data":{"m":"1"}}'
     expect_out "patch json" "patched" k -n e2e patch cm c1 --type json -p '[{"op":"replace","path":"/data/a","value":"z"}]'
     expect_out "patch strategic (default)" "patched" k -n e2e patch deploy app -p '{"spec":{"template":{"spec":{"containers":[{"name":"main","image":"registry.local/web:2"}]}}}}'
