@@ -15,6 +15,7 @@
 
 #include "api/patch.h"
 #include "api/schema.h"
+#include "api/ssa.h"
 #include "api/validate.h"
 #include "api/rest-internal.h"
 #include "lib/log.h"
@@ -59,6 +60,42 @@ static void warn(cn_reqctx *c, const char *msg)
 {
     if (!c->warnings) c->warnings = json_array();
     json_array_append_new(c->warnings, json_string(msg));
+}
+
+/* How a write treats metadata.managedFields: track the fields it sets (an
+ * Update entry for its manager), or keep what server-side apply computed. */
+enum mf_mode { MF_TRACK, MF_KEEP };
+
+/* The field-ownership view of this request. *mgr_free is what the caller
+ * frees (the manager derived from the User-Agent, else NULL). */
+static void ssa_opts(const cn_reqctx *c, const cn_resource *res, cn_ssa_opts *o, char **mgr_free)
+{
+    memset(o, 0, sizeof *o);
+    *mgr_free = NULL;
+    if (c->q.field_manager && *c->q.field_manager) {
+        o->manager = c->q.field_manager;
+    } else {
+        *mgr_free = cn_ssa_manager_from_user_agent(c->http ? cn_http_header(c->http, "User-Agent") : NULL);
+        o->manager = *mgr_free;
+    }
+    o->api_version = cn_resource_api_version(res);
+    bool st = c->sub && !strcmp(c->sub, "status");
+    if (st || (c->sub && !strcmp(c->sub, "scale"))) o->subresource = c->sub;
+    o->schema = cn_schema_for_kind(res->group, res->version, res->kind);
+    o->scope = st ? CN_SSA_STATUS : (res->flags & CN_RES_STATUS) ? CN_SSA_MAIN : CN_SSA_ALL;
+    o->force = c->q.force;
+}
+
+/* managedFields a client sent, if any (new reference, NULL if absent or
+ * null); junk is 400. */
+static int given_managed_fields(const json_t *obj, json_t **out, cn_err *err)
+{
+    json_t *mf = json_object_get(json_object_get(obj, "metadata"), "managedFields");
+    *out = NULL;
+    if (!mf || json_is_null(mf)) return 0;
+    if (cn_ssa_check_managed_fields(mf, err) < 0) return -EINVAL;
+    *out = json_incref(mf);
+    return 0;
 }
 
 /* apiVersion/kind of a body must name this resource; missing ones are filled. */
@@ -246,13 +283,17 @@ static int validate_and_admit(cn_reqctx *c, const cn_resource *res, json_t *obj,
     return cn_admission_validate(c->srv->admission, &aa, obj, err);
 }
 
-int cn_rest_write_create(cn_reqctx *c, const cn_resource *res, json_t *obj, json_t **out, cn_err *err)
+static int write_create(cn_reqctx *c, const cn_resource *res, json_t *obj, enum mf_mode mode,
+                        json_t **out, cn_err *err)
 {
     int r;
-    char *key = NULL, *val = NULL;
+    char *key = NULL, *val = NULL, *mgr = NULL;
+    json_t *given = NULL;
     *out = NULL;
     ensure_name(obj, err);
     const char *name = cn_obj_name(obj);
+    r = given_managed_fields(obj, &given, err);
+    if (r < 0) goto done;
     r = check_fields(c, res, obj, err);
     if (r < 0) goto done;
     r = check_namespace(c, res, name, err);
@@ -262,6 +303,15 @@ int cn_rest_write_create(cn_reqctx *c, const cn_resource *res, json_t *obj, json
     r = validate_and_admit(c, res, obj, NULL, err);
     if (r < 0) goto done;
     name = cn_obj_name(obj);
+    if (mode == MF_KEEP || given) {
+        /* Server-side apply's entries, or the client's own (resetting ownership). */
+        if (json_array_size(given)) json_object_set(cn_obj_meta(obj), "managedFields", given);
+    } else {
+        cn_ssa_opts o;
+        ssa_opts(c, res, &o, &mgr);
+        r = cn_ssa_track_update(NULL, obj, &o, err);
+        if (r < 0) goto done;
+    }
     if (is_crd(res)) cn_ctl_crd_written(c->srv, obj);
     if (c->q.dry_run) {
         *out = json_incref(obj);
@@ -290,8 +340,15 @@ int cn_rest_write_create(cn_reqctx *c, const cn_resource *res, json_t *obj, json
 done:
     free(key);
     free(val);
+    free(mgr);
+    json_decref(given);
     json_decref(obj);
     return r;
+}
+
+int cn_rest_write_create(cn_reqctx *c, const cn_resource *res, json_t *obj, json_t **out, cn_err *err)
+{
+    return write_create(c, res, obj, MF_TRACK, out, err);
 }
 
 void cn_rest_create(cn_reqctx *c)
@@ -319,7 +376,8 @@ static void copy_member(json_t *dst, const json_t *src, const char *k)
     else json_object_del(dst, k);
 }
 
-/* Equality ignoring resourceVersion (no-op detection). */
+/* Equality ignoring resourceVersion (no-op detection). managedFields count:
+ * a write that only moves ownership is still written. */
 static bool same_object(const json_t *a, const json_t *b)
 {
     json_t *x = json_deep_copy(a), *y = json_deep_copy(b);
@@ -347,13 +405,18 @@ static void keep_allocated(const cn_resource *res, json_t *nobj, const json_t *o
     }
 }
 
-int cn_rest_write_update(cn_reqctx *c, const cn_resource *res, json_t *obj, json_t *old,
-                         int64_t old_rev, bool status_only, json_t **out, cn_err *err)
+static int write_update(cn_reqctx *c, const cn_resource *res, json_t *obj, json_t *old,
+                        int64_t old_rev, bool status_only, enum mf_mode mode, json_t **out, cn_err *err)
 {
     int r = 0;
-    char *key = NULL, *val = NULL;
-    json_t *nobj = NULL;
+    char *key = NULL, *val = NULL, *mgr = NULL;
+    json_t *nobj = NULL, *given = NULL;
     *out = NULL;
+    r = given_managed_fields(obj, &given, err);
+    if (r < 0) {
+        json_decref(obj);
+        return r;
+    }
     if (status_only) {
         nobj = json_deep_copy(old);
         copy_member(nobj, obj, "status");
@@ -381,6 +444,18 @@ int cn_rest_write_update(cn_reqctx *c, const cn_resource *res, json_t *obj, json
     if (!(res->flags & CN_RES_NO_SPEC_GENERATION) && !cn_obj_spec_equal(nobj, old)) {
         json_int_t g = json_integer_value(json_object_get(ometa, "generation"));
         json_object_set_new(meta, "generation", json_integer(g + 1));
+    }
+    json_t *omf = json_object_get(ometa, "managedFields");
+    if (mode == MF_KEEP || (given && !cn_json_equal(given, omf))) {
+        /* Server-side apply's entries, or the client resetting ownership. */
+        if (json_array_size(given)) json_object_set(meta, "managedFields", given);
+    } else if (cn_ssa_same_ignoring_managed(nobj, old)) {
+        if (omf) json_object_set_new(meta, "managedFields", json_deep_copy(omf));
+    } else {
+        cn_ssa_opts o;
+        ssa_opts(c, res, &o, &mgr);
+        r = cn_ssa_track_update(old, nobj, &o, err);
+        if (r < 0) goto done;
     }
     key = cn_obj_key(res, cn_obj_namespace(old), cn_obj_name(old));
     /* Finalizers all gone on an object being deleted: the delete completes. */
@@ -431,9 +506,17 @@ int cn_rest_write_update(cn_reqctx *c, const cn_resource *res, json_t *obj, json
     *out = json_incref(nobj);
 done:
     json_decref(nobj);
+    json_decref(given);
     free(key);
     free(val);
+    free(mgr);
     return r;
+}
+
+int cn_rest_write_update(cn_reqctx *c, const cn_resource *res, json_t *obj, json_t *old,
+                         int64_t old_rev, bool status_only, json_t **out, cn_err *err)
+{
+    return write_update(c, res, obj, old, old_rev, status_only, MF_TRACK, out, err);
 }
 
 /* The client's resourceVersion precondition, 0 if none. -EINVAL if junk. */
@@ -506,6 +589,7 @@ void cn_rest_patch(cn_reqctx *c)
 {
     cn_err e = CN_ERR_INIT;
     json_t *patch = NULL, *out = NULL;
+    char *mgr = NULL;
     const char *ct = cn_http_header(c->http, "Content-Type");
     bool status_only = c->sub && !strcmp(c->sub, "status");
     enum { JSONP, MERGE, SMP, APPLY } type;
@@ -531,21 +615,33 @@ void cn_rest_patch(cn_reqctx *c)
         goto fail;
     }
     const cn_message *schema = cn_schema_for_kind(c->res->group, c->res->version, c->res->kind);
+    cn_ssa_opts so;
+    ssa_opts(c, c->res, &so, &mgr);
+    if (type == APPLY && (!c->q.field_manager || !*c->q.field_manager)) {
+        cn_err_invalid(&e, "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+        cn_err_set_details(&e, "", "meta.k8s.io", "PatchOptions");
+        cn_err_add_cause(&e, "FieldValueRequired", "fieldManager", "Required value: is required for apply patch");
+        goto fail;
+    }
     for (int attempt = 0; attempt < MAX_WRITE_RETRIES; attempt++) {
         json_t *old = NULL, *patched = NULL;
         int64_t old_rev;
+        bool changed = true;
         int r = cn_obj_get(c->srv, c->res, c->ns, c->name, &old, &old_rev, &e);
         if (r == -ENOENT && type == APPLY && !status_only) {
             /* Server-side apply creates what does not exist. */
             cn_err_clear(&e);
-            json_t *obj = json_deep_copy(patch);
+            json_t *obj = json_deep_copy(patch), *applied = NULL;
             if (check_type(c, c->res, obj, &e) < 0) {
                 json_decref(obj);
                 goto fail;
             }
             json_object_set_new(cn_obj_meta(obj), "name", json_string(c->name));
-            if (cn_rest_write_create(c, c->res, obj, &out, &e) < 0) goto fail;
+            r = cn_ssa_apply(NULL, obj, &so, &applied, &changed, &e);
+            json_decref(obj);
+            if (r < 0 || write_create(c, c->res, applied, MF_KEEP, &out, &e) < 0) goto fail;
             json_decref(patch);
+            free(mgr);
             cn_rest_reply(c, 201, out);
             return;
         }
@@ -555,11 +651,18 @@ void cn_rest_patch(cn_reqctx *c)
         case MERGE: r = cn_patch_merge(old, patch, &patched, &e); break;
         case SMP: r = cn_patch_strategic(old, patch, schema, &patched, &e); break;
         case APPLY:
-            /* Until managedFields are tracked, apply merges like a strategic
-             * patch (custom resources: a merge patch). */
-            r = schema ? cn_patch_strategic(old, patch, schema, &patched, &e)
-                       : cn_patch_merge(old, patch, &patched, &e);
+            /* Field ownership decides what is removed and what conflicts;
+             * the config merges by schema (custom resources: merge patch). */
+            r = cn_ssa_apply(old, patch, &so, &patched, &changed, &e);
             break;
+        }
+        if (r >= 0 && !changed) {
+            /* Nothing to write: the stored object stays as it is. */
+            json_decref(patched);
+            json_decref(patch);
+            free(mgr);
+            cn_rest_reply(c, 200, old);
+            return;
         }
         if (r < 0 || !json_is_object(patched)) {
             if (r >= 0) cn_err_bad_request(&e, "the patch did not produce an object");
@@ -588,10 +691,12 @@ void cn_rest_patch(cn_reqctx *c)
             cn_err_conflict(&e, c->res, c->name);
             goto fail;
         }
-        r = cn_rest_write_update(c, c->res, patched, old, old_rev, status_only, &out, &e);
+        r = write_update(c, c->res, patched, old, old_rev, status_only,
+                         type == APPLY ? MF_KEEP : MF_TRACK, &out, &e);
         json_decref(old);
         if (r == 0) {
             json_decref(patch);
+            free(mgr);
             cn_rest_reply(c, 200, out);
             return;
         }
@@ -600,6 +705,7 @@ void cn_rest_patch(cn_reqctx *c)
     }
     cn_err_conflict(&e, c->res, c->name);
 fail:
+    free(mgr);
     json_decref(patch);
     cn_rest_reply_err(c, &e);
     cn_err_clear(&e);
