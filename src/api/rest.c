@@ -446,7 +446,10 @@ static int write_update(cn_reqctx *c, const cn_resource *res, json_t *obj, json_
         json_object_set_new(meta, "generation", json_integer(g + 1));
     }
     json_t *omf = json_object_get(ometa, "managedFields");
-    if (mode == MF_KEEP || (given && !cn_json_equal(given, omf))) {
+    if (mode == MF_KEEP && cn_ssa_same_ignoring_managed(nobj, old) && cn_ssa_same_entries(given, omf)) {
+        /* An apply that, once defaulted, changes nothing: stay a no-op. */
+        if (omf) json_object_set_new(meta, "managedFields", json_deep_copy(omf));
+    } else if (mode == MF_KEEP || (given && !cn_json_equal(given, omf))) {
         /* Server-side apply's entries, or the client resetting ownership. */
         if (json_array_size(given)) json_object_set(meta, "managedFields", given);
     } else if (cn_ssa_same_ignoring_managed(nobj, old)) {

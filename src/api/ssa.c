@@ -609,8 +609,7 @@ bool cn_ssa_same_ignoring_managed(const json_t *a, const json_t *b)
     return eq;
 }
 
-/* managedFields equal but for entry times. */
-static bool same_entries(const json_t *a, const json_t *b)
+bool cn_ssa_same_entries(const json_t *a, const json_t *b)
 {
     if (json_array_size(a) != json_array_size(b)) return false;
     for (size_t i = 0; i < json_array_size(a); i++) {
@@ -781,7 +780,7 @@ int cn_ssa_apply(const json_t *live, const json_t *config, const cn_ssa_opts *o,
     es.v[mi].set = json_incref(applied);
     entry_stamp(&es.v[mi], o);
     json_t *mf = entries_json(&es);
-    *changed = !live || !cn_ssa_same_ignoring_managed(live, merged) || !same_entries(managed_of(live), mf);
+    *changed = !live || !cn_ssa_same_ignoring_managed(live, merged) || !cn_ssa_same_entries(managed_of(live), mf);
     set_managed(merged, mf);
     *out = CN_TAKE_PTR(merged);
     r = 0;

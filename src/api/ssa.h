@@ -63,6 +63,9 @@ int cn_ssa_check_managed_fields(const json_t *mf, cn_err *err);
 /* Equality of two objects ignoring resourceVersion and managedFields. */
 bool cn_ssa_same_ignoring_managed(const json_t *a, const json_t *b);
 
+/* managedFields arrays equal but for entry times. */
+bool cn_ssa_same_entries(const json_t *a, const json_t *b);
+
 /* The manager name of a request without fieldManager: the User-Agent up
  * to its first '/', at most 128 bytes. Caller frees. */
 char *cn_ssa_manager_from_user_agent(const char *ua);

@@ -65,6 +65,32 @@ run_kubectl_suite() {
     expect_fail "diff shows a pending change (exit 1)" "replicas: 7" sh -c "sed 's/replicas: 3/replicas: 7/' '$M/app-v2.yaml' | '$K' diff -f -"
     expect_out "server-side apply" "serverside-applied" k apply --server-side -f "$M/app-v2.yaml"
 
+    # --- server-side apply: field ownership (managedFields) ---
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa, namespace: e2e}\ndata: {a: "1", b: "2"}\n' > "$WORK/ssa1.yaml"
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa, namespace: e2e}\ndata: {a: "1"}\n' > "$WORK/ssa2.yaml"
+    expect_out "server-side apply creates" "configmap/ssa serverside-applied" k apply --server-side -f "$WORK/ssa1.yaml"
+    expect_out "server-side apply of the manifest without b" "serverside-applied" k apply --server-side -f "$WORK/ssa2.yaml"
+    expect_eq "a key the manager stopped applying is removed" '{"a":"1"}' k -n e2e get cm ssa -o jsonpath='{.data}'
+    local rv5
+    rv5=$(k -n e2e get cm ssa -o jsonpath='{.metadata.resourceVersion}')
+    expect_out "server-side apply again" "serverside-applied" k apply --server-side -f "$WORK/ssa2.yaml"
+    expect_eq "no-op server-side apply keeps resourceVersion" "$rv5" k -n e2e get cm ssa -o jsonpath='{.metadata.resourceVersion}'
+    printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ssad, namespace: e2e}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: ssad}}\n  template:\n    metadata: {labels: {app: ssad}}\n    spec:\n      containers: [{name: main, image: registry.local/web:1}]\n' > "$WORK/ssa-deploy.yaml"
+    expect_out "server-side apply of a deployment" "deployment.apps/ssad serverside-applied" k apply --server-side -f "$WORK/ssa-deploy.yaml"
+    expect_out "scale the applied deployment" "scaled" k -n e2e scale deploy ssad --replicas=5
+    expect_fail "applying the old replicas conflicts with the scaler" 'conflict.*\.spec\.replicas' \
+        k apply --server-side -f "$WORK/ssa-deploy.yaml"
+    expect_eq "a refused apply changes nothing" "5" k -n e2e get deploy ssad -o jsonpath='{.spec.replicas}'
+    expect_out "--force-conflicts takes the field over" "serverside-applied" \
+        k apply --server-side --force-conflicts -f "$WORK/ssa-deploy.yaml"
+    expect_eq "forced apply set replicas" "2" k -n e2e get deploy ssad -o jsonpath='{.spec.replicas}'
+    expect_out "--show-managed-fields shows the apply manager" "manager: kubectl$" \
+        k -n e2e get deploy ssad -o yaml --show-managed-fields
+    expect_out "--show-managed-fields shows the operation" "operation: Apply" \
+        k -n e2e get deploy ssad -o yaml --show-managed-fields
+    expect_out "created objects record an Update entry" "manager: kubectl-create" \
+        k -n e2e get deploy web -o yaml --show-managed-fields
+
     # --- label, annotate, patch, replace, edit ---
     expect_out "label" "labeled" k -n e2e label cm c1 tier=api
     expect_eq "label set" "api" k -n e2e get cm c1 -o jsonpath='{.metadata.labels.tier}'
