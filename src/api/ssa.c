@@ -549,7 +549,7 @@ static int entry_cmp(const void *a, const void *b)
 /* The managedFields array: empty entries dropped, stable order. */
 static json_t *entries_json(entries *es)
 {
-    qsort(es->v, es->n, sizeof *es->v, entry_cmp);
+    if (es->n > 1) qsort(es->v, es->n, sizeof *es->v, entry_cmp);
     json_t *a = json_array();
     for (size_t i = 0; i < es->n; i++) {
         entry *x = &es->v[i];
