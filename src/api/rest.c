@@ -620,6 +620,12 @@ void cn_rest_patch(cn_reqctx *c)
     const cn_message *schema = cn_schema_for_kind(c->res->group, c->res->version, c->res->kind);
     cn_ssa_opts so;
     ssa_opts(c, c->res, &so, &mgr);
+    if (type != APPLY && c->q.force) {
+        cn_err_invalid(&e, "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch");
+        cn_err_set_details(&e, "", "meta.k8s.io", "PatchOptions");
+        cn_err_add_cause(&e, "FieldValueForbidden", "force", "Forbidden: may not be specified for non-apply patch");
+        goto fail;
+    }
     if (type == APPLY && (!c->q.field_manager || !*c->q.field_manager)) {
         cn_err_invalid(&e, "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
         cn_err_set_details(&e, "", "meta.k8s.io", "PatchOptions");

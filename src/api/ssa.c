@@ -727,6 +727,10 @@ int cn_ssa_apply(const json_t *live, const json_t *config, const cn_ssa_opts *o,
         r = cn_err_bad_request(err, "the apply configuration must be an object");
         goto done;
     }
+    if (json_array_size(json_object_get(json_object_get(config, "metadata"), "managedFields"))) {
+        r = cn_err_bad_request(err, "metadata.managedFields must be nil");
+        goto done;
+    }
     cfg = json_deep_copy(config);
     json_object_del(json_object_get(cfg, "metadata"), "managedFields");
     r = entries_parse(live ? managed_of(live) : NULL, &es, err);

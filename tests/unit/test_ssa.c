@@ -111,6 +111,13 @@ static void test_create_by_apply(void)
     CHECK(cn_ssa_apply(NULL, d, &none, &o2, &changed, &e) < 0);
     CHECK(strstr(e.message, "fieldManager: Required value") != NULL);
     cn_err_clear(&e);
+    /* A config may not carry managedFields. */
+    json_t *withmf = J("{\"metadata\":{\"managedFields\":[{\"manager\":\"x\",\"operation\":\"Apply\"}]}}");
+    CHECK(cn_ssa_apply(NULL, withmf, &o, &o2, &changed, &e) < 0);
+    CHECK_INT(e.code, 400);
+    CHECK_STR(e.message, "metadata.managedFields must be nil");
+    cn_err_clear(&e);
+    json_decref(withmf);
     json_decref(out);
     json_decref(d);
 }
