@@ -53,6 +53,18 @@ static void set_add(json_t *set, const char *p)
 
 static void walk_node(json_t *set, path *p, const json_t *v, const cn_field *f, bool typed);
 
+/* Members upstream marks atomic (+structType=atomic, +mapType=atomic):
+ * owned and replaced as a whole. */
+static bool atomic_member(const cn_message *m, const char *k, const cn_field *f)
+{
+    if (!f || f->repeated) return false;
+    if (f->type == CN_T_MESSAGE && f->msg && !strcmp(f->msg->name, "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector"))
+        return true;
+    if (f->type != CN_T_MAP || !m) return false;
+    return (!strcmp(k, "nodeSelector") && !strcmp(m->name, "io.k8s.api.core.v1.PodSpec")) ||
+           (!strcmp(k, "selector") && !strcmp(m->name, "io.k8s.api.core.v1.ServiceSpec"));
+}
+
 static void walk_struct(json_t *set, path *p, const json_t *obj, const cn_message *m)
 {
     const char *k;
@@ -63,7 +75,8 @@ static void walk_struct(json_t *set, path *p, const json_t *obj, const cn_messag
         char *el = cn_asprintf("f:%s", k);
         size_t mark = path_push(p, el);
         free(el);
-        walk_node(set, p, v, f, f != NULL);
+        if (atomic_member(m, k, f)) set_add(set, p->b.data);
+        else walk_node(set, p, v, f, f != NULL);
         path_pop(p, mark);
     }
 }
@@ -192,7 +205,8 @@ static json_t *field_set(const json_t *obj, const cn_ssa_opts *o)
         char *el = cn_asprintf("f:%s", k);
         size_t mark = path_push(&p, el);
         free(el);
-        walk_node(set, &p, v, f, f != NULL);
+        if (atomic_member(o->schema, k, f)) set_add(set, p.b.data);
+        else walk_node(set, &p, v, f, f != NULL);
         path_pop(&p, mark);
     }
     cn_buf_release(&p.b);
@@ -778,6 +792,17 @@ int cn_ssa_apply(const json_t *live, const json_t *config, const cn_ssa_opts *o,
     if (!json_is_object(merged)) {
         r = cn_err_bad_request(err, "the apply configuration did not produce an object");
         goto done;
+    }
+    /* A non-empty object that is a leaf of the applied set is atomic: the
+     * config's value replaces the live one instead of merging into it. */
+    json_object_foreach(applied, p, v) {
+        json_t *cv = get_path(cfg, p, NULL, NULL, NULL, NULL);
+        if (!json_is_object(cv) || !json_object_size(cv) || ends_with_dot(p)) continue;
+        json_t *parent;
+        const char *last;
+        size_t ln, idx;
+        if (get_path(merged, p, &parent, &last, &ln, &idx) && json_is_object(parent) && last[0] == 'f')
+            json_object_setn_new(parent, last + 2, ln - 2, json_deep_copy(cv));
     }
     size_t mi = entry_get(&es, o, "Apply");
     json_decref(es.v[mi].set);

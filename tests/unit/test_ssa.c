@@ -61,7 +61,7 @@ static void test_field_set(void)
     cn_ssa_opts o = deploy_opts("kubectl");
     CHECK(cn_ssa_field_set(d, &o, &set, NULL) == 0);
     json_t *want = J("{\"f:metadata\":{\"f:labels\":{\"f:app\":{}},\"f:finalizers\":{\"v:\\\"example.com/f\\\"\":{}}},"
-                     "\"f:spec\":{\"f:replicas\":{},\"f:selector\":{\"f:matchLabels\":{\"f:app\":{}}},"
+                     "\"f:spec\":{\"f:replicas\":{},\"f:selector\":{},"
                      "\"f:template\":{\"f:metadata\":{\"f:labels\":{\"f:app\":{}}},"
                      "\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"main\\\"}\":{\".\":{},"
                      "\"f:name\":{},\"f:image\":{},\"f:args\":{},"
@@ -75,6 +75,21 @@ static void test_field_set(void)
     }
     json_decref(want);
     json_decref(set);
+    /* Atomic maps (Service selector) are replaced, not merged, by apply. */
+    cn_ssa_opts so = { .manager = "kubectl", .api_version = "v1", .schema = cn_schema_for_kind("", "v1", "Service"),
+                       .scope = CN_SSA_MAIN, .now = "2026-01-01T00:00:00Z" };
+    json_t *svc = J("{\"spec\":{\"selector\":{\"a\":\"1\",\"b\":\"2\"}}}"), *svc2 = J("{\"spec\":{\"selector\":{\"a\":\"1\"}}}");
+    json_t *l1 = NULL, *l2 = NULL;
+    bool ch;
+    CHECK(cn_ssa_apply(NULL, svc, &so, &l1, &ch, NULL) == 0);
+    CHECK(cn_ssa_apply(l1, svc2, &so, &l2, &ch, NULL) == 0);
+    CHECK(cn_json_equal(json_object_get(json_object_get(l2, "spec"), "selector"), json_object_get(json_object_get(svc2, "spec"), "selector")));
+    CHECK(json_object_size(json_object_get(json_object_get(json_object_get(json_array_get(
+        json_object_get(json_object_get(l2, "metadata"), "managedFields"), 0), "fieldsV1"), "f:spec"), "f:selector")) == 0);
+    json_decref(svc);
+    json_decref(svc2);
+    json_decref(l1);
+    json_decref(l2);
     /* Custom resources: maps recurse, lists are atomic. */
     json_t *cr = J("{\"apiVersion\":\"x.io/v1\",\"kind\":\"W\",\"spec\":{\"a\":{\"b\":1},\"l\":[1,2]}}");
     cn_ssa_opts co = { .manager = "m", .api_version = "x.io/v1" };
