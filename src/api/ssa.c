@@ -81,13 +81,27 @@ static void walk_struct(json_t *set, path *p, const json_t *obj, const cn_messag
     }
 }
 
-/* The key of an item of an associative list, compact JSON, or NULL. */
-static char *item_key(const json_t *item, const char *merge_key)
+/* Container and Service ports are keyed by port and protocol upstream
+ * (+listMapKey=protocol), the protocol defaulting to TCP; the schema table
+ * has the port alone (the strategic merge key). */
+static bool keyed_by_protocol(const cn_field *f)
 {
+    return f->merge_key && (!strcmp(f->merge_key, "containerPort") || !strcmp(f->merge_key, "port")) &&
+           f->msg && cn_schema_field(f->msg, "protocol");
+}
+
+/* The key of an item of an associative list, compact JSON, or NULL. */
+static char *item_key(const json_t *item, const cn_field *f)
+{
+    const char *merge_key = f->merge_key;
     json_t *kv = json_object_get(item, merge_key);
     if (!kv || json_is_null(kv) || json_is_object(kv) || json_is_array(kv)) return NULL;
     json_t *k = json_object();
     json_object_set(k, merge_key, kv);
+    if (keyed_by_protocol(f)) {
+        json_t *pr = json_object_get(item, "protocol");
+        json_object_set_new(k, "protocol", json_is_string(pr) ? json_incref(pr) : json_string("TCP"));
+    }
     char *s = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(k);
     return s;
@@ -113,7 +127,7 @@ static void walk_list(json_t *set, path *p, const json_t *arr, const cn_field *f
         }
     }
     json_array_foreach(arr, i, it) {
-        char *s = keyed ? item_key(it, f->merge_key) : json_dumps(it, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *s = keyed ? item_key(it, f) : json_dumps(it, JSON_COMPACT | JSON_ENCODE_ANY);
         if (!s) continue;
         char *el = cn_asprintf("%s:%s", keyed ? "k" : "v", s);
         free(s);
@@ -321,8 +335,13 @@ static json_t *step(json_t *node, const char *el, size_t n, size_t *idx)
             match = json_is_object(it) && json_is_object(want);
             const char *kk;
             json_t *kv;
-            json_object_foreach(want, kk, kv)
-                if (match && !cn_json_equal(json_object_get(it, kk), kv)) match = false;
+            json_object_foreach(want, kk, kv) {
+                json_t *iv = json_object_get(it, kk);
+                /* An item without a protocol is a TCP port (see keyed_by_protocol). */
+                if (!iv && !strcmp(kk, "protocol") && json_is_string(kv) && !strcmp(json_string_value(kv), "TCP"))
+                    continue;
+                if (match && !cn_json_equal(iv, kv)) match = false;
+            }
         } else {
             match = cn_json_equal(it, want);
         }

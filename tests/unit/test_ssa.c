@@ -66,7 +66,7 @@ static void test_field_set(void)
                      "\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"main\\\"}\":{\".\":{},"
                      "\"f:name\":{},\"f:image\":{},\"f:args\":{},"
                      "\"f:env\":{\"k:{\\\"name\\\":\\\"A\\\"}\":{\".\":{},\"f:name\":{},\"f:value\":{}}},"
-                     "\"f:ports\":{\"k:{\\\"containerPort\\\":80}\":{\".\":{},\"f:containerPort\":{}}}}}}}}}");
+                     "\"f:ports\":{\"k:{\\\"containerPort\\\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{\".\":{},\"f:containerPort\":{}}}}}}}}}");
     CHECK(cn_json_equal(set, want));
     if (!cn_json_equal(set, want)) {
         char *s = json_dumps(set, JSON_COMPACT | JSON_SORT_KEYS);
@@ -336,6 +336,48 @@ static void test_check_managed_fields(void)
     free(m);
 }
 
+static json_t *ports_of(json_t *d)
+{
+    return json_object_get(json_array_get(json_object_get(json_object_get(json_object_get(
+        json_object_get(d, "spec"), "template"), "spec"), "containers"), 0), "ports");
+}
+
+/* Ports are keyed by port and protocol; items without a protocol are TCP. */
+static void test_ports(void)
+{
+    cn_ssa_opts o = deploy_opts("kubectl");
+    cn_err e = CN_ERR_INIT;
+    bool changed;
+    json_t *c1 = J(DEPLOY), *c2 = J(DEPLOY), *live = NULL, *out = NULL;
+    json_array_append_new(ports_of(c1), json_pack("{s:i,s:s}", "containerPort", 81, "name", "m"));
+    json_object_set_new(json_array_get(ports_of(c2), 0), "name", json_string("web"));
+    CHECK(cn_ssa_apply(NULL, c1, &o, &live, &changed, &e) == 0);
+    /* the stored object is defaulted */
+    size_t i;
+    json_t *it;
+    json_array_foreach(ports_of(live), i, it) json_object_set_new(it, "protocol", json_string("TCP"));
+    /* another manager names port 80 */
+    json_t *named = json_deep_copy(live);
+    json_object_set_new(json_array_get(ports_of(named), 0), "name", json_string("http"));
+    cn_ssa_opts eo = deploy_opts("kubectl-edit");
+    CHECK(cn_ssa_track_update(live, named, &eo, &e) == 0);
+    CHECK(cn_ssa_apply(named, c2, &o, &out, &changed, &e) < 0);
+    CHECK_STR(e.message, "Apply failed with 1 conflict: conflict with \"kubectl-edit\" using apps/v1: "
+                         ".spec.template.spec.containers[name=\"main\"].ports[containerPort=80,protocol=\"TCP\"].name");
+    cn_err_clear(&e);
+    /* without the conflicting name: port 81 (no longer applied) goes */
+    json_object_del(json_array_get(ports_of(c2), 0), "name");
+    CHECK(cn_ssa_apply(named, c2, &o, &out, &changed, &e) == 0);
+    CHECK_INT(json_array_size(ports_of(out)), 1);
+    CHECK_INT(json_integer_value(json_object_get(json_array_get(ports_of(out), 0), "containerPort")), 80);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(ports_of(out), 0), "name")), "http");
+    json_decref(out);
+    json_decref(named);
+    json_decref(live);
+    json_decref(c1);
+    json_decref(c2);
+}
+
 int main(void)
 {
     TEST_RUN(test_field_set);
@@ -344,5 +386,6 @@ int main(void)
     TEST_RUN(test_removal);
     TEST_RUN(test_update_and_noop);
     TEST_RUN(test_check_managed_fields);
+    TEST_RUN(test_ports);
     return TEST_DONE();
 }
