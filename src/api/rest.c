@@ -82,6 +82,8 @@ static void ssa_opts(const cn_reqctx *c, const cn_resource *res, cn_ssa_opts *o,
     bool st = c->sub && !strcmp(c->sub, "status");
     if (st || (c->sub && !strcmp(c->sub, "scale"))) o->subresource = c->sub;
     o->schema = cn_schema_for_kind(res->group, res->version, res->kind);
+    if (!o->schema && res->crd_version)
+        o->cr_schema = json_object_get(json_object_get(res->crd_version, "schema"), "openAPIV3Schema");
     o->scope = st ? CN_SSA_STATUS : (res->flags & CN_RES_STATUS) ? CN_SSA_MAIN : CN_SSA_ALL;
     o->force = c->q.force;
 }

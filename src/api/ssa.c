@@ -184,6 +184,145 @@ static void walk_node(json_t *set, path *p, const json_t *v, const cn_field *f, 
     set_add(set, p->b.data);
 }
 
+/* ---- custom resources: structural schema markers --------------------- */
+
+static const json_t *cr_child(const json_t *sch, const char *k)
+{
+    const json_t *c = json_object_get(json_object_get(sch, "properties"), k);
+    if (c) return c;
+    const json_t *ap = json_object_get(sch, "additionalProperties");
+    return json_is_object(ap) ? ap : NULL;
+}
+
+static bool cr_is(const json_t *sch, const char *marker, const char *value)
+{
+    const char *v = json_string_value(json_object_get(sch, marker));
+    return v && !strcmp(v, value);
+}
+
+/* The key of an item of a list-type=map list (compact JSON), or NULL when
+ * the item lacks one of the keys. */
+static char *cr_item_key(const json_t *item, const json_t *keys)
+{
+    if (!json_is_object(item) || !json_array_size(keys)) return NULL;
+    json_t *k = json_object();
+    size_t i;
+    json_t *kn;
+    json_array_foreach(keys, i, kn) {
+        json_t *kv = json_object_get(item, json_string_value(kn) ? json_string_value(kn) : "");
+        if (!kv || json_is_object(kv) || json_is_array(kv) || json_is_null(kv)) {
+            json_decref(k);
+            return NULL;
+        }
+        json_object_set(k, json_string_value(kn), kv);
+    }
+    char *s = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(k);
+    return s;
+}
+
+static void walk_cr(json_t *set, path *p, const json_t *v, const json_t *sch);
+
+static void walk_cr_members(json_t *set, path *p, const json_t *obj, const json_t *sch)
+{
+    const char *k;
+    json_t *mv;
+    json_object_foreach((json_t *)obj, k, mv) {
+        if (json_is_null(mv) || strchr(k, SEP)) continue;
+        char *el = cn_asprintf("f:%s", k);
+        size_t mark = path_push(p, el);
+        free(el);
+        walk_cr(set, p, mv, cr_child(sch, k));
+        path_pop(p, mark);
+    }
+}
+
+static void walk_cr(json_t *set, path *p, const json_t *v, const json_t *sch)
+{
+    if (p->depth >= MAX_DEPTH) {
+        set_add(set, p->b.data);
+        return;
+    }
+    if (json_is_object(v) && json_object_size(v) && !cr_is(sch, "x-kubernetes-map-type", "atomic")) {
+        walk_cr_members(set, p, v, sch);
+        return;
+    }
+    bool map = cr_is(sch, "x-kubernetes-list-type", "map"), isset = cr_is(sch, "x-kubernetes-list-type", "set");
+    if (!json_is_array(v) || !json_array_size(v) || (!map && !isset)) {
+        set_add(set, p->b.data);
+        return;
+    }
+    const json_t *keys = json_object_get(sch, "x-kubernetes-list-map-keys"), *items = json_object_get(sch, "items");
+    size_t i;
+    json_t *it;
+    json_array_foreach(v, i, it) {
+        char *key = map ? cr_item_key(it, keys) : NULL;
+        bool addressable = map ? key != NULL : !json_is_object(it) && !json_is_array(it);
+        free(key);
+        if (!addressable) {
+            set_add(set, p->b.data);    /* not addressable: atomic */
+            return;
+        }
+    }
+    json_array_foreach(v, i, it) {
+        char *s = map ? cr_item_key(it, keys) : json_dumps(it, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *el = cn_asprintf("%s:%s", map ? "k" : "v", s);
+        free(s);
+        size_t mark = path_push(p, el);
+        free(el);
+        if (map) {
+            size_t m2 = path_push(p, ".");
+            set_add(set, p->b.data);
+            path_pop(p, m2);
+            walk_cr_members(set, p, it, items);
+        } else {
+            set_add(set, p->b.data);
+        }
+        path_pop(p, mark);
+    }
+}
+
+/* Merge of an apply config into a custom resource: a merge patch, except
+ * that list-type=map lists merge by key, list-type=set lists add their
+ * new members, and atomic maps are replaced. */
+static json_t *cr_merge(const json_t *live, const json_t *cfg, const json_t *sch, int depth)
+{
+    if (json_is_object(cfg) && depth < MAX_DEPTH && !cr_is(sch, "x-kubernetes-map-type", "atomic")) {
+        json_t *out = json_is_object(live) ? json_deep_copy(live) : json_object();
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)cfg, k, v) {
+            if (json_is_null(v)) json_object_del(out, k);
+            else json_object_set_new(out, k, cr_merge(json_object_get(out, k), v, cr_child(sch, k), depth + 1));
+        }
+        return out;
+    }
+    bool map = cr_is(sch, "x-kubernetes-list-type", "map"), isset = cr_is(sch, "x-kubernetes-list-type", "set");
+    if (json_is_array(cfg) && json_is_array(live) && (map || isset) && depth < MAX_DEPTH) {
+        const json_t *keys = json_object_get(sch, "x-kubernetes-list-map-keys"), *items = json_object_get(sch, "items");
+        json_t *out = json_deep_copy(live);
+        size_t i, j;
+        json_t *ci, *li;
+        json_array_foreach(cfg, i, ci) {
+            char *ck = map ? cr_item_key(ci, keys) : NULL;
+            bool found = false;
+            json_array_foreach(out, j, li) {
+                char *lk = map ? cr_item_key(li, keys) : NULL;
+                bool same = map ? ck && lk && !strcmp(ck, lk) : cn_json_equal(ci, li);
+                free(lk);
+                if (!same) continue;
+                if (map) json_array_set_new(out, j, cr_merge(li, ci, items, depth + 1));
+                found = true;
+                break;
+            }
+            free(ck);
+            if (!found) json_array_append_new(out, cr_merge(NULL, ci, items, depth + 1));
+        }
+        return out;
+    }
+    return json_deep_copy(cfg);
+}
+
 static const char *const managed_meta[] = { "labels", "annotations", "finalizers", "ownerReferences", NULL };
 
 static json_t *field_set(const json_t *obj, const cn_ssa_opts *o)
@@ -219,7 +358,8 @@ static json_t *field_set(const json_t *obj, const cn_ssa_opts *o)
         char *el = cn_asprintf("f:%s", k);
         size_t mark = path_push(&p, el);
         free(el);
-        if (atomic_member(o->schema, k, f)) set_add(set, p.b.data);
+        if (!o->schema && o->cr_schema) walk_cr(set, &p, v, cr_child(o->cr_schema, k));
+        else if (atomic_member(o->schema, k, f)) set_add(set, p.b.data);
         else walk_node(set, &p, v, f, f != NULL);
         path_pop(&p, mark);
     }
@@ -772,6 +912,7 @@ int cn_ssa_apply(const json_t *live, const json_t *config, const cn_ssa_opts *o,
         cn_err_clear(err);
         es.v = NULL;
         es.n = 0;
+        r = 0;
     }
     applied = field_set(cfg, o);
     long me = entry_find(&es, o->manager, "Apply", o->subresource);
@@ -805,8 +946,9 @@ int cn_ssa_apply(const json_t *live, const json_t *config, const cn_ssa_opts *o,
         json_object_foreach(es.v[me].set, p, v)
             if (!json_object_get(applied, p) && !owned_by_others(&es, me, p)) remove_path(base, p);
     }
-    r = o->schema ? cn_patch_strategic(base, cfg, o->schema, &merged, err)
-                  : cn_patch_merge(base, cfg, &merged, err);
+    if (o->schema) r = cn_patch_strategic(base, cfg, o->schema, &merged, err);
+    else if (o->cr_schema) merged = cr_merge(base, cfg, o->cr_schema, 0);
+    else r = cn_patch_merge(base, cfg, &merged, err);
     if (r < 0) goto done;
     if (!json_is_object(merged)) {
         r = cn_err_bad_request(err, "the apply configuration did not produce an object");

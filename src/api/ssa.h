@@ -36,6 +36,10 @@ typedef struct cn_ssa_opts {
     enum cn_ssa_scope scope;
     bool force;               /* apply: take conflicting fields over */
     const char *now;          /* RFC 3339 time for the entry; NULL: the clock */
+    /* Custom resources (schema NULL): the CRD version's openAPIV3Schema, for
+     * x-kubernetes-list-type (map: keyed by x-kubernetes-list-map-keys; set)
+     * and x-kubernetes-map-type: atomic. NULL: maps granular, lists atomic. */
+    const json_t *cr_schema;
 } cn_ssa_opts;
 
 /* The FieldsV1 set of obj (within opts->scope; of metadata only labels,

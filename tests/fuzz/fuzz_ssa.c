@@ -11,9 +11,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void one(const json_t *live, const json_t *cfg, const cn_message *schema, bool force)
+static void one(const json_t *live, const json_t *cfg, const cn_message *schema, bool force,
+                const json_t *cr_schema)
 {
-    cn_ssa_opts o = { .manager = "fuzz", .api_version = "apps/v1", .schema = schema,
+    cn_ssa_opts o = { .manager = "fuzz", .api_version = "apps/v1", .schema = schema, .cr_schema = cr_schema,
                       .scope = force ? CN_SSA_MAIN : CN_SSA_ALL, .force = force,
                       .now = "2026-01-01T00:00:00Z" };
     json_t *out = NULL;
@@ -45,9 +46,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (r < 0 && err.code != 400) abort();
         cn_err_clear(&err);
         const cn_message *dep = cn_schema_for_kind("apps", "v1", "Deployment");
-        one(live, cfg, dep, false);
-        one(live, cfg, dep, true);
-        one(live, cfg, NULL, false);
+        one(live, cfg, dep, false, NULL);
+        one(live, cfg, dep, true, NULL);
+        one(live, cfg, NULL, false, NULL);
+        /* A custom resource schema with every marker ssa reads. */
+        static json_t *crs;
+        if (!crs)
+            crs = json_loads("{\"properties\":{\"spec\":{\"properties\":{"
+                             "\"items\":{\"x-kubernetes-list-type\":\"map\",\"x-kubernetes-list-map-keys\":[\"name\",\"zone\"],"
+                             "\"items\":{\"properties\":{\"sub\":{\"x-kubernetes-list-type\":\"set\"}}}},"
+                             "\"tags\":{\"x-kubernetes-list-type\":\"set\"},"
+                             "\"sel\":{\"x-kubernetes-map-type\":\"atomic\"}},"
+                             "\"additionalProperties\":{\"x-kubernetes-list-type\":\"map\",\"x-kubernetes-list-map-keys\":[\"k\"]}}}}",
+                             0, NULL);
+        one(live, cfg, NULL, true, crs);
     }
     json_decref(live);
     json_decref(cfg);

@@ -378,6 +378,55 @@ static void test_ports(void)
     json_decref(c2);
 }
 
+/* Custom resources: x-kubernetes-list-type map/set and map-type atomic. */
+static void test_custom_list_types(void)
+{
+    json_t *sch = J("{\"type\":\"object\",\"properties\":{\"spec\":{\"type\":\"object\",\"properties\":{"
+                    "\"items\":{\"type\":\"array\",\"x-kubernetes-list-type\":\"map\","
+                    "\"x-kubernetes-list-map-keys\":[\"name\",\"zone\"],\"items\":{\"type\":\"object\"}},"
+                    "\"tags\":{\"type\":\"array\",\"x-kubernetes-list-type\":\"set\"},"
+                    "\"sel\":{\"type\":\"object\",\"x-kubernetes-map-type\":\"atomic\"}}}}}");
+    cn_ssa_opts o = { .manager = "a", .api_version = "x.io/v1", .cr_schema = sch, .now = "2026-01-01T00:00:00Z" };
+    json_t *c1 = J("{\"spec\":{\"items\":[{\"name\":\"x\",\"zone\":\"z\",\"v\":1}],\"tags\":[\"t\"],\"sel\":{\"k\":\"1\"}}}");
+    json_t *set = NULL;
+    CHECK(cn_ssa_field_set(c1, &o, &set, NULL) == 0);
+    json_t *want = J("{\"f:spec\":{\"f:items\":{\"k:{\\\"name\\\":\\\"x\\\",\\\"zone\\\":\\\"z\\\"}\":"
+                     "{\".\":{},\"f:name\":{},\"f:zone\":{},\"f:v\":{}}},\"f:tags\":{\"v:\\\"t\\\"\":{}},\"f:sel\":{}}}");
+    CHECK(cn_json_equal(set, want));
+    json_decref(want);
+    json_decref(set);
+    /* another manager adds an item and a tag; the first one's re-apply keeps them */
+    json_t *live = NULL, *mid = NULL, *out = NULL;
+    bool changed;
+    CHECK(cn_ssa_apply(NULL, c1, &o, &live, &changed, NULL) == 0);
+    cn_ssa_opts b = o;
+    b.manager = "b";
+    json_t *c2 = J("{\"spec\":{\"items\":[{\"name\":\"y\",\"zone\":\"z\"}],\"tags\":[\"u\"],\"sel\":{\"k\":\"1\",\"j\":\"2\"}}}");
+    cn_err e = CN_ERR_INIT;
+    CHECK(cn_ssa_apply(live, c2, &b, &mid, &changed, &e) < 0);   /* sel is atomic: conflict */
+    CHECK(e.message && strstr(e.message, ".spec.sel") != NULL);
+    cn_err_clear(&e);
+    json_object_del(json_object_get(c2, "spec"), "sel");
+    CHECK(cn_ssa_apply(live, c2, &b, &mid, &changed, &e) == 0);
+    CHECK_INT(json_array_size(json_object_get(json_object_get(mid, "spec"), "items")), 2);
+    CHECK_INT(json_array_size(json_object_get(json_object_get(mid, "spec"), "tags")), 2);
+    json_t *c3 = J("{\"spec\":{\"sel\":{\"k\":\"2\"}}}");
+    CHECK(cn_ssa_apply(mid, c3, &o, &out, &changed, &e) == 0);   /* a stops applying x and t */
+    json_t *items = json_object_get(json_object_get(out, "spec"), "items");
+    CHECK_INT(json_array_size(items), 1);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(items, 0), "name")), "y");
+    CHECK_INT(json_array_size(json_object_get(json_object_get(out, "spec"), "tags")), 1);
+    CHECK(cn_json_equal(json_object_get(json_object_get(out, "spec"), "sel"), json_object_get(c3, "spec") ?
+                        json_object_get(json_object_get(c3, "spec"), "sel") : NULL));
+    json_decref(out);
+    json_decref(c3);
+    json_decref(c2);
+    json_decref(mid);
+    json_decref(live);
+    json_decref(c1);
+    json_decref(sch);
+}
+
 int main(void)
 {
     TEST_RUN(test_field_set);
@@ -387,5 +436,6 @@ int main(void)
     TEST_RUN(test_update_and_noop);
     TEST_RUN(test_check_managed_fields);
     TEST_RUN(test_ports);
+    TEST_RUN(test_custom_list_types);
     return TEST_DONE();
 }
