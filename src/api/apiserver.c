@@ -353,6 +353,22 @@ static char *url_host(const char *listen, const char *advertise)
     return host;
 }
 
+/* mkdir -p: the data dir's parents (/var/lib/cairn, ~/.cairn) may not exist yet. */
+static int mkdir_parents(const char *path)
+{
+    char *p = cn_strdup(path);
+    int r = 0;
+    for (char *q = p + 1; *q && r == 0; q++) {
+        if (*q != '/') continue;
+        *q = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST) r = -1;
+        *q = '/';
+    }
+    if (r == 0 && mkdir(p, 0700) < 0 && errno != EEXIST) r = -1;
+    free(p);
+    return r;
+}
+
 int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_err *err)
 {
     cn_apiserver *s = cn_calloc(1, sizeof *s);
@@ -363,7 +379,7 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
     pthread_mutex_init(&s->ctl_lock, NULL);
     pthread_cond_init(&s->ctl_cond, NULL);
 
-    if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
+    if (mkdir_parents(cfg->data_dir) < 0) {
         r = -errno;
         cn_err_internal(err, "cannot create data dir \"%s\": %s", cfg->data_dir, strerror(-r));
         goto fail;

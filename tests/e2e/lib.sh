@@ -14,7 +14,7 @@ PASS=0
 FAIL=0
 SERVER_PID=
 PORT=
-DATA=$WORK/data
+DATA=$WORK/state/server   # parents do not exist: the server creates them
 export KUBECONFIG=$DATA/kubeconfig
 
 cleanup() {
