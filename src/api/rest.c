@@ -133,55 +133,34 @@ static int check_type(cn_reqctx *c, const cn_resource *res, json_t *obj, cn_err 
  * Ignore accept them (Warn says so in a Warning header). */
 static int check_fields(cn_reqctx *c, const cn_resource *res, json_t *obj, cn_err *err)
 {
-    if (res->flags & CN_RES_CUSTOM) {
-        if (c->q.field_validation == CN_FV_STRICT) {
-            json_t *unknown = NULL;
-            if (cn_unknown_fields(res, obj, &unknown) == 0 && json_array_size(unknown)) goto report_unknown_custom;
-            json_decref(unknown);
-            goto prune;
-report_unknown_custom:;
-            cn_buf m;
-            cn_buf_init(&m);
-            size_t i;
-            json_t *p;
-            json_array_foreach(unknown, i, p)
-                cn_buf_addf(&m, "%sunknown field \"%s\"", i ? ", " : "", json_string_value(p));
-            cn_err_bad_request(err, "%s in version \"%s\" cannot be handled as a %s: strict decoding error: %s",
-                               res->kind, cn_resource_api_version(res), res->kind, m.data);
-            cn_buf_release(&m);
-            json_decref(unknown);
-            return -EINVAL;
-        }
-prune:
-        cn_prune_custom(res, obj);
-        return 0;
-    }
-    if (c->q.field_validation == CN_FV_IGNORE) return 0;
+    bool custom = res->flags & CN_RES_CUSTOM;
     json_t *unknown = NULL;
-    if (cn_unknown_fields(res, obj, &unknown) < 0 || !json_array_size(unknown)) {
-        json_decref(unknown);
-        return 0;
-    }
     int r = 0;
     size_t i;
     json_t *p;
-    if (c->q.field_validation == CN_FV_STRICT) {
-        cn_buf m;
-        cn_buf_init(&m);
-        json_array_foreach(unknown, i, p)
-            cn_buf_addf(&m, "%sunknown field \"%s\"", i ? ", " : "", json_string_value(p));
-        r = cn_err_bad_request(err, "%s in version \"%s\" cannot be handled as a %s: strict decoding error: %s",
-                               res->kind, cn_resource_api_version(res), res->kind, m.data);
-        cn_buf_release(&m);
-    } else {
-        json_array_foreach(unknown, i, p) {
-            char *w = cn_asprintf("unknown field \"%s\"", json_string_value(p));
-            warn(c, w);
-            free(w);
+    /* Custom resources are only checked under Strict; otherwise pruned. */
+    bool check = custom ? c->q.field_validation == CN_FV_STRICT
+                        : c->q.field_validation != CN_FV_IGNORE;
+    if (check && cn_unknown_fields(res, obj, &unknown) == 0 && json_array_size(unknown)) {
+        if (c->q.field_validation == CN_FV_STRICT) {
+            cn_buf m;
+            cn_buf_init(&m);
+            json_array_foreach(unknown, i, p)
+                cn_buf_addf(&m, "%sunknown field \"%s\"", i ? ", " : "", json_string_value(p));
+            r = cn_err_bad_request(err, "%s in version \"%s\" cannot be handled as a %s: strict decoding error: %s",
+                                   res->kind, cn_resource_api_version(res), res->kind, m.data);
+            cn_buf_release(&m);
+        } else {
+            /* Warn: accepted as sent (built-in kinds keep the fields). */
+            json_array_foreach(unknown, i, p) {
+                char *w = cn_asprintf("unknown field \"%s\"", json_string_value(p));
+                warn(c, w);
+                free(w);
+            }
         }
-        /* Unknown fields are dropped, as the typed decoder upstream does. */
     }
     json_decref(unknown);
+    if (r == 0 && custom) cn_prune_custom(res, obj);
     return r;
 }
 
@@ -378,18 +357,6 @@ static void copy_member(json_t *dst, const json_t *src, const char *k)
     else json_object_del(dst, k);
 }
 
-/* Equality ignoring resourceVersion (no-op detection). managedFields count:
- * a write that only moves ownership is still written. */
-static bool same_object(const json_t *a, const json_t *b)
-{
-    json_t *x = json_deep_copy(a), *y = json_deep_copy(b);
-    json_object_del(json_object_get(x, "metadata"), "resourceVersion");
-    json_object_del(json_object_get(y, "metadata"), "resourceVersion");
-    bool eq = cn_json_equal(x, y);
-    json_decref(x);
-    json_decref(y);
-    return eq;
-}
 
 /* Fields the server allocated stay when an update leaves them out (as
  * upstream: `kubectl replace` of a Service without clusterIP keeps it). */
@@ -482,8 +449,12 @@ static int write_update(cn_reqctx *c, const cn_resource *res, json_t *obj, json_
         *out = json_incref(nobj);
         goto done;
     }
-    if (same_object(nobj, old) || c->q.dry_run) {
-        *out = json_incref(same_object(nobj, old) ? old : nobj);
+    /* No-op detection. nobj carries old's resourceVersion (set above), so
+     * plain equality is equality ignoring it; managedFields count: a write
+     * that only moves ownership is still written. */
+    bool unchanged = cn_json_equal(nobj, old);
+    if (unchanged || c->q.dry_run) {
+        *out = json_incref(unchanged ? old : nobj);
         goto done;
     }
     size_t len;
