@@ -146,17 +146,37 @@ static void b64(const char *in, char *out)
 
 static char value_1k[1025];
 
+/* Write one object: a ConfigMap ns/name with vlen bytes of data (cairn),
+ * or the same key layout and value (etcd). Every write of the bench goes
+ * through here, so both targets always get the same payload. */
+static long put_object(const target *t, CURL *h, const char *ns, const char *name, int vlen, cn_buf *resp)
+{
+    char url[512], body[4096];
+    if (t->kind == CAIRN) {
+        snprintf(url, sizeof url, "%s/api/v1/namespaces/%s/configmaps", t->base, ns);
+        snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"%s\"},\"data\":{\"v\":\"%.*s\"}}",
+                 name, vlen, value_1k);
+        return request(h, "POST", url, body, resp);
+    }
+    char key[256], k64[400], v[1100], v64[1500];
+    snprintf(key, sizeof key, "/registry/configmaps/%s/%s", ns, name);
+    b64(key, k64);
+    snprintf(v, sizeof v, "%.*s", vlen, value_1k);
+    b64(v, v64);
+    snprintf(url, sizeof url, "%s/v3/kv/put", t->base);
+    snprintf(body, sizeof body, "{\"key\":\"%s\",\"value\":\"%s\"}", k64, v64);
+    return request(h, "POST", url, body, resp);
+}
+
 /* Build one operation's request. op: 0 create/put, 1 get/range, 2 list 500. */
 static long do_op(const target *t, CURL *h, int op, int thread, long i, cn_buf *resp)
 {
-    char url[512], body[4096], k64[256], v64[1500], key[128];
+    char url[512], body[4096], k64[256], key[128], name[64];
     if (t->kind == CAIRN) {
         switch (op) {
         case 0:
-            snprintf(url, sizeof url, "%s/api/v1/namespaces/default/configmaps", t->base);
-            snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c-%d-%ld\"},\"data\":{\"v\":\"%.*s\"}}",
-                     thread, i, 256, value_1k);
-            return request(h, "POST", url, body, resp);
+            snprintf(name, sizeof name, "c-%d-%ld", thread, i);
+            return put_object(t, h, "default", name, 256, resp);
         case 1:
             snprintf(url, sizeof url, "%s/api/v1/namespaces/default/configmaps/c-0-%ld", t->base, i % 100);
             return request(h, "GET", url, NULL, resp);
@@ -167,16 +187,8 @@ static long do_op(const target *t, CURL *h, int op, int thread, long i, cn_buf *
     }
     switch (op) {
     case 0:
-        snprintf(key, sizeof key, "/registry/configmaps/default/c-%d-%ld", thread, i);
-        b64(key, k64);
-        {
-            char v[300];
-            snprintf(v, sizeof v, "%.*s", 256, value_1k);
-            b64(v, v64);
-        }
-        snprintf(url, sizeof url, "%s/v3/kv/put", t->base);
-        snprintf(body, sizeof body, "{\"key\":\"%s\",\"value\":\"%s\"}", k64, v64);
-        return request(h, "POST", url, body, resp);
+        snprintf(name, sizeof name, "c-%d-%ld", thread, i);
+        return put_object(t, h, "default", name, 256, resp);
     case 1:
         snprintf(key, sizeof key, "/registry/configmaps/default/c-0-%ld", i % 100);
         b64(key, k64);
@@ -558,33 +570,21 @@ static void stop(target *t)
     }
 }
 
-static void seed(const target *t, const char *ns, const char *prefix, long n, int conc)
+/* Sequential creates of n objects named prefix-<i> in ns (cairn: the
+ * namespace is created first) or keys (etcd). */
+static void seed(const target *t, const char *ns, const char *prefix, long n)
 {
-    /* Parallel creates of n objects named prefix-<i> in ns (cairn) or keys (etcd). */
-    (void)conc;
     CURL *h = new_handle(t);
-    char url[256], body[2048], k64[256], v64[400], key[128];
     if (t->kind == CAIRN) {
+        char url[256], body[512];
         snprintf(url, sizeof url, "%s/api/v1/namespaces", t->base);
         snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", ns);
         request(h, "POST", url, body, NULL);
     }
     for (long i = 0; i < n; i++) {
-        if (t->kind == CAIRN) {
-            snprintf(url, sizeof url, "%s/api/v1/namespaces/%s/configmaps", t->base, ns);
-            snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"%s-%ld\"},\"data\":{\"v\":\"%.*s\"}}",
-                     prefix, i, 256, value_1k);
-            request(h, "POST", url, body, NULL);
-        } else {
-            snprintf(key, sizeof key, "/registry/configmaps/%s/%s-%ld", ns, prefix, i);
-            b64(key, k64);
-            char v[300];
-            snprintf(v, sizeof v, "%.*s", 256, value_1k);
-            b64(v, v64);
-            snprintf(url, sizeof url, "%s/v3/kv/put", t->base);
-            snprintf(body, sizeof body, "{\"key\":\"%s\",\"value\":\"%s\"}", k64, v64);
-            request(h, "POST", url, body, NULL);
-        }
+        char name[96];
+        snprintf(name, sizeof name, "%s-%ld", prefix, i);
+        put_object(t, h, ns, name, 256, NULL);
     }
     curl_easy_cleanup(h);
 }
@@ -596,12 +596,10 @@ static void *fill_main(void *arg)
 {
     filler *f = arg;
     CURL *h = new_handle(f->t);
-    char url[256], body[2048];
-    snprintf(url, sizeof url, "%s/api/v1/namespaces/rss/configmaps", f->t->base);
     for (long i = f->from; i < f->to; i++) {
-        snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"r-%ld\"},\"data\":{\"v\":\"%s\"}}",
-                 i, value_1k);
-        request(h, "POST", url, body, NULL);
+        char name[64];
+        snprintf(name, sizeof name, "r-%ld", i);
+        put_object(f->t, h, "rss", name, 1024, NULL);
     }
     curl_easy_cleanup(h);
     return NULL;
@@ -655,11 +653,11 @@ int main(int argc, char **argv)
     printf("bench/api — %d-core machine, HTTP/1.1 keep-alive (cairn over TLS with client certs; etcd's v3 JSON gateway over plain HTTP)\n",
            (int)sysconf(_SC_NPROCESSORS_ONLN));
     printf("object: ConfigMap with 256 B of data (etcd: the same key layout and 256 B value)\n\n");
-    seed(&cairn, "default", "c-0", 100, 1);
-    seed(&cairn, "list500", "l", 500, 1);
+    seed(&cairn, "default", "c-0", 100);
+    seed(&cairn, "list500", "l", 500);
     if (have_etcd) {
-        seed(&etcd, "default", "c-0", 100, 1);
-        seed(&etcd, "list500", "l", 500, 1);
+        seed(&etcd, "default", "c-0", 100);
+        seed(&etcd, "list500", "l", 500);
     }
     static const int concs[] = { 1, 16, 64 };
     static const char *const ops[] = { "create", "get", "list500" };
@@ -688,7 +686,7 @@ int main(int argc, char **argv)
     if (phase("paced")) printf("\n%-8s GET at a fixed 1,000 req/s (open loop): achieved %.0f/s, p50 %.2f ms, p99 %.2f ms, errors %ld\n",
            "cairn", pr.ops, pr.p50, pr.p99, pr.errors);
     if (opt_watchers > 0 && phase("watch")) {
-        seed(&cairn, "watch", "none", 0, 1);   /* creates the namespace */
+        seed(&cairn, "watch", "none", 0);   /* creates the namespace */
         run_watch(&cairn, opt_watchers, 100);
     }
     if (!phase("rss")) goto out;
