@@ -19,14 +19,18 @@ export KUBECONFIG=$DATA/kubeconfig
 
 cleanup() {
     stop_server
+    # A suite that starts more (an etcd cluster, more servers) defines this.
+    if declare -F e2e_extra_cleanup >/dev/null; then e2e_extra_cleanup; fi
     if [ "$FAIL" -eq 0 ] && [ -z "${E2E_KEEP:-}" ]; then rm -rf "$WORK"; else echo "e2e: work dir kept: $WORK"; fi
 }
 trap cleanup EXIT
 
-# Start the server; waits until /readyz answers (bounded).
+# Start the server; waits until /readyz answers (bounded). CAIRN_SERVER_ARGS
+# adds flags to every start (the etcd variants of a suite set the datastore).
 start_server() {
     : >"$WORK/server.out"
-    "$CAIRN" server --data-dir "$DATA" --listen 127.0.0.1:0 "$@" >"$WORK/server.out" 2>>"$WORK/server.log" &
+    # shellcheck disable=SC2086
+    "$CAIRN" server --data-dir "$DATA" --listen 127.0.0.1:0 ${CAIRN_SERVER_ARGS:-} "$@" >"$WORK/server.out" 2>>"$WORK/server.log" &
     SERVER_PID=$!
     for _ in $(seq 1 200); do
         PORT=$(sed -n 's/.*on port \([0-9]*\)\..*/\1/p' "$WORK/server.out" | head -1)
