@@ -6,7 +6,17 @@
  *   cairn: create ConfigMap, GET one, LIST 500   etcd: put, range one key
  * plus GET latency at a fixed 1,000 req/s (open loop), watch fan-out to
  * 1,000 watchers (p99 delivery latency), and RSS idle and with N ConfigMaps
- * of 1 KiB. Prints figures only: a benchmark never fails on a timing. */
+ * of 1 KiB. Prints figures only: a benchmark never fails on a timing.
+ *
+ * The throughput phase also runs a second cairn server on the etcd member
+ * (`--datastore-endpoint`), so SQLite-backed cairn, etcd-backed cairn and raw
+ * etcd appear side by side; the issue's goal is etcd-backed creates >= 0.8x
+ * raw etcd puts. `--datastore-endpoint URL[,URL...]` uses an external etcd
+ * for both instead of starting a member. The two never share keys: raw puts
+ * go under a per-run prefix, and cairn gets its own per-run --etcd-prefix
+ * when it has the flag (required on an external etcd, whose /registry may
+ * belong to a real cluster); on an external etcd both prefixes are deleted
+ * at the end. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -32,6 +42,9 @@ static double opt_seconds = 3.0;
 static long opt_objects = 100000;
 static int opt_watchers = 1000;
 static const char *opt_only = NULL;   /* run one phase: throughput, paced, watch or rss */
+static const char *opt_datastore = NULL;   /* external etcd instead of our own member */
+/* Key prefixes of this run in etcd: raw puts, and etcd-backed cairn. */
+static char raw_prefix[80], cairn_prefix[64];
 
 static bool phase(const char *name) { return !opt_only || !strcmp(opt_only, name); }
 static char workdir[256];
@@ -159,7 +172,7 @@ static long put_object(const target *t, CURL *h, const char *ns, const char *nam
         return request(h, "POST", url, body, resp);
     }
     char key[256], k64[400], v[1100], v64[1500];
-    snprintf(key, sizeof key, "/registry/configmaps/%s/%s", ns, name);
+    snprintf(key, sizeof key, "%s/configmaps/%s/%s", raw_prefix, ns, name);
     b64(key, k64);
     snprintf(v, sizeof v, "%.*s", vlen, value_1k);
     b64(v, v64);
@@ -190,15 +203,17 @@ static long do_op(const target *t, CURL *h, int op, int thread, long i, cn_buf *
         snprintf(name, sizeof name, "c-%d-%ld", thread, i);
         return put_object(t, h, "default", name, 256, resp);
     case 1:
-        snprintf(key, sizeof key, "/registry/configmaps/default/c-0-%ld", i % 100);
+        snprintf(key, sizeof key, "%s/configmaps/default/c-0-%ld", raw_prefix, i % 100);
         b64(key, k64);
         snprintf(url, sizeof url, "%s/v3/kv/range", t->base);
         snprintf(body, sizeof body, "{\"key\":\"%s\"}", k64);
         return request(h, "POST", url, body, resp);
     default: {
-        char end[64];
-        b64("/registry/configmaps/list500/", k64);
-        b64("/registry/configmaps/list5000", end);
+        char from[128], to[128], end[192];
+        snprintf(from, sizeof from, "%s/configmaps/list500/", raw_prefix);
+        snprintf(to, sizeof to, "%s/configmaps/list5000", raw_prefix);   /* '/' + 1 */
+        b64(from, k64);
+        b64(to, end);
         snprintf(url, sizeof url, "%s/v3/kv/range", t->base);
         snprintf(body, sizeof body, "{\"key\":\"%s\",\"range_end\":\"%s\",\"limit\":500}", k64, end);
         return request(h, "POST", url, body, resp);
@@ -503,18 +518,29 @@ static pid_t spawn(char *const argv[], const char *out)
     return pid;
 }
 
-static int start_cairn(target *t)
+/* Start a cairn server named name (also its directory under workdir); on
+ * etcd when datastore is set, with prefix as --etcd-prefix when set. */
+static int start_cairn(target *t, const char *name, const char *datastore, const char *prefix)
 {
     char dir[300], out[300], listen[64];
-    snprintf(dir, sizeof dir, "%s/cairn", workdir);
-    snprintf(out, sizeof out, "%s/cairn.out", workdir);
+    snprintf(dir, sizeof dir, "%s/%s", workdir, name);
+    snprintf(out, sizeof out, "%s/%s.out", workdir, name);
     int port = free_port();
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    char *argv[] = { (char *)opt_cairn, "server", "--data-dir", dir, "--listen", listen,
-                     "--max-connections", "4096", "--log-level", "warn", NULL };
+    char *argv[16] = { (char *)opt_cairn, "server", "--data-dir", dir, "--listen", listen,
+                       "--max-connections", "4096", "--log-level", "warn", NULL };
+    int n = 10;
+    if (datastore) {
+        argv[n++] = "--datastore-endpoint";
+        argv[n++] = (char *)datastore;
+    }
+    if (prefix) {
+        argv[n++] = "--etcd-prefix";
+        argv[n++] = (char *)prefix;
+    }
     t->pid = spawn(argv, out);
     t->kind = CAIRN;
-    t->name = "cairn";
+    t->name = name;
     snprintf(t->base, sizeof t->base, "https://127.0.0.1:%d", port);
     snprintf(t->ca, sizeof t->ca, "%s/pki/ca.crt", dir);
     snprintf(t->cert, sizeof t->cert, "%s/pki/admin.crt", dir);
@@ -559,6 +585,37 @@ static int start_etcd(target *t)
         if (code == 200) return 0;
     }
     return -1;
+}
+
+/* Whether `cairn server --help` lists flag. */
+static bool server_has_flag(const char *flag)
+{
+    char cmd[600], line[512];
+    snprintf(cmd, sizeof cmd, "'%s' server --help 2>&1", opt_cairn);
+    FILE *p = popen(cmd, "r");
+    bool found = false;
+    if (!p) return false;
+    while (fgets(line, sizeof line, p))
+        if (strstr(line, flag)) found = true;
+    pclose(p);
+    return found;
+}
+
+/* Delete every key under prefix (only this run's own prefixes). */
+static void etcd_delete_prefix(const target *t, const char *prefix)
+{
+    char end[128], k64[256], e64[256], url[256], body[600];
+    snprintf(end, sizeof end, "%s", prefix);
+    size_t n = strlen(end);
+    if (!n || prefix[0] != '/') return;
+    end[n - 1]++;
+    b64(prefix, k64);
+    b64(end, e64);
+    snprintf(url, sizeof url, "%s/v3/kv/deleterange", t->base);
+    snprintf(body, sizeof body, "{\"key\":\"%s\",\"range_end\":\"%s\"}", k64, e64);
+    CURL *h = new_handle(t);
+    if (request(h, "POST", url, body, NULL) != 200) fprintf(stderr, "bench: could not delete %s* from etcd\n", prefix);
+    curl_easy_cleanup(h);
 }
 
 static void stop(target *t)
@@ -607,9 +664,13 @@ static void *fill_main(void *arg)
 
 static void usage(void)
 {
-    printf("usage: bench_api [--cairn PATH] [--etcd PATH] [--seconds S] [--objects N] [--watchers N]\n"
+    printf("usage: bench_api [--cairn PATH] [--etcd PATH] [--datastore-endpoint URL[,URL...]] [--seconds S] [--objects N] [--watchers N]\n"
            "  --cairn PATH    cairn binary (default build/cairn)\n"
            "  --etcd PATH     etcd binary (default /usr/bin/etcd; skipped if missing)\n"
+           "  --datastore-endpoint URL[,URL...]\n"
+           "                  use this etcd (plain http) for the etcd-backed cairn and the raw\n"
+           "                  etcd column instead of starting a member; the run writes only\n"
+           "                  under its own /cairn-bench-<random> prefixes and deletes them\n"
            "  --seconds S     duration of each throughput phase (default 3)\n"
            "  --objects N     ConfigMaps of 1 KiB for the RSS figure (default 100000)\n"
            "  --watchers N    watchers for the fan-out figure (default 1000)\n"
@@ -626,6 +687,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--objects") && i + 1 < argc) opt_objects = atol(argv[++i]);
         else if (!strcmp(argv[i], "--watchers") && i + 1 < argc) opt_watchers = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) opt_only = argv[++i];
+        else if (!strcmp(argv[i], "--datastore-endpoint") && i + 1 < argc) opt_datastore = argv[++i];
         else { usage(); return !strcmp(argv[i], "--help") ? 0 : 2; }
     }
     struct rlimit rl;   /* 1,000 watch connections need more than 1,024 descriptors */
@@ -640,40 +702,79 @@ int main(int argc, char **argv)
     snprintf(workdir, sizeof workdir, "/tmp/cairn-bench.XXXXXX");
     if (!mkdtemp(workdir)) return 1;
 
-    target cairn = { 0 }, etcd = { 0 };
-    if (start_cairn(&cairn) < 0) {
+    /* Per-run etcd key prefixes, so runs and columns never share keys. */
+    unsigned char rnd[4];
+    cn_random(rnd, sizeof rnd);
+    snprintf(cairn_prefix, sizeof cairn_prefix, "/cairn-bench-%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+    snprintf(raw_prefix, sizeof raw_prefix, "%s-raw", cairn_prefix);
+
+    target cairn = { 0 }, cetcd = { 0 }, etcd = { 0 };
+    if (start_cairn(&cairn, "cairn", NULL, NULL) < 0) {
         fprintf(stderr, "bench: cairn server did not start (see %s/cairn.out)\n", workdir);
         return 1;
     }
     sleep(1);
     long idle = rss_kib(cairn.pid);
-    bool have_etcd = access(opt_etcd, X_OK) == 0 && start_etcd(&etcd) == 0;
-    if (!have_etcd) printf("note: etcd not available at %s; etcd columns skipped\n", opt_etcd);
+    bool have_etcd;
+    if (opt_datastore) {
+        etcd.kind = ETCD;
+        etcd.name = "etcd";
+        snprintf(etcd.base, sizeof etcd.base, "%.*s", (int)strcspn(opt_datastore, ","), opt_datastore);
+        have_etcd = true;
+    } else {
+        have_etcd = access(opt_etcd, X_OK) == 0 && start_etcd(&etcd) == 0;
+        if (!have_etcd) printf("note: etcd not available at %s; etcd columns skipped\n", opt_etcd);
+    }
+    bool have_cetcd = false;
+    if (have_etcd && phase("throughput")) {
+        bool prefix_flag = server_has_flag("--etcd-prefix");
+        if (!server_has_flag("--datastore-endpoint"))
+            printf("cairn(etcd): n/a (server has no --datastore-endpoint)\n");
+        else if (opt_datastore && !prefix_flag)
+            printf("cairn(etcd): n/a (server has no --etcd-prefix; not writing under /registry of an external etcd)\n");
+        else if (start_cairn(&cetcd, "cairn-etcd", opt_datastore ? opt_datastore : etcd.base,
+                             prefix_flag ? cairn_prefix : NULL) < 0)
+            printf("cairn(etcd): n/a (server on etcd did not start; see %s/cairn-etcd.out)\n", workdir);
+        else
+            have_cetcd = true;
+        if (have_cetcd) cetcd.name = "cairn(etcd)";
+    }
 
     printf("bench/api — %d-core machine, HTTP/1.1 keep-alive (cairn over TLS with client certs; etcd's v3 JSON gateway over plain HTTP)\n",
            (int)sysconf(_SC_NPROCESSORS_ONLN));
-    printf("object: ConfigMap with 256 B of data (etcd: the same key layout and 256 B value)\n\n");
+    printf("object: ConfigMap with 256 B of data (etcd: the same key layout and 256 B value)\n");
+    printf("etcd: %s\n\n", opt_datastore ? opt_datastore : have_etcd ? "one member started by the bench" : "none");
     seed(&cairn, "default", "c-0", 100);
     seed(&cairn, "list500", "l", 500);
+    if (have_cetcd) {
+        seed(&cetcd, "default", "c-0", 100);
+        seed(&cetcd, "list500", "l", 500);
+    }
     if (have_etcd) {
         seed(&etcd, "default", "c-0", 100);
         seed(&etcd, "list500", "l", 500);
     }
     static const int concs[] = { 1, 16, 64 };
     static const char *const ops[] = { "create", "get", "list500" };
+    static const char *const etcd_ops[] = { "put", "range1", "range500" };
     if (phase("throughput"))
-        printf("%-8s %-8s %5s %12s %10s %10s %8s\n", "target", "op", "conc", "ops/s", "p50 ms", "p99 ms", "errors");
-    double ratio_create[3] = { 0 }, ratio_get[3] = { 0 };
+        printf("%-12s %-8s %5s %12s %10s %10s %8s\n", "target", "op", "conc", "ops/s", "p50 ms", "p99 ms", "errors");
+    double ratio_create[3] = { 0 }, ratio_get[3] = { 0 }, ratio_ecreate[3] = { 0 }, ratio_eget[3] = { 0 };
     for (int op = 0; op < 3 && phase("throughput"); op++) {
         for (int ci = 0; ci < 3; ci++) {
-            result rc = run_phase(&cairn, op, concs[ci], opt_seconds, 1000000L * (op + 1) * (ci + 1));
-            printf("%-8s %-8s %5d %12.0f %10.2f %10.2f %8ld\n", "cairn", ops[op], concs[ci], rc.ops, rc.p50, rc.p99, rc.errors);
+            long base_i = 1000000L * (op + 1) * (ci + 1);
+            result rc = run_phase(&cairn, op, concs[ci], opt_seconds, base_i);
+            printf("%-12s %-8s %5d %12.0f %10.2f %10.2f %8ld\n", "cairn", ops[op], concs[ci], rc.ops, rc.p50, rc.p99, rc.errors);
+            result rce = { 0 };
+            if (have_cetcd) {
+                rce = run_phase(&cetcd, op, concs[ci], opt_seconds, base_i);
+                printf("%-12s %-8s %5d %12.0f %10.2f %10.2f %8ld\n", cetcd.name, ops[op], concs[ci], rce.ops, rce.p50, rce.p99, rce.errors);
+            }
             if (have_etcd) {
-                result re = run_phase(&etcd, op, concs[ci], opt_seconds, 1000000L * (op + 1) * (ci + 1));
-                printf("%-8s %-8s %5d %12.0f %10.2f %10.2f %8ld\n", "etcd", op == 0 ? "put" : op == 1 ? "range1" : "range500",
-                       concs[ci], re.ops, re.p50, re.p99, re.errors);
-                if (op == 0) ratio_create[ci] = rc.ops / re.ops;
-                if (op == 1) ratio_get[ci] = rc.ops / re.ops;
+                result re = run_phase(&etcd, op, concs[ci], opt_seconds, base_i);
+                printf("%-12s %-8s %5d %12.0f %10.2f %10.2f %8ld\n", "etcd", etcd_ops[op], concs[ci], re.ops, re.p50, re.p99, re.errors);
+                if (op == 0) ratio_create[ci] = rc.ops / re.ops, ratio_ecreate[ci] = rce.ops / re.ops;
+                if (op == 1) ratio_get[ci] = rc.ops / re.ops, ratio_eget[ci] = rce.ops / re.ops;
             }
         }
     }
@@ -681,6 +782,12 @@ int main(int argc, char **argv)
         printf("\nratio cairn/etcd: create vs put  %.2fx (1)  %.2fx (16)  %.2fx (64)\n", ratio_create[0], ratio_create[1], ratio_create[2]);
         printf("ratio cairn/etcd: get vs range   %.2fx (1)  %.2fx (16)  %.2fx (64)\n", ratio_get[0], ratio_get[1], ratio_get[2]);
     }
+    if (have_cetcd && phase("throughput")) {
+        printf("ratio cairn(etcd) creates / raw etcd puts  %.2fx (1)  %.2fx (16)  %.2fx (64)   (goal >= 0.8x)\n",
+               ratio_ecreate[0], ratio_ecreate[1], ratio_ecreate[2]);
+        printf("ratio cairn(etcd) gets / raw etcd ranges   %.2fx (1)  %.2fx (16)  %.2fx (64)\n", ratio_eget[0], ratio_eget[1], ratio_eget[2]);
+    }
+    stop(&cetcd);
     result pr = { 0 };
     if (phase("paced")) pr = run_paced(&cairn, 1000, opt_seconds * 2);
     if (phase("paced")) printf("\n%-8s GET at a fixed 1,000 req/s (open loop): achieved %.0f/s, p50 %.2f ms, p99 %.2f ms, errors %ld\n",
@@ -710,10 +817,14 @@ int main(int argc, char **argv)
     long full = rss_kib(cairn.pid);
     printf("\n%-8s RSS idle %.1f MiB; with %ld ConfigMaps of 1 KiB %.1f MiB (created at %.0f/s with 64 clients)\n",
            "cairn", idle / 1024.0, opt_objects, full / 1024.0, (double)opt_objects / fill_s);
-    if (have_etcd) printf("%-8s RSS after its phases %.1f MiB\n", "etcd", rss_kib(etcd.pid) / 1024.0);
+    if (etcd.pid > 0) printf("%-8s RSS after its phases %.1f MiB\n", "etcd", rss_kib(etcd.pid) / 1024.0);
 out:
 
     stop(&cairn);
+    if (opt_datastore) {   /* leave an external etcd as we found it */
+        etcd_delete_prefix(&etcd, raw_prefix);
+        if (have_cetcd) etcd_delete_prefix(&etcd, cairn_prefix);
+    }
     stop(&etcd);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", workdir);
