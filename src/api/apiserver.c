@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/join.h"
 #include "api/rest-internal.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -237,6 +238,16 @@ static void handle(cn_http_req *req, void *ud)
         reply_version(c);
         goto out;
     }
+    /* Server join (join.c): checks its own bearer token. */
+    if (n == 1 && !strcmp(parts[0], "cacerts")) {
+        cn_join_serve_cacerts(c);
+        goto out;
+    }
+    if (n == 3 && !strcmp(parts[0], "cairn") && !strcmp(parts[1], "v1") &&
+        !strcmp(parts[2], "server-bootstrap")) {
+        cn_join_serve_bootstrap(c);
+        goto out;
+    }
     if (authenticate(c, &e) < 0) {
         cn_rest_reply_err(c, &e);
         goto out;
@@ -384,7 +395,11 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
         cn_err_internal(err, "cannot create data dir \"%s\": %s", cfg->data_dir, strerror(-r));
         goto fail;
     }
+    if (cfg->join_url && (r = cn_join_fetch(cfg->data_dir, cfg->join_url, cfg->token, err)) < 0)
+        goto fail;
     r = cn_pki_ensure(cfg->data_dir, cfg->tls_sans, cfg->ntls_sans, &s->pki, err);
+    if (r < 0) goto fail;
+    r = cn_token_ensure(cfg->data_dir, s->pki.ca_cert_pem, cfg->token, &s->join_token, err);
     if (r < 0) goto fail;
     r = cn_tokens_load(cfg->token_auth_file, &s->tokens, err);
     if (r < 0) goto fail;
@@ -449,6 +464,7 @@ void cn_apiserver_stop(cn_apiserver *s)
     cn_alloc_free(s->alloc);
     cn_tokens_free(s->tokens);
     cn_pki_release(&s->pki);
+    free(s->join_token);
     pthread_mutex_destroy(&s->ctl_lock);
     pthread_cond_destroy(&s->ctl_cond);
     free(s->kubeconfig_path);

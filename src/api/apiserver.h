@@ -24,6 +24,8 @@ typedef struct cn_apiserver_config {
     const char *service_cidr;          /* cluster IPs for Services; NULL = 10.43.0.0/16 */
     unsigned max_connections;          /* 0 = default */
     unsigned idle_timeout_s;           /* 0 = default */
+    const char *join_url;              /* fetch the CA and SA key from this server first */
+    const char *token;                 /* join token (full or bare secret); NULL: DATA/token */
 } cn_apiserver_config;
 
 int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_err *err);

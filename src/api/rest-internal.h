@@ -30,6 +30,7 @@ struct cn_apiserver {
     cn_http_server *http;
     cn_tokens *tokens;
     cn_pki pki;
+    char *join_token;               /* DATA/token: bearer of /cairn/v1/server-bootstrap */
     cn_admission *admission;
     cn_alloc *alloc;                /* Service cluster IPs and node ports */
     cn_authorizer_fn authorize;

@@ -12,6 +12,7 @@
 #include "api/apiserver.h"
 #include "cli/cli.h"
 #include "lib/log.h"
+#include "lib/pki.h"
 #include "lib/util.h"
 
 #define DEFAULT_DATA_DIR "/var/lib/cairn/server"
@@ -23,8 +24,10 @@ static void usage(FILE *f)
         "usage: cairn server [flags]\n"
         "\n"
         "Runs a Kubernetes API server (v1.32 API) on an embedded SQLite store.\n"
-        "On first start it creates a cluster CA, a serving certificate and an\n"
-        "admin client certificate, and writes DATA-DIR/kubeconfig for kubectl.\n"
+        "On first start it creates a cluster CA, a serving certificate, an admin\n"
+        "client certificate and a service-account signing key, writes\n"
+        "DATA-DIR/kubeconfig for kubectl and DATA-DIR/token, the join token that\n"
+        "lets more servers share the CA and key (--join).\n"
         "\n"
         "flags:\n"
         "  --data-dir DIR          state, certificates and kubeconfig (default %s)\n"
@@ -39,6 +42,11 @@ static void usage(FILE *f)
         "  --compact-interval S    seconds between history compactions (default 300)\n"
         "  --service-cidr CIDR     cluster IPs for Services (default 10.43.0.0/16)\n"
         "  --no-fsync              do not fsync commits (tests and benchmarks only: loses data on power loss)\n"
+        "  --join URL              take the cluster CA and service-account key from the server at\n"
+        "                          https://HOST:PORT (needs --token or --token-file: its DATA-DIR/token)\n"
+        "  --token TOKEN           join token; on a first server it sets the secret (default: generated\n"
+        "                          into DATA-DIR/token)\n"
+        "  --token-file FILE       read the join token from FILE\n"
         "  -h, --help              show this help\n",
         DEFAULT_DATA_DIR, DEFAULT_LISTEN);
 }
@@ -56,7 +64,8 @@ static int parse_uint(const char *s, unsigned *out)
 
 int cn_cmd_server(int argc, char **argv)
 {
-    enum { O_DATA = 1, O_LISTEN, O_SAN, O_TOKENS, O_ADV, O_MAXC, O_IDLE, O_LOG, O_NOFSYNC, O_HIST, O_COMPACT, O_SVC };
+    enum { O_DATA = 1, O_LISTEN, O_SAN, O_TOKENS, O_ADV, O_MAXC, O_IDLE, O_LOG, O_NOFSYNC, O_HIST, O_COMPACT, O_SVC,
+           O_JOIN, O_TOKEN, O_TOKEN_FILE };
     static const struct option opts[] = {
         { "data-dir", required_argument, NULL, O_DATA },
         { "listen", required_argument, NULL, O_LISTEN },
@@ -70,11 +79,16 @@ int cn_cmd_server(int argc, char **argv)
         { "history-revisions", required_argument, NULL, O_HIST },
         { "compact-interval", required_argument, NULL, O_COMPACT },
         { "service-cidr", required_argument, NULL, O_SVC },
+        { "join", required_argument, NULL, O_JOIN },
+        { "token", required_argument, NULL, O_TOKEN },
+        { "token-file", required_argument, NULL, O_TOKEN_FILE },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
     cn_apiserver_config cfg = { .data_dir = DEFAULT_DATA_DIR, .listen = DEFAULT_LISTEN };
     const char *sans[64];
+    const char *token_file = NULL;
+    _cleanup_free_ char *token_text = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -114,6 +128,9 @@ int cn_cmd_server(int argc, char **argv)
             break;
         case O_NOFSYNC: cfg.no_fsync = true; break;
         case O_SVC: cfg.service_cidr = optarg; break;
+        case O_JOIN: cfg.join_url = optarg; break;
+        case O_TOKEN: cfg.token = optarg; break;
+        case O_TOKEN_FILE: token_file = optarg; break;
         case O_HIST: {
             int64_t v;
             if (cn_parse_int64(optarg, &v) < 0 || v < 1) {
@@ -141,6 +158,28 @@ int cn_cmd_server(int argc, char **argv)
         return 2;
     }
     cfg.tls_sans = sans;
+    if (cfg.token && token_file) {
+        fprintf(stderr, "cairn server: give --token or --token-file, not both\n");
+        return 2;
+    }
+    if (token_file) {
+        cn_err terr = CN_ERR_INIT;
+        size_t len;
+        if (cn_read_file(token_file, &token_text, &len, &terr) < 0) {
+            fprintf(stderr, "cairn server: --token-file: %s\n", terr.message);
+            cn_err_clear(&terr);
+            return 2;
+        }
+        while (len > 0 && (token_text[len - 1] == '\n' || token_text[len - 1] == '\r' ||
+                           token_text[len - 1] == ' '))
+            token_text[--len] = '\0';
+        cfg.token = token_text;
+    }
+    if (cfg.join_url && !cfg.token) {
+        fprintf(stderr, "cairn server: --join needs --token or --token-file (the first server's "
+                        "DATA-DIR/token)\n");
+        return 2;
+    }
 
     /* Every watch is a connection and a thread: allow as many descriptors
      * as the hard limit permits rather than the 1024 soft default. */
@@ -165,8 +204,10 @@ int cn_cmd_server(int argc, char **argv)
     printf("cairn server is ready (Kubernetes v1.32 API) on port %d.\n"
            "Use it with:\n"
            "  export KUBECONFIG=%s\n"
-           "  kubectl get namespaces\n",
-           cn_apiserver_port(srv), cn_apiserver_kubeconfig(srv));
+           "  kubectl get namespaces\n"
+           "More servers join with: --join https://HOST:%d --token-file %s/token\n",
+           cn_apiserver_port(srv), cn_apiserver_kubeconfig(srv), cn_apiserver_port(srv),
+           cfg.data_dir);
     fflush(stdout);
     while (!stop_signal) pause();
     cn_info("signal %d: shutting down", (int)stop_signal);

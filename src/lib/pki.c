@@ -1,5 +1,6 @@
-/* pki: the cluster CA and its certificates (OpenSSL 3), the kubeconfig
- * writer, and whole-file read / atomic write helpers.
+/* pki: the cluster CA and its certificates (OpenSSL 3), the service-account
+ * signing key, join tokens, the kubeconfig writer, and whole-file read /
+ * atomic write helpers.
  *
  * Certificates are made for two strict readers: GnuTLS (our server) and Go's
  * crypto/x509 (kubectl). Hence: X.509 v3, positive 128-bit serials, SHA-256
@@ -9,6 +10,7 @@
 #include "lib/pki.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -24,10 +26,13 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -38,6 +43,7 @@
 #define RENEW_BEFORE_S (30 * 24 * 3600)
 #define MAX_FILE ((size_t)64 << 20)
 #define MAX_SANS 256
+#define SA_KEY_BITS 2048
 
 enum cert_kind { CERT_CA, CERT_SERVER, CERT_CLIENT };
 
@@ -198,6 +204,24 @@ static EVP_PKEY *parse_key(const char *pem)
 {
     BIO *b = BIO_new_mem_buf(pem, -1);
     EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    return k;
+}
+
+static char *pub_pem(EVP_PKEY *k)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    if (!b || !PEM_write_bio_PUBKEY(b, k)) {
+        BIO_free(b);
+        return NULL;
+    }
+    return bio_take(b);
+}
+
+static EVP_PKEY *parse_pub(const char *pem)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *k = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
     BIO_free(b);
     return k;
 }
@@ -457,6 +481,53 @@ static void add_want(san *want, size_t *n, const char *s)
     want[(*n)++] = v;
 }
 
+/* The service-account signing key: made once, then reused; sa.pub is
+ * always derived from sa.key so the two cannot disagree. */
+static int ensure_sa(const char *pkidir, cn_pki *p, cn_err *err)
+{
+    char *keyp = cn_asprintf("%s/sa.key", pkidir), *pubp = cn_asprintf("%s/sa.pub", pkidir);
+    EVP_PKEY *k = NULL;
+    char *stored_pub = NULL;
+    size_t n;
+    int r = 0;
+    if (file_exists(keyp)) {
+        if ((r = cn_read_file(keyp, &p->sa_key_pem, &n, err)) < 0) goto out;
+        k = parse_key(p->sa_key_pem);
+        if (!k || EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA) {
+            r = ossl_fail(err, "pki/sa.key is not an RSA private key");
+            goto out;
+        }
+    } else {
+        k = EVP_RSA_gen(SA_KEY_BITS);
+        if (!k) {
+            r = ossl_fail(err, "generating the service-account key");
+            goto out;
+        }
+        p->sa_key_pem = key_pem(k);
+        if (!p->sa_key_pem) {
+            r = ossl_fail(err, "encoding the service-account key");
+            goto out;
+        }
+        if ((r = cn_write_file_atomic(keyp, p->sa_key_pem, strlen(p->sa_key_pem), 0600,
+                                      err)) < 0)
+            goto out;
+    }
+    p->sa_pub_pem = pub_pem(k);
+    if (!p->sa_pub_pem) {
+        r = ossl_fail(err, "encoding the service-account public key");
+        goto out;
+    }
+    if (!file_exists(pubp) || cn_read_file(pubp, &stored_pub, &n, NULL) < 0 ||
+        strcmp(stored_pub, p->sa_pub_pem) != 0)
+        r = cn_write_file_atomic(pubp, p->sa_pub_pem, strlen(p->sa_pub_pem), 0644, err);
+out:
+    EVP_PKEY_free(k);
+    free(stored_pub);
+    free(keyp);
+    free(pubp);
+    return r;
+}
+
 int cn_pki_ensure(const char *dir, const char *const *sans, size_t nsans,
                   cn_pki *out, cn_err *err)
 {
@@ -531,6 +602,8 @@ int cn_pki_ensure(const char *dir, const char *const *sans, size_t nsans,
         }
     }
 
+    if ((r = ensure_sa(pkidir, &p, err)) < 0) goto out;
+
     X509 *srv = NULL;
     bool reuse = load_pair(srv_crt, srv_key, &p.server_cert_pem, &p.server_key_pem) == 0 &&
                  pair_ok(p.server_cert_pem, p.server_key_pem, ca_key, &srv) &&
@@ -586,6 +659,8 @@ void cn_pki_release(cn_pki *p)
     free(p->server_key_pem);
     free(p->admin_cert_pem);
     free(p->admin_key_pem);
+    free(p->sa_key_pem);
+    free(p->sa_pub_pem);
     memset(p, 0, sizeof *p);
 }
 
@@ -604,6 +679,161 @@ int cn_pki_issue_client(const cn_pki *p, const char *cn, const char *const *orgs
     X509_free(ca);
     EVP_PKEY_free(ca_key);
     return r;
+}
+
+int cn_pki_install(const char *dir, const char *ca_crt, const char *ca_key,
+                   const char *sa_key, const char *sa_pub, cn_err *err)
+{
+    X509 *ca = parse_cert(ca_crt);
+    EVP_PKEY *cak = parse_key(ca_key), *sak = parse_key(sa_key), *sap = parse_pub(sa_pub);
+    char *pkidir = cn_asprintf("%s/pki", dir);
+    int r;
+    if (!ca || !cak || X509_check_private_key(ca, cak) != 1) {
+        r = cn_err_bad_request(err, "pki: the fetched CA certificate and key do not match");
+        goto out;
+    }
+    if (!sak || !sap || EVP_PKEY_get_base_id(sak) != EVP_PKEY_RSA || EVP_PKEY_eq(sak, sap) != 1) {
+        r = cn_err_bad_request(err, "pki: the fetched service-account key pair is unusable");
+        goto out;
+    }
+    if ((r = ensure_dir(dir, err)) < 0 || (r = ensure_dir(pkidir, err)) < 0) goto out;
+    /* ca.crt last: until it is there, a restart fetches everything again. */
+    static const char *const names[] = { "sa.key", "sa.pub", "ca.key", "ca.crt" };
+    const char *data[] = { sa_key, sa_pub, ca_key, ca_crt };
+    for (size_t i = 0; i < 4 && r >= 0; i++) {
+        char *path = cn_asprintf("%s/%s", pkidir, names[i]);
+        r = cn_write_file_atomic(path, data[i], strlen(data[i]), i == 1 ? 0644 : 0600, err);
+        free(path);
+    }
+out:
+    ERR_clear_error();
+    X509_free(ca);
+    EVP_PKEY_free(cak);
+    EVP_PKEY_free(sak);
+    EVP_PKEY_free(sap);
+    free(pkidir);
+    return r;
+}
+
+/* ---- join tokens ---- */
+
+static void hex(const unsigned char *b, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+void cn_pki_ca_hash(const char *ca_pem, char out[CN_TOKEN_HASH_LEN + 1])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)ca_pem, strlen(ca_pem), md);
+    hex(md, sizeof md, out);
+}
+
+/* A secret is sent in an HTTP header and stored in a file: printable,
+ * no spaces, and no ':' so the token's fields stay unambiguous. */
+static bool secret_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > CN_TOKEN_MAX) return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == ':') return false;
+    return true;
+}
+
+int cn_token_parse(const char *token, char ca_hash[CN_TOKEN_HASH_LEN + 1],
+                   char secret[CN_TOKEN_MAX + 1], cn_err *err)
+{
+    ca_hash[0] = secret[0] = '\0';
+    if (!token) return cn_err_bad_request(err, "token: empty");
+    size_t n = strnlen(token, CN_TOKEN_MAX + 1);
+    while (n > 0 && (token[n - 1] == '\n' || token[n - 1] == '\r')) n--;   /* from a file */
+    if (n > CN_TOKEN_MAX) return cn_err_bad_request(err, "token: longer than %d bytes", CN_TOKEN_MAX);
+    const char *sep = n >= 2 ? memmem(token, n, "::", 2) : NULL;
+    if (!sep) {
+        if (!secret_ok(token, n))
+            return cn_err_bad_request(err, "token: want K10<ca hash>::server:<secret> or a secret "
+                                      "of printable characters without spaces or ':'");
+        memcpy(secret, token, n);
+        secret[n] = '\0';
+        return 0;
+    }
+    size_t plen = strlen(CN_TOKEN_PREFIX);
+    if ((size_t)(sep - token) != plen + CN_TOKEN_HASH_LEN || memcmp(token, CN_TOKEN_PREFIX, plen) != 0)
+        return cn_err_bad_request(err, "token: want K10 and a 64-digit hex CA hash before \"::\"");
+    for (size_t i = plen; i < plen + CN_TOKEN_HASH_LEN; i++)
+        if (!isxdigit((unsigned char)token[i]))
+            return cn_err_bad_request(err, "token: the CA hash is not hexadecimal");
+    const char *rest = sep + 2, *end = token + n;
+    size_t ulen = strlen("server:");
+    if ((size_t)(end - rest) <= ulen || memcmp(rest, "server:", ulen) != 0 ||
+        !secret_ok(rest + ulen, (size_t)(end - rest) - ulen))
+        return cn_err_bad_request(err, "token: want \"server:<secret>\" after \"::\"");
+    for (size_t i = 0; i < CN_TOKEN_HASH_LEN; i++)
+        ca_hash[i] = (char)tolower((unsigned char)token[plen + i]);
+    ca_hash[CN_TOKEN_HASH_LEN] = '\0';
+    memcpy(secret, rest + ulen, (size_t)(end - rest) - ulen);
+    secret[(size_t)(end - rest) - ulen] = '\0';
+    return 0;
+}
+
+char *cn_token_format(const char *ca_pem, const char *secret)
+{
+    char h[CN_TOKEN_HASH_LEN + 1];
+    cn_pki_ca_hash(ca_pem, h);
+    return cn_asprintf(CN_TOKEN_PREFIX "%s::server:%s", h, secret);
+}
+
+int cn_token_ensure(const char *dir, const char *ca_pem, const char *given, char **out,
+                    cn_err *err)
+{
+    char *path = cn_asprintf("%s/token", dir), *stored = NULL, *token = NULL;
+    char want[CN_TOKEN_HASH_LEN + 1], h[CN_TOKEN_HASH_LEN + 1], secret[CN_TOKEN_MAX + 1];
+    size_t n;
+    int r;
+    cn_pki_ca_hash(ca_pem, want);
+    if (!given && file_exists(path)) {
+        if ((r = cn_read_file(path, &stored, &n, err)) < 0) goto out;
+        given = stored;
+    }
+    if (given) {
+        if ((r = cn_token_parse(given, h, secret, err)) < 0) {
+            cn_err_wrap(err, "%s", stored ? path : "--token");
+            goto out;
+        }
+        if (h[0] && strcmp(h, want) != 0) {
+            r = cn_err_bad_request(err, "%s: the token's CA hash is not the hash of this "
+                                   "server's CA (pki/ca.crt)", stored ? path : "--token");
+            goto out;
+        }
+    } else {
+        unsigned char b[16];
+        cn_random(b, sizeof b);
+        hex(b, sizeof b, secret);
+    }
+    token = cn_token_format(ca_pem, secret);
+    if (!stored || strcmp(stored, token) != 0) {
+        r = cn_write_file_atomic(path, token, strlen(token), 0600, err);
+        if (r < 0) goto out;
+    }
+    *out = CN_TAKE_PTR(token);
+    r = 0;
+out:
+    OPENSSL_cleanse(secret, sizeof secret);
+    free(token);
+    free(stored);
+    free(path);
+    return r;
+}
+
+bool cn_secret_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la != lb) return false;
+    return CRYPTO_memcmp(a, b, la) == 0;
 }
 
 /* ---- kubeconfig ---- */

@@ -1,4 +1,5 @@
-/* Unit tests for pki: CA and certificate lifecycle, kubeconfig, file helpers. */
+/* Unit tests for pki: CA and certificate lifecycle, the service-account key,
+ * join tokens, kubeconfig, file helpers. */
 #include "lib/pki.h"
 
 #include <stdlib.h>
@@ -6,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -214,6 +217,207 @@ static void test_kubeconfig_and_files(void)
     cn_err_clear(&e);
 }
 
+static char *slurp(const char *name)
+{
+    char *path = cn_asprintf("%s/%s", tmpdir, name), *text = NULL;
+    size_t len;
+    if (cn_read_file(path, &text, &len, NULL) < 0) text = NULL;
+    free(path);
+    return text;
+}
+
+static int mode_of(const char *name)
+{
+    char *path = cn_asprintf("%s/%s", tmpdir, name);
+    int m = file_mode(path);
+    free(path);
+    return m;
+}
+
+static void test_sa_key(void)
+{
+    cn_err e = CN_ERR_INIT;
+    cn_pki p = { 0 }, q = { 0 };
+    CHECK_INT(cn_pki_ensure(tmpdir, NULL, 0, &p, &e), 0);
+    CHECK(p.sa_key_pem && p.sa_pub_pem);
+    CHECK_INT(mode_of("pki/sa.key"), 0600);
+    CHECK_INT(mode_of("pki/sa.pub"), 0644);
+    char *k = slurp("pki/sa.key"), *pub = slurp("pki/sa.pub");
+    CHECK_STR(k, p.sa_key_pem);
+    CHECK_STR(pub, p.sa_pub_pem);
+    free(k);
+    free(pub);
+    /* RSA 2048, and the public file is the key's public half. */
+    BIO *b = BIO_new_mem_buf(p.sa_key_pem, -1);
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+    BIO_free(b);
+    b = BIO_new_mem_buf(p.sa_pub_pem, -1);
+    EVP_PKEY *pk = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+    BIO_free(b);
+    CHECK(key && pk);
+    CHECK_INT(EVP_PKEY_get_base_id(key), EVP_PKEY_RSA);
+    CHECK_INT(EVP_PKEY_get_bits(key), 2048);
+    CHECK_INT(EVP_PKEY_eq(key, pk), 1);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(pk);
+
+    /* Reused; a lost sa.pub is rederived from sa.key. */
+    char *pubpath = cn_asprintf("%s/pki/sa.pub", tmpdir);
+    unlink(pubpath);
+    CHECK_INT(cn_pki_ensure(tmpdir, NULL, 0, &q, &e), 0);
+    CHECK_STR(q.sa_key_pem, p.sa_key_pem);
+    CHECK_STR(q.sa_pub_pem, p.sa_pub_pem);
+    pub = slurp("pki/sa.pub");
+    CHECK_STR(pub, p.sa_pub_pem);
+    free(pub);
+    cn_pki_release(&q);
+    free(pubpath);
+
+    /* A data dir from before sa.key existed gets one on the next start. */
+    char *keypath = cn_asprintf("%s/pki/sa.key", tmpdir);
+    unlink(keypath);
+    CHECK_INT(cn_pki_ensure(tmpdir, NULL, 0, &q, &e), 0);
+    CHECK(q.sa_key_pem && strcmp(q.sa_key_pem, p.sa_key_pem) != 0);
+    CHECK_STR(q.ca_cert_pem, p.ca_cert_pem);
+    CHECK_INT(mode_of("pki/sa.key"), 0600);
+    free(keypath);
+    cn_pki_release(&p);
+    cn_pki_release(&q);
+    cn_err_clear(&e);
+}
+
+static void test_install(void)
+{
+    cn_err e = CN_ERR_INIT;
+    cn_pki p = { 0 }, q = { 0 };
+    CHECK_INT(cn_pki_ensure(tmpdir, NULL, 0, &p, &e), 0);
+    char *other = cn_asprintf("%s/other", tmpdir);
+    /* Mismatched pairs are refused and nothing is written. */
+    CHECK(cn_pki_install(other, p.ca_cert_pem, p.server_key_pem, p.sa_key_pem, p.sa_pub_pem, &e) < 0);
+    CHECK(cn_pki_install(other, p.ca_cert_pem, p.ca_key_pem, p.sa_key_pem, "junk", &e) < 0);
+    CHECK(cn_pki_install(other, p.ca_cert_pem, p.ca_key_pem, p.ca_key_pem, p.sa_pub_pem, &e) < 0);
+    CHECK_INT(mode_of("other"), -1);
+    CHECK_INT(cn_pki_install(other, p.ca_cert_pem, p.ca_key_pem, p.sa_key_pem, p.sa_pub_pem, &e), 0);
+    CHECK_INT(mode_of("other/pki/ca.key"), 0600);
+    CHECK_INT(mode_of("other/pki/ca.crt"), 0600);
+    /* cn_pki_ensure then issues its own leaves from the installed CA. */
+    CHECK_INT(cn_pki_ensure(other, NULL, 0, &q, &e), 0);
+    CHECK_STR(q.ca_cert_pem, p.ca_cert_pem);
+    CHECK_STR(q.sa_key_pem, p.sa_key_pem);
+    CHECK_STR(q.sa_pub_pem, p.sa_pub_pem);
+    CHECK(strcmp(q.server_cert_pem, p.server_cert_pem) != 0);
+    CHECK_INT(verify(p.ca_cert_pem, q.server_cert_pem, X509_PURPOSE_SSL_SERVER), X509_V_OK);
+    free(other);
+    cn_pki_release(&p);
+    cn_pki_release(&q);
+    cn_err_clear(&e);
+}
+
+static void test_token_parse_format(void)
+{
+    cn_err e = CN_ERR_INIT;
+    char h[CN_TOKEN_HASH_LEN + 1], sec[CN_TOKEN_MAX + 1];
+    const char *ca = "-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n";
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)ca, strlen(ca), md);
+    char want[65];
+    for (int i = 0; i < 32; i++) snprintf(want + 2 * i, 3, "%02x", md[i]);
+    cn_pki_ca_hash(ca, h);
+    CHECK_STR(h, want);
+
+    char *t = cn_token_format(ca, "0123abcd");
+    char *expect = cn_asprintf("K10%s::server:0123abcd", want);
+    CHECK_STR(t, expect);
+    CHECK_INT(cn_token_parse(t, h, sec, &e), 0);
+    CHECK_STR(h, want);
+    CHECK_STR(sec, "0123abcd");
+    /* A trailing newline (from a file) is fine. */
+    char *nl = cn_asprintf("%s\n", t);
+    CHECK_INT(cn_token_parse(nl, h, sec, &e), 0);
+    CHECK_STR(sec, "0123abcd");
+    free(nl);
+    /* A bare secret: no hash. */
+    CHECK_INT(cn_token_parse("s3cret-Value_1", h, sec, &e), 0);
+    CHECK_STR(h, "");
+    CHECK_STR(sec, "s3cret-Value_1");
+    /* Malformed. */
+    CHECK(cn_token_parse("", h, sec, &e) < 0);
+    CHECK_INT(e.code, 400);
+    CHECK(cn_token_parse("has space", h, sec, &e) < 0);
+    CHECK(cn_token_parse("K10abc::server:x", h, sec, &e) < 0);
+    char *bad = cn_asprintf("K10%.63sz::server:x", want);
+    CHECK(cn_token_parse(bad, h, sec, &e) < 0);
+    free(bad);
+    bad = cn_asprintf("K10%s::node:x", want);
+    CHECK(cn_token_parse(bad, h, sec, &e) < 0);
+    free(bad);
+    bad = cn_asprintf("K10%s::server:", want);
+    CHECK(cn_token_parse(bad, h, sec, &e) < 0);
+    free(bad);
+    char big[CN_TOKEN_MAX + 10];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CHECK(cn_token_parse(big, h, sec, &e) < 0);
+    free(t);
+    free(expect);
+    cn_err_clear(&e);
+}
+
+static void test_token_ensure(void)
+{
+    cn_err e = CN_ERR_INIT;
+    char *dir = cn_asprintf("%s/tok", tmpdir);
+    mkdir(dir, 0700);
+    const char *ca = "CA-ONE\n", *ca2 = "CA-TWO\n";
+    char h[CN_TOKEN_HASH_LEN + 1], sec[CN_TOKEN_MAX + 1], want[CN_TOKEN_HASH_LEN + 1];
+    char *t1 = NULL, *t2 = NULL, *t3 = NULL;
+    /* Generated: the CA's hash and 32 hex characters; 0600; reused. */
+    CHECK_INT(cn_token_ensure(dir, ca, NULL, &t1, &e), 0);
+    CHECK_INT(cn_token_parse(t1, h, sec, &e), 0);
+    cn_pki_ca_hash(ca, want);
+    CHECK_STR(h, want);
+    CHECK_INT((int)strlen(sec), 32);
+    CHECK_INT((int)strspn(sec, "0123456789abcdef"), 32);
+    CHECK_INT(mode_of("tok/token"), 0600);
+    char *f = slurp("tok/token");
+    CHECK_STR(f, t1);
+    free(f);
+    CHECK_INT(cn_token_ensure(dir, ca, NULL, &t2, &e), 0);
+    CHECK_STR(t2, t1);
+    free(t2);
+    /* A given bare secret gets the hash; a full token must carry this CA's. */
+    CHECK_INT(cn_token_ensure(dir, ca, "mysecret", &t2, &e), 0);
+    char *exp = cn_token_format(ca, "mysecret");
+    CHECK_STR(t2, exp);
+    f = slurp("tok/token");
+    CHECK_STR(f, exp);
+    free(f);
+    CHECK_INT(cn_token_ensure(dir, ca, exp, &t3, &e), 0);
+    CHECK_STR(t3, exp);
+    free(t3);
+    t3 = NULL;
+    CHECK(cn_token_ensure(dir, ca2, exp, &t3, &e) < 0);
+    CHECK(t3 == NULL);
+    /* The stored token of another CA is refused too. */
+    CHECK(cn_token_ensure(dir, ca2, NULL, &t3, &e) < 0);
+    CHECK(cn_token_ensure(dir, ca, "bad token", &t3, &e) < 0);
+    free(exp);
+    free(t1);
+    free(t2);
+    free(dir);
+    cn_err_clear(&e);
+}
+
+static void test_secret_equal(void)
+{
+    CHECK(cn_secret_equal("abc", "abc"));
+    CHECK(cn_secret_equal("", ""));
+    CHECK(!cn_secret_equal("abc", "abd"));
+    CHECK(!cn_secret_equal("abc", "abcd"));
+    CHECK(!cn_secret_equal("abcd", "abc"));
+    CHECK(!cn_secret_equal("", "a"));
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/cn-pki-XXXXXX");
@@ -222,6 +426,11 @@ int main(void)
     TEST_RUN(test_san_change_reissues_server);
     TEST_RUN(test_issue_client);
     TEST_RUN(test_kubeconfig_and_files);
+    TEST_RUN(test_sa_key);
+    TEST_RUN(test_install);
+    TEST_RUN(test_token_parse_format);
+    TEST_RUN(test_token_ensure);
+    TEST_RUN(test_secret_equal);
     char *cmd = cn_asprintf("rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tmpdir);
     free(cmd);
