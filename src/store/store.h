@@ -70,6 +70,25 @@ typedef struct cn_store_options {
  * NULL. On success *out is owned by the caller (cn_store_free). */
 int cn_store_open_sqlite(const char *path, const cn_store_options *opts,
                          cn_store **out, cn_err *err);
+
+/* Where the etcd backend finds its cluster. Strings are borrowed for the
+ * duration of cn_store_open_etcd. */
+typedef struct cn_etcd_config {
+    const char *endpoints;   /* "http(s)://host:port[,...]" (up to 16) */
+    /* Replaces the leading "/registry" of every store key in etcd; NULL or
+     * "" keeps "/registry" (Kubernetes' layout). It must not be a prefix of
+     * another cluster's prefix on the same etcd (end it with a distinct
+     * name, e.g. "/cairn-a"). */
+    const char *prefix;
+    const char *cafile, *certfile, *keyfile;   /* TLS (https endpoints) */
+} cn_etcd_config;
+
+/* Open the etcd backend (etcd 3.4+ through its v3 JSON gateway). Several
+ * servers may open the same etcd and prefix: each sees every change through
+ * its own watch. Store keys must start with "/registry/". opts may be NULL
+ * (no_fsync is ignored: etcd decides durability). */
+int cn_store_open_etcd(const cn_etcd_config *cfg, const cn_store_options *opts,
+                       cn_store **out, cn_err *err);
 void cn_store_free(cn_store *s);
 
 /* Register the event sink (one per store). Called on the store's commit

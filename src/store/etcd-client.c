@@ -1,0 +1,598 @@
+/* etcd-client: HTTP/1.1 transport to etcd's v3 JSON gateway for the etcd
+ * store backend (etcd-internal.h).
+ *
+ * A pool of curl easy handles, one per concurrent caller, each keeping its
+ * connection alive between requests (a handle is never shared by two
+ * threads). All requests go to the current endpoint; when a request cannot
+ * even be sent (connection refused, DNS, connect timeout) the client moves
+ * to the next endpoint and retries. etcd errors that guarantee nothing was
+ * applied (no leader, leader changed, not capable, too many requests) are
+ * retried too, with a short backoff, for at most RETRY_BUDGET_MS. A write
+ * whose fate is unknown (it was sent, then the connection broke or timed
+ * out) is never retried: the caller gets -ETIMEDOUT/-EIO and must re-read.
+ *
+ * Streams (watch) run on a private curl multi handle so shutdown can wake
+ * them at once (curl_multi_wakeup) instead of waiting for a timeout. */
+#include "store/etcd-internal.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/log.h"
+
+#define MAX_ENDPOINTS 16
+#define CONNECT_TIMEOUT_MS 1000L
+#define REQUEST_TIMEOUT_MS 5000L
+#define RETRY_BUDGET_MS 5000
+/* A list answer holds many values of up to 8 MiB each (base64: x4/3). */
+#define MAX_RESPONSE ((size_t)512 << 20)
+/* One watch message: a batch of events with their previous values. */
+#define MAX_STREAM_MSG ((size_t)128 << 20)
+
+typedef struct handle {
+    CURL *h;
+    struct handle *next;
+} handle;
+
+typedef struct stream_slot {
+    CURLM *m;
+    struct stream_slot *next;
+} stream_slot;
+
+struct cn_etcd_client {
+    char *eps[MAX_ENDPOINTS];
+    int neps;
+    int cur;                        /* atomic: index into eps */
+    char *cafile, *certfile, *keyfile;
+    struct curl_slist *headers;
+
+    pthread_mutex_t lock;           /* pool, streams, stopping */
+    handle *free_handles;
+    stream_slot *streams;
+    bool stopping;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init(void)
+{
+    /* curl_global_init is not thread-safe and must run once per process;
+     * its memory lives as long as the process (never cleaned up). */
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- base64 / JSON helpers ---- */
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void cn_etcd_b64_encode(cn_buf *out, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    size_t i = 0;
+    for (; i + 3 <= len; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
+        char q[4] = { b64[v >> 18], b64[(v >> 12) & 63], b64[(v >> 6) & 63], b64[v & 63] };
+        cn_buf_add(out, q, 4);
+    }
+    if (len - i == 1) {
+        unsigned v = (unsigned)p[i] << 16;
+        char q[4] = { b64[v >> 18], b64[(v >> 12) & 63], '=', '=' };
+        cn_buf_add(out, q, 4);
+    } else if (len - i == 2) {
+        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
+        char q[4] = { b64[v >> 18], b64[(v >> 12) & 63], b64[(v >> 6) & 63], '=' };
+        cn_buf_add(out, q, 4);
+    }
+}
+
+static int b64_val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+
+int cn_etcd_b64_decode(const char *in, size_t in_len, size_t max, char **out, size_t *out_len)
+{
+    while (in_len > 0 && in[in_len - 1] == '=') in_len--;
+    if (in_len % 4 == 1) return -EINVAL;
+    size_t n = in_len / 4 * 3 + (in_len % 4 ? in_len % 4 - 1 : 0);
+    if (n > max) return -EFBIG;
+    char *buf = cn_malloc(n + 1);
+    size_t o = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < in_len; i++) {
+        int v = b64_val((unsigned char)in[i]);
+        if (v < 0) {
+            free(buf);
+            return -EINVAL;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            buf[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    buf[o] = '\0';
+    *out = buf;
+    *out_len = o;
+    return 0;
+}
+
+json_t *cn_etcd_b64_json(const void *data, size_t len)
+{
+    cn_buf b;
+    cn_buf_init(&b);
+    cn_etcd_b64_encode(&b, data, len);
+    json_t *j = json_stringn(b.data ? b.data : "", b.len);
+    cn_buf_release(&b);
+    return j;
+}
+
+int64_t cn_etcd_i64(json_t *obj, const char *name)
+{
+    json_t *v = json_object_get(obj, name);
+    if (json_is_integer(v)) return json_integer_value(v);
+    int64_t r = 0;
+    if (json_is_string(v) && cn_parse_int64(json_string_value(v), &r) == 0) return r;
+    return 0;
+}
+
+/* ---- endpoints and handles ---- */
+
+const char *cn_etcd_endpoint(cn_etcd_client *c)
+{
+    return c->eps[__atomic_load_n(&c->cur, __ATOMIC_RELAXED) % c->neps];
+}
+
+/* Move off endpoint `ep` (unless another thread already did). */
+static void next_endpoint(cn_etcd_client *c, int ep)
+{
+    int want = (ep + 1) % c->neps;
+    __atomic_compare_exchange_n(&c->cur, &ep, want, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    cn_buf *b = ud;
+    size_t len = size * n;
+    if (b->len + len > MAX_RESPONSE) return 0;     /* aborts: CURLE_WRITE_ERROR */
+    cn_buf_add(b, p, len);
+    return len;
+}
+
+static void setup(cn_etcd_client *c, CURL *h)
+{
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 5L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 2L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    if (c->cafile) curl_easy_setopt(h, CURLOPT_CAINFO, c->cafile);
+    if (c->certfile) curl_easy_setopt(h, CURLOPT_SSLCERT, c->certfile);
+    if (c->keyfile) curl_easy_setopt(h, CURLOPT_SSLKEY, c->keyfile);
+}
+
+static CURL *handle_get(cn_etcd_client *c, handle **slot)
+{
+    pthread_mutex_lock(&c->lock);
+    handle *hd = c->free_handles;
+    if (hd) c->free_handles = hd->next;
+    pthread_mutex_unlock(&c->lock);
+    if (!hd) {
+        hd = cn_calloc(1, sizeof *hd);
+        hd->h = curl_easy_init();
+        if (!hd->h) {
+            free(hd);
+            return NULL;
+        }
+        setup(c, hd->h);
+    }
+    *slot = hd;
+    return hd->h;
+}
+
+static void handle_put(cn_etcd_client *c, handle *hd)
+{
+    pthread_mutex_lock(&c->lock);
+    hd->next = c->free_handles;
+    c->free_handles = hd;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- errors ---- */
+
+/* The curl failures where the request certainly never reached etcd. */
+static bool not_sent(CURLcode rc)
+{
+    return rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+           rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_SSL_CONNECT_ERROR ||
+           rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CERTPROBLEM;
+}
+
+typedef enum err_class {
+    EC_RETRY,      /* refused before proposing: safe to retry anything */
+    EC_UNKNOWN,    /* may or may not have been applied: retry reads only */
+    EC_FINAL,      /* a definite answer */
+} err_class;
+
+/* etcd 3.4's error strings (api/v3rpc/rpctypes). */
+static err_class classify(const char *msg, int *errnum, int *http, const char **reason)
+{
+    static const char *const retry[] = {
+        "etcdserver: no leader", "etcdserver: leader changed", "etcdserver: not capable",
+        "etcdserver: too many requests", "etcdserver: not leader",
+        "etcdserver: unhealthy cluster",
+    };
+    for (size_t i = 0; i < sizeof retry / sizeof *retry; i++)
+        if (strstr(msg, retry[i])) {
+            *errnum = -EAGAIN, *http = 503, *reason = "ServiceUnavailable";
+            return EC_RETRY;
+        }
+    if (strstr(msg, "request timed out") || strstr(msg, "server stopped")) {
+        *errnum = -ETIMEDOUT, *http = 504, *reason = "Timeout";
+        return EC_UNKNOWN;
+    }
+    if (strstr(msg, "required revision has been compacted")) {
+        *errnum = -ERANGE, *http = 410, *reason = "Expired";
+    } else if (strstr(msg, "request is too large")) {
+        *errnum = -EFBIG, *http = 413, *reason = "RequestEntityTooLarge";
+    } else if (strstr(msg, "database space exceeded")) {
+        *errnum = -ENOSPC, *http = 500, *reason = "InternalError";
+    } else {
+        *errnum = -EIO, *http = 500, *reason = "InternalError";
+    }
+    return EC_FINAL;
+}
+
+/* The error message of a gateway answer, or NULL: unary answers carry
+ * {"error": "...", "code": N}, stream messages {"error": {"message": ...}}. */
+static const char *answer_error(json_t *j)
+{
+    json_t *e = json_object_get(j, "error");
+    if (json_is_string(e)) return json_string_value(e);
+    if (json_is_object(e)) {
+        const char *m = json_string_value(json_object_get(e, "message"));
+        return m ? m : "unknown error";
+    }
+    return NULL;
+}
+
+static void backoff(int attempt)
+{
+    long ms = 25L << (attempt < 5 ? attempt : 5);   /* 25 ms .. 800 ms */
+    if (ms > 500) ms = 500;
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+int cn_etcd_call(cn_etcd_client *c, const char *path, json_t *req, int kind,
+                 json_t **resp, cn_err *err)
+{
+    char *body = json_dumps(req, JSON_COMPACT);
+    if (!body) return cn_err_internal(err, "etcd: cannot encode a request"), -ENOMEM;
+    size_t body_len = strlen(body);
+    handle *hd = NULL;
+    CURL *h = handle_get(c, &hd);
+    if (!h) {
+        free(body);
+        return cn_err_internal(err, "etcd: cannot create a curl handle"), -ENOMEM;
+    }
+    cn_buf rb;
+    cn_buf_init(&rb);
+    int64_t deadline = cn_now_ms() + RETRY_BUDGET_MS;
+    int r = -EIO;
+    for (int attempt = 0;; attempt++) {
+        int ep = __atomic_load_n(&c->cur, __ATOMIC_RELAXED) % c->neps;
+        char *url = cn_asprintf("%s%s", c->eps[ep], path);
+        cn_buf_reset(&rb);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &rb);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, kind == CN_ETCD_READ ? 4 * REQUEST_TIMEOUT_MS
+                                                                     : REQUEST_TIMEOUT_MS);
+        CURLcode rc = curl_easy_perform(h);
+        free(url);
+        bool retry_ok = cn_now_ms() < deadline;
+        if (rc != CURLE_OK) {
+            if (not_sent(rc) || kind == CN_ETCD_READ) {
+                next_endpoint(c, ep);
+                if (retry_ok) {
+                    if (attempt >= c->neps - 1) backoff(attempt - c->neps + 1);
+                    continue;
+                }
+                cn_err_set(err, 503, "ServiceUnavailable", "etcd %s: %s", c->eps[ep],
+                           curl_easy_strerror(rc));
+                r = -EAGAIN;
+                break;
+            }
+            next_endpoint(c, ep);
+            /* Sent, no answer: the write may or may not have been applied. */
+            cn_err_set(err, 504, "Timeout",
+                       "etcd %s: %s; the outcome of the write is unknown", c->eps[ep],
+                       curl_easy_strerror(rc));
+            r = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+            break;
+        }
+        long status = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        json_error_t je;
+        json_t *j = rb.len ? json_loadb(rb.data, rb.len, 0, &je) : NULL;
+        const char *emsg = json_is_object(j) ? answer_error(j) : NULL;
+        if (j && json_is_object(j) && !emsg && status == 200) {
+            *resp = j;
+            r = 0;
+            break;
+        }
+        if (!emsg) {
+            cn_err_set(err, 500, "InternalError", "etcd %s: HTTP %ld with %s", c->eps[ep], status,
+                       j ? "an unexpected answer" : "an unreadable answer");
+            json_decref(j);
+            r = -EIO;
+            break;
+        }
+        int errnum, http;
+        const char *reason;
+        err_class cl = classify(emsg, &errnum, &http, &reason);
+        if ((cl == EC_RETRY || (cl == EC_UNKNOWN && kind == CN_ETCD_READ)) && retry_ok) {
+            json_decref(j);
+            if (cl == EC_UNKNOWN) next_endpoint(c, ep);
+            backoff(attempt);
+            continue;
+        }
+        cn_err_set(err, http, reason, "etcd %s: %s%s", c->eps[ep], emsg,
+                   cl == EC_UNKNOWN ? "; the outcome of the write is unknown" : "");
+        json_decref(j);
+        r = errnum;
+        break;
+    }
+    cn_buf_release(&rb);
+    free(body);
+    handle_put(c, hd);
+    return r;
+}
+
+/* ---- streams ---- */
+
+typedef struct stream {
+    cn_buf line;
+    cn_etcd_msg_fn fn;
+    void *ud;
+    cn_err *err;
+    int result;       /* > 0 fn asked to stop, < 0 error, 0 running */
+} stream;
+
+static size_t on_stream(char *p, size_t size, size_t n, void *ud)
+{
+    stream *st = ud;
+    size_t len = size * n;
+    if (st->result) return 0;
+    /* The gateway ends every message with a newline; JSON strings in it
+     * never hold a raw one. */
+    for (size_t i = 0; i < len; i++) {
+        char *nl = memchr(p + i, '\n', len - i);
+        size_t take = nl ? (size_t)(nl - (p + i)) : len - i;
+        if (st->line.len + take > MAX_STREAM_MSG) {
+            st->result = (cn_err_internal(st->err, "etcd: stream message larger than %zu bytes",
+                                         MAX_STREAM_MSG), -EFBIG);
+            return 0;
+        }
+        cn_buf_add(&st->line, p + i, take);
+        i += take;
+        if (!nl) break;
+        if (st->line.len == 0) continue;
+        json_error_t je;
+        json_t *j = json_loadb(st->line.data, st->line.len, 0, &je);
+        cn_buf_reset(&st->line);
+        if (!json_is_object(j)) {
+            json_decref(j);
+            st->result = -EIO;
+            cn_err_internal(st->err, "etcd: unreadable stream message");
+            return 0;
+        }
+        int r = st->fn(st->ud, j, st->err);
+        json_decref(j);
+        if (r != 0) {
+            st->result = r;
+            return 0;
+        }
+    }
+    return len;
+}
+
+int cn_etcd_stream(cn_etcd_client *c, const char *path, json_t *req, int idle_s,
+                   cn_etcd_msg_fn fn, void *ud, cn_err *err)
+{
+    char *body = json_dumps(req, JSON_COMPACT);
+    if (!body) return cn_err_internal(err, "etcd: cannot encode a request"), -ENOMEM;
+    int ep = __atomic_load_n(&c->cur, __ATOMIC_RELAXED) % c->neps;
+    char *url = cn_asprintf("%s%s", c->eps[ep], path);
+    stream st = { .fn = fn, .ud = ud, .err = err };
+    cn_buf_init(&st.line);
+    stream_slot slot = { 0 };
+    CURL *h = curl_easy_init();
+    slot.m = curl_multi_init();
+    int r;
+    if (!h || !slot.m) {
+        r = (cn_err_internal(err, "etcd: cannot create a curl handle"), -ENOMEM);
+        goto out;
+    }
+    setup(c, h);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_stream);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &st);
+    if (idle_s > 0) {
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)idle_s);
+    }
+    curl_multi_add_handle(slot.m, h);
+
+    pthread_mutex_lock(&c->lock);
+    bool stopping = c->stopping;
+    if (!stopping) {
+        slot.next = c->streams;
+        c->streams = &slot;
+    }
+    pthread_mutex_unlock(&c->lock);
+
+    CURLcode rc = CURLE_OK;
+    bool done = stopping;
+    while (!done) {
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(slot.m, &running);
+        if (mc != CURLM_OK) {
+            rc = CURLE_RECV_ERROR;
+            break;
+        }
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(slot.m, &left)))
+            if (msg->msg == CURLMSG_DONE) {
+                rc = msg->data.result;
+                done = true;
+            }
+        if (done || !running) break;
+        pthread_mutex_lock(&c->lock);
+        stopping = c->stopping;
+        pthread_mutex_unlock(&c->lock);
+        if (stopping) break;
+        curl_multi_poll(slot.m, NULL, 0, 1000, NULL);
+    }
+
+    pthread_mutex_lock(&c->lock);
+    stopping = c->stopping;
+    for (stream_slot **pp = &c->streams; *pp; pp = &(*pp)->next)
+        if (*pp == &slot) {
+            *pp = slot.next;
+            break;
+        }
+    pthread_mutex_unlock(&c->lock);
+    curl_multi_remove_handle(slot.m, h);
+
+    if (st.result > 0) {
+        r = 0;
+    } else if (st.result < 0) {
+        r = st.result;
+    } else if (stopping) {
+        r = (cn_err_set(err, 503, "ServiceUnavailable", "etcd: shutting down"), -ESHUTDOWN);
+    } else {
+        next_endpoint(c, ep);
+        if (rc == CURLE_OK) {
+            long status = 0;
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+            cn_err_set(err, 503, "ServiceUnavailable", "etcd %s: stream ended (HTTP %ld)",
+                       c->eps[ep], status);
+            r = -EPIPE;
+        } else {
+            cn_err_set(err, 503, "ServiceUnavailable", "etcd %s: stream broke: %s", c->eps[ep],
+                       curl_easy_strerror(rc));
+            r = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EPIPE;
+        }
+    }
+out:
+    if (slot.m) curl_multi_cleanup(slot.m);
+    if (h) curl_easy_cleanup(h);
+    cn_buf_release(&st.line);
+    free(url);
+    free(body);
+    return r;
+}
+
+/* ---- lifecycle ---- */
+
+void cn_etcd_client_shutdown(cn_etcd_client *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->stopping = true;
+    for (stream_slot *s = c->streams; s; s = s->next) curl_multi_wakeup(s->m);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void cn_etcd_client_free(cn_etcd_client *c)
+{
+    if (!c) return;
+    for (handle *hd = c->free_handles, *next; hd; hd = next) {
+        next = hd->next;
+        curl_easy_cleanup(hd->h);
+        free(hd);
+    }
+    for (int i = 0; i < c->neps; i++) free(c->eps[i]);
+    curl_slist_free_all(c->headers);
+    free(c->cafile);
+    free(c->certfile);
+    free(c->keyfile);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+int cn_etcd_client_new(const cn_etcd_config *cfg, cn_etcd_client **out, cn_err *err)
+{
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK)
+        return cn_err_internal(err, "etcd: cannot initialise libcurl"), -EIO;
+    if (!cfg || !cfg->endpoints || !*cfg->endpoints)
+        return cn_err_bad_request(err, "etcd: no endpoints given"), -EINVAL;
+    cn_etcd_client *c = cn_calloc(1, sizeof *c);
+    pthread_mutex_init(&c->lock, NULL);
+    int r = 0;
+    const char *p = cfg->endpoints;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        const char *e = p;
+        size_t len = n;
+        while (len && (*e == ' ' || *e == '\t')) e++, len--;
+        while (len && (e[len - 1] == ' ' || e[len - 1] == '\t' || e[len - 1] == '/')) len--;
+        if (len) {
+            char *ep = cn_strndup(e, len);
+            if (!cn_str_has_prefix(ep, "http://") && !cn_str_has_prefix(ep, "https://")) {
+                r = (cn_err_bad_request(err, "etcd: endpoint \"%s\" must start with http:// or https://",
+                                       ep), -EINVAL);
+                free(ep);
+                goto fail;
+            }
+            if (c->neps == MAX_ENDPOINTS) {
+                r = (cn_err_bad_request(err, "etcd: more than %d endpoints", MAX_ENDPOINTS), -EINVAL);
+                free(ep);
+                goto fail;
+            }
+            c->eps[c->neps++] = ep;
+        }
+        p += n;
+        if (*p == ',') p++;
+    }
+    if (!c->neps) {
+        r = (cn_err_bad_request(err, "etcd: no endpoints given"), -EINVAL);
+        goto fail;
+    }
+    c->cafile = cn_strdup(cfg->cafile && *cfg->cafile ? cfg->cafile : NULL);
+    c->certfile = cn_strdup(cfg->certfile && *cfg->certfile ? cfg->certfile : NULL);
+    c->keyfile = cn_strdup(cfg->keyfile && *cfg->keyfile ? cfg->keyfile : NULL);
+    c->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    /* Without it curl waits for "100 Continue" before sending big values. */
+    c->headers = curl_slist_append(c->headers, "Expect:");
+    /* Watches on a member cut off from the leader are cancelled instead of
+     * going quiet (grpc-gateway forwards it as gRPC metadata "hasleader"). */
+    c->headers = curl_slist_append(c->headers, "Grpc-Metadata-Hasleader: true");
+    *out = c;
+    return 0;
+fail:
+    cn_etcd_client_free(c);
+    return r;
+}
