@@ -248,6 +248,49 @@ static int etcd_rev(etcd *s, int64_t *rev, json_t **kv, cn_err *err)
     return *rev > 0 ? 0 : bad_answer(s, err, "range");
 }
 
+/* Whether a read at revision rev is still possible (1), compacted (0). */
+static int readable_at(etcd *s, int64_t rev, cn_err *err)
+{
+    json_t *req = json_pack("{s:o, s:I, s:b}", "key",
+                            cn_etcd_b64_json(COMPACT_KEY, strlen(COMPACT_KEY)),
+                            "revision", (json_int_t)rev, "count_only", 1);
+    json_t *resp = NULL;
+    cn_err e = CN_ERR_INIT;
+    int r = cn_etcd_call(s->c, "/v3/kv/range", req, CN_ETCD_READ, &resp, &e);
+    json_decref(req);
+    json_decref(resp);
+    if (r == -ERANGE) r = 0;
+    else if (r >= 0) r = 1;
+    else cn_err_move(err, &e);
+    cn_err_clear(&e);
+    return r;
+}
+
+/* The compacted revision of etcd, which it tells nobody directly: the
+ * smallest revision still readable, by bisection (about log2(rev) small
+ * reads, once at open). hint (the coordination key's value) usually
+ * settles it in two. */
+static int find_compacted(etcd *s, int64_t cur, int64_t hint, int64_t *out, cn_err *err)
+{
+    int64_t lo = 1, hi = cur;          /* the answer is in [lo, hi] */
+    int r;
+    if (hint > 1 && hint <= cur) {
+        if ((r = readable_at(s, hint, err)) < 0) return r;
+        if (r) hi = hint;
+        else lo = hint + 1;
+        if (r && (r = readable_at(s, hint - 1, err)) >= 0 && !r) lo = hi;
+        if (r < 0) return r;
+    }
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if ((r = readable_at(s, mid, err)) < 0) return r;
+        if (r) hi = mid;
+        else lo = mid + 1;
+    }
+    *out = lo > 1 ? lo : 0;
+    return 0;
+}
+
 /* ---- reads ---- */
 
 static int et_get(cn_store *base, const char *key, cn_kv *out, cn_err *err)
@@ -849,15 +892,16 @@ int cn_store_open_etcd(const cn_etcd_config *cfg, const cn_store_options *opts,
         goto fail;
     }
     s->emitted = rev;
+    int64_t hint = 0;
     if (kv) {
         cn_kv v = { 0 };
-        int64_t done = 0;
         s->cp_version = cn_etcd_i64(kv, "version");
-        if (parse_kv(s, kv, false, &v) >= 0 && cn_parse_int64(v.value, &done) == 0)
-            s->compacted = done;
+        if (parse_kv(s, kv, false, &v) < 0 || cn_parse_int64(v.value, &hint) < 0) hint = 0;
         cn_kv_release(&v);
         json_decref(kv);
     }
+    r = find_compacted(s, rev, hint, &s->compacted, err);
+    if (r < 0) goto fail;
     if (pthread_create(&s->watcher, NULL, watch_main, s) != 0) {
         r = cn_err_internal(err, "store: cannot start the etcd watch thread");
         goto fail;
