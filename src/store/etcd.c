@@ -652,7 +652,7 @@ static void *watch_main(void *arg)
         if (w.created) fails = 0;
         if (r != -ERANGE && fails++ == 0)
             cn_warn("store: etcd: watch interrupted (%s); resuming at revision %lld",
-                    e.message[0] ? e.message : "stream ended", (long long)s->watch_from);
+                    e.message ? e.message : "stream ended", (long long)s->watch_from);
         cn_err_clear(&e);
         /* Back off on repeated failures (all endpoints down), but wake at
          * once on close. */
@@ -792,7 +792,7 @@ static void compact_turn(etcd *s)
         cn_kv_release(&v);
     }
 out:
-    if (e.message[0]) cn_warn("store: etcd: compaction: %s; retrying next interval", e.message);
+    if (e.message) cn_warn("store: etcd: compaction: %s; retrying next interval", e.message);
     cn_err_clear(&e);
     json_decref(req);
     json_decref(resp);

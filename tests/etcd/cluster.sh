@@ -62,6 +62,7 @@ _etcd_member_launch() {
         --quota-backend-bytes 1073741824 \
         >>"$ETCD_DIR/${ETCD_NAMES[$i]}.log" 2>&1 &
     ETCD_PIDS[$i]=$!
+    disown "$!"   # no "Killed" job notices; _etcd_reap waits instead
 }
 
 # Wait until every listed member answers health (bounded, ~15 s).
@@ -125,6 +126,14 @@ etcd_cluster_start() {
     return 1
 }
 
+# Wait (bounded) until a killed member is gone, so its ports are free.
+_etcd_reap() {
+    for _ in $(seq 1 100); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.02
+    done
+}
+
 _etcd_kill_all() {
     local pid
     # A member restarted by another process (a test sourcing cluster.env)
@@ -137,7 +146,7 @@ _etcd_kill_all() {
         [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
     done
     for pid in "${ETCD_PIDS[@]}"; do
-        [ -n "$pid" ] && { wait "$pid"; } 2>/dev/null
+        [ -n "$pid" ] && _etcd_reap "$pid"
     done
     ETCD_PIDS=()
 }
@@ -163,7 +172,7 @@ etcd_member_kill() {
     local i=$1
     [ -n "${ETCD_PIDS[$i]:-}" ] || return 0
     kill -9 "${ETCD_PIDS[$i]}" 2>/dev/null
-    { wait "${ETCD_PIDS[$i]}"; } 2>/dev/null
+    _etcd_reap "${ETCD_PIDS[$i]}"
     ETCD_PIDS[$i]=
     _etcd_write_env
 }
