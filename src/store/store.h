@@ -76,9 +76,9 @@ int cn_store_open_sqlite(const char *path, const cn_store_options *opts,
 typedef struct cn_etcd_config {
     const char *endpoints;   /* "http(s)://host:port[,...]" (up to 16) */
     /* Replaces the leading "/registry" of every store key in etcd; NULL or
-     * "" keeps "/registry" (Kubernetes' layout). It must not be a prefix of
-     * another cluster's prefix on the same etcd (end it with a distinct
-     * name, e.g. "/cairn-a"). */
+     * "" keeps "/registry" (Kubernetes' layout). The store owns the etcd
+     * range [prefix "/", prefix "0"): "/a" and "/ab" can share an etcd,
+     * "/a" and "/a/b" cannot. */
     const char *prefix;
     const char *cafile, *certfile, *keyfile;   /* TLS (https endpoints) */
 } cn_etcd_config;
