@@ -406,11 +406,18 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
     r = cn_alloc_new(cfg->service_cidr ? cfg->service_cidr : "10.43.0.0/16", &s->alloc, err);
     if (r < 0) goto fail;
 
-    char *dbpath = cn_asprintf("%s/state.db", cfg->data_dir);
     cn_store_options so = { .no_fsync = cfg->no_fsync, .keep_revisions = cfg->history_revisions,
                             .compact_interval_s = cfg->compact_interval_s };
-    r = cn_store_open_sqlite(dbpath, &so, &s->store, err);
-    free(dbpath);
+    if (cfg->datastore_endpoint) {
+        cn_etcd_config ec = { .endpoints = cfg->datastore_endpoint, .prefix = cfg->etcd_prefix,
+                              .cafile = cfg->datastore_cafile, .certfile = cfg->datastore_certfile,
+                              .keyfile = cfg->datastore_keyfile };
+        r = cn_store_open_etcd(&ec, &so, &s->store, err);
+    } else {
+        char *dbpath = cn_asprintf("%s/state.db", cfg->data_dir);
+        r = cn_store_open_sqlite(dbpath, &so, &s->store, err);
+        free(dbpath);
+    }
     if (r < 0) goto fail;
     s->wc = cn_watchcache_new(s->store, 0, 0);
     s->reg = cn_registry_new();

@@ -26,6 +26,10 @@ typedef struct cn_apiserver_config {
     unsigned idle_timeout_s;           /* 0 = default */
     const char *join_url;              /* fetch the CA and SA key from this server first */
     const char *token;                 /* join token (full or bare secret); NULL: DATA/token */
+    /* etcd instead of the embedded SQLite store when set (k3s' flag). */
+    const char *datastore_endpoint;    /* "http(s)://host:port[,...]" */
+    const char *etcd_prefix;           /* NULL: "/registry" */
+    const char *datastore_cafile, *datastore_certfile, *datastore_keyfile;
 } cn_apiserver_config;
 
 int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_err *err);

@@ -23,7 +23,9 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: cairn server [flags]\n"
         "\n"
-        "Runs a Kubernetes API server (v1.32 API) on an embedded SQLite store.\n"
+        "Runs a Kubernetes API server (v1.32 API) on an embedded SQLite store, or\n"
+        "on an etcd cluster (--datastore-endpoint) so several servers share one\n"
+        "control plane.\n"
         "On first start it creates a cluster CA, a serving certificate, an admin\n"
         "client certificate and a service-account signing key, writes\n"
         "DATA-DIR/kubeconfig for kubectl and DATA-DIR/token, the join token that\n"
@@ -41,6 +43,13 @@ static void usage(FILE *f)
         "  --history-revisions N   revisions of change history kept for watch resumption (default 10000)\n"
         "  --compact-interval S    seconds between history compactions (default 300)\n"
         "  --service-cidr CIDR     cluster IPs for Services (default 10.43.0.0/16)\n"
+        "  --datastore-endpoint URL[,URL...]\n"
+        "                          use etcd 3.4+ at these endpoints instead of DATA-DIR/state.db;\n"
+        "                          requests fail over between them (http:// or https://)\n"
+        "  --etcd-prefix PREFIX    etcd key prefix in place of /registry (default /registry)\n"
+        "  --datastore-cafile FILE CA that signs the etcd members' certificates (https endpoints)\n"
+        "  --datastore-certfile FILE  client certificate for etcd\n"
+        "  --datastore-keyfile FILE   its private key\n"
         "  --no-fsync              do not fsync commits (tests and benchmarks only: loses data on power loss)\n"
         "  --join URL              take the cluster CA and service-account key from the server at\n"
         "                          https://HOST:PORT (needs --token or --token-file: its DATA-DIR/token)\n"
@@ -65,7 +74,7 @@ static int parse_uint(const char *s, unsigned *out)
 int cn_cmd_server(int argc, char **argv)
 {
     enum { O_DATA = 1, O_LISTEN, O_SAN, O_TOKENS, O_ADV, O_MAXC, O_IDLE, O_LOG, O_NOFSYNC, O_HIST, O_COMPACT, O_SVC,
-           O_JOIN, O_TOKEN, O_TOKEN_FILE };
+           O_JOIN, O_TOKEN, O_TOKEN_FILE, O_DS, O_DS_PREFIX, O_DS_CA, O_DS_CERT, O_DS_KEY };
     static const struct option opts[] = {
         { "data-dir", required_argument, NULL, O_DATA },
         { "listen", required_argument, NULL, O_LISTEN },
@@ -82,6 +91,11 @@ int cn_cmd_server(int argc, char **argv)
         { "join", required_argument, NULL, O_JOIN },
         { "token", required_argument, NULL, O_TOKEN },
         { "token-file", required_argument, NULL, O_TOKEN_FILE },
+        { "datastore-endpoint", required_argument, NULL, O_DS },
+        { "etcd-prefix", required_argument, NULL, O_DS_PREFIX },
+        { "datastore-cafile", required_argument, NULL, O_DS_CA },
+        { "datastore-certfile", required_argument, NULL, O_DS_CERT },
+        { "datastore-keyfile", required_argument, NULL, O_DS_KEY },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -128,6 +142,11 @@ int cn_cmd_server(int argc, char **argv)
             break;
         case O_NOFSYNC: cfg.no_fsync = true; break;
         case O_SVC: cfg.service_cidr = optarg; break;
+        case O_DS: cfg.datastore_endpoint = optarg; break;
+        case O_DS_PREFIX: cfg.etcd_prefix = optarg; break;
+        case O_DS_CA: cfg.datastore_cafile = optarg; break;
+        case O_DS_CERT: cfg.datastore_certfile = optarg; break;
+        case O_DS_KEY: cfg.datastore_keyfile = optarg; break;
         case O_JOIN: cfg.join_url = optarg; break;
         case O_TOKEN: cfg.token = optarg; break;
         case O_TOKEN_FILE: token_file = optarg; break;
