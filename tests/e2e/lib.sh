@@ -25,6 +25,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Under tests/etcd/cluster.sh's runner every server of a suite uses that etcd.
+if [ -n "${CAIRN_TEST_ETCD:-}" ]; then
+    CAIRN_SERVER_ARGS="--datastore-endpoint $CAIRN_TEST_ETCD --etcd-prefix /cairn-e2e ${CAIRN_SERVER_ARGS:-}"
+fi
+
 # Start the server; waits until /readyz answers (bounded). CAIRN_SERVER_ARGS
 # adds flags to every start (the etcd variants of a suite set the datastore).
 start_server() {
