@@ -112,7 +112,10 @@ static int try_acquire_or_renew(cn_leader *l)
                                  "acquireTime", now, "renewTime", now, "leaseTransitions", 0);
         json_t *obj = new_lease(l, spec);
         r = write_lease(l, obj, 0);
-        if (r >= 0) observe(l, spec, cn_now_ms());
+        if (r >= 0) {
+            observe(l, spec, cn_now_ms());
+            cn_info("leader: \"%s\" acquired lease %s/%s", l->identity, l->ns, l->name);
+        }
         json_decref(obj);
         return r < 0 ? r : 1;
     }
