@@ -1,7 +1,11 @@
 /* Unit tests for leader election: two electors with different identities
  * on one SQLite store stand in for two servers on one etcd. Durations are
  * short (lease 1 s, the Lease field's unit; renew deadline 0.6 s; retry
- * 0.1 s) and every wait is on the elector's own condition with a bound. */
+ * 0.1 s) and every wait is on the elector's own condition with a bound.
+ * Also: an in-process API server follows changes that reach its store
+ * without passing through its REST layer (as writes through another
+ * server do): CRDs become served and unserved, deleted namespaces are
+ * finalized by the leader. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +13,7 @@
 #include <jansson.h>
 
 #include "api/leader.h"
+#include "api/rest-internal.h"
 #include "lib/util.h"
 #include "store/store.h"
 #include "test.h"
@@ -203,6 +208,86 @@ static void test_lost_to_other_holder(void)
     cn_store_free(s);
 }
 
+/* Bounded wait for a condition the server reaches asynchronously. */
+static bool eventually(bool (*cond)(cn_apiserver *s), cn_apiserver *s)
+{
+    for (int i = 0; i < 250; i++) {
+        if (cond(s)) return true;
+        usleep(20 * 1000);
+    }
+    return cond(s);
+}
+
+static bool gadgets_served(cn_apiserver *s)
+{
+    return cn_registry_lookup(s->reg, "example.com", "v1", "gadgets") != NULL;
+}
+
+static bool gadgets_unserved(cn_apiserver *s)
+{
+    return !gadgets_served(s);
+}
+
+static bool ns_gone(cn_apiserver *s)
+{
+    cn_kv kv = { 0 };
+    int r = cn_store_get(s->store, "/registry/namespaces/gone", &kv, NULL);
+    cn_kv_release(&kv);
+    return r == -ENOENT && cn_store_get(s->store, "/registry/configmaps/gone/c1", &kv, NULL) == -ENOENT;
+}
+
+static int store_put(cn_apiserver *s, const char *key, const char *json)
+{
+    return cn_store_create(s->store, key, json, strlen(json), NULL, NULL);
+}
+
+static void test_server_follows_store(void)
+{
+    char *data = cn_asprintf("%s/server", dir);
+    cn_apiserver_config cfg = { .data_dir = data, .listen = "127.0.0.1:0", .no_fsync = true,
+                                .leader_lease_ms = 2000, .leader_renew_deadline_ms = 1500,
+                                .leader_retry_ms = 200 };
+    cn_apiserver *s = NULL;
+    cn_err e = CN_ERR_INIT;
+    int r = cn_apiserver_start(&cfg, &s, &e);
+    CHECK_INT(r, 0);
+    if (r < 0) {
+        fprintf(stderr, "start: %s\n", e.message);
+        cn_err_clear(&e);
+        free(data);
+        return;
+    }
+    CHECK(cn_leader_wait(cn_apiserver_elector(s, CN_ROLE_CONTROLLER_MANAGER), false, 5000));
+    CHECK(cn_leader_wait(cn_apiserver_elector(s, CN_ROLE_SCHEDULER), false, 5000));
+
+    const char *crd_key = "/registry/apiextensions.k8s.io/customresourcedefinitions/gadgets.example.com";
+    CHECK(!gadgets_served(s));
+    CHECK_INT(store_put(s, crd_key,
+        "{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\","
+        "\"metadata\":{\"name\":\"gadgets.example.com\",\"uid\":\"u1\"},"
+        "\"spec\":{\"group\":\"example.com\",\"scope\":\"Namespaced\","
+        "\"names\":{\"plural\":\"gadgets\",\"singular\":\"gadget\",\"kind\":\"Gadget\","
+        "\"listKind\":\"GadgetList\"},\"versions\":[{\"name\":\"v1\",\"served\":true,"
+        "\"storage\":true,\"schema\":{\"openAPIV3Schema\":{\"type\":\"object\","
+        "\"x-kubernetes-preserve-unknown-fields\":true}}}]}}"), 0);
+    CHECK(eventually(gadgets_served, s));
+    CHECK_INT(cn_store_delete(s->store, crd_key, 0, NULL, NULL, NULL), 0);
+    CHECK(eventually(gadgets_unserved, s));
+
+    /* A namespace deleted through "another server": marked, with content. */
+    CHECK_INT(store_put(s, "/registry/configmaps/gone/c1",
+        "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c1\","
+        "\"namespace\":\"gone\",\"uid\":\"u2\"}}"), 0);
+    CHECK_INT(store_put(s, "/registry/namespaces/gone",
+        "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"gone\","
+        "\"uid\":\"u3\",\"deletionTimestamp\":\"2026-01-01T00:00:00Z\"},"
+        "\"spec\":{\"finalizers\":[\"kubernetes\"]},\"status\":{\"phase\":\"Terminating\"}}"), 0);
+    CHECK(eventually(ns_gone, s));
+
+    cn_apiserver_stop(s);
+    free(data);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) return 1;
@@ -210,6 +295,10 @@ int main(void)
     TEST_RUN(test_one_leader_and_takeover);
     TEST_RUN(test_renew_deadline);
     TEST_RUN(test_lost_to_other_holder);
+    TEST_RUN(test_server_follows_store);
+    char *rm = cn_asprintf("rm -rf '%s/server'", dir);
+    if (system(rm) != 0) fprintf(stderr, "cannot remove %s/server\n", dir);
+    free(rm);
     char *db = cn_asprintf("%s/state.db", dir), *wal = cn_asprintf("%s-wal", db), *shm = cn_asprintf("%s-shm", db);
     unlink(db);
     unlink(wal);
