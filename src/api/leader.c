@@ -197,6 +197,10 @@ static void *elect_main(void *arg)
                 r = try_acquire_or_renew(l);
             }
             pthread_mutex_lock(&l->mu);
+            /* A stuck thread can lapse and recover without ever having
+             * reported the lapse: report the recovery anyway, so loops
+             * that stopped resync. */
+            if (r == 1 && reported && !is_leader_locked(l)) reported = false;
             if (r == 1) {
                 l->leader = true;
                 l->renewed_ms = t0;

@@ -50,7 +50,9 @@ typedef struct cn_leader_config {
      * rounded up, and others honour the rounded value. */
     int64_t lease_ms, renew_deadline_ms, retry_ms;
     /* Called on the elector's thread, without locks held, whenever its
-     * view changes (acquired: true; lost: false). May be NULL. */
+     * view changes (acquired: true; lost: false). true may repeat when a
+     * lapse past the renew deadline healed before the thread saw it: each
+     * true means "start over". May be NULL. */
     void (*on_change)(void *ud, bool leader);
     void *ud;
 } cn_leader_config;
