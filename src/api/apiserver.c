@@ -449,7 +449,7 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
     free(host);
     if (r < 0) goto fail;
 
-    r = cn_ctl_start(s, err);
+    r = cn_ctl_start(s, cfg, err);
     if (r < 0) goto fail;
     *out = s;
     return 0;
@@ -481,3 +481,8 @@ void cn_apiserver_stop(cn_apiserver *s)
 
 int cn_apiserver_port(const cn_apiserver *s) { return cn_http_port(s->http); }
 const char *cn_apiserver_kubeconfig(const cn_apiserver *s) { return s->kubeconfig_path; }
+
+cn_leader *cn_apiserver_elector(cn_apiserver *s, cn_role role)
+{
+    return role == CN_ROLE_SCHEDULER ? s->elect_sched : s->elect_cm;
+}

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "api/leader.h"
 #include "lib/err.h"
 
 typedef struct cn_apiserver cn_apiserver;
@@ -30,11 +31,19 @@ typedef struct cn_apiserver_config {
     const char *datastore_endpoint;    /* "http(s)://host:port[,...]" */
     const char *etcd_prefix;           /* NULL: "/registry" */
     const char *datastore_cafile, *datastore_certfile, *datastore_keyfile;
+    /* Leader election of the singleton loops, in ms (0 = defaults of
+     * kube-controller-manager: 15 s / 10 s / 2 s). */
+    int64_t leader_lease_ms, leader_renew_deadline_ms, leader_retry_ms;
 } cn_apiserver_config;
 
 int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_err *err);
 void cn_apiserver_stop(cn_apiserver *s);
 int cn_apiserver_port(const cn_apiserver *s);
+/* The elector of one singleton role: a loop acts only while
+ * cn_leader_is_leader() says so (issue 5's scheduler gates on
+ * CN_ROLE_SCHEDULER). Owned by s; valid until cn_apiserver_stop. */
+typedef enum cn_role { CN_ROLE_CONTROLLER_MANAGER, CN_ROLE_SCHEDULER } cn_role;
+cn_leader *cn_apiserver_elector(cn_apiserver *s, cn_role role);
 /* Path of the admin kubeconfig written at start (owned by s). */
 const char *cn_apiserver_kubeconfig(const cn_apiserver *s);
 

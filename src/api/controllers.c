@@ -2,7 +2,14 @@
  * the API's own semantics need them: namespace finalization (a deleted
  * namespace is Terminating until its contents are gone) and the CRD
  * lifecycle (names accepted, Established, instances removed with the CRD).
- * Also the bootstrap of a fresh store (the four system namespaces). */
+ * Also the bootstrap of a fresh store (the four system namespaces).
+ *
+ * With several servers over one store (HA), namespace finalization runs only
+ * in the process holding the kube-system/cairn-controller-manager Lease
+ * (leader.h), and every server follows the store through two watches on the
+ * watch cache: namespace changes (a delete served by another server kicks
+ * the leader's loop) and CRD changes (every server serves a CRD's resources
+ * whichever server created it, and stops when it is deleted). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +70,8 @@ int cn_ctl_bootstrap(cn_apiserver *s, cn_err *err)
         int r = ensure_namespace(s, system_namespaces[i], err);
         if (r < 0) return r;
     }
-    /* Serve every stored CRD again. */
+    /* Serve every stored CRD again; the CRD watch resumes from here. */
+    s->sync_rev = cn_store_current_rev(s->store);
     const cn_resource *crd = cn_registry_lookup(s->reg, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
     char *prefix = cn_resource_key_prefix(crd);
     int r = cn_obj_foreach(s, prefix, serve_crd, s, err);
@@ -126,6 +134,10 @@ struct sweep {
 static int sweep_one(void *ud, const cn_kv *kv)
 {
     struct sweep *sw = ud;
+    if (!sw->force && !cn_leader_is_leader(sw->s->elect_cm)) {
+        sw->remaining++;
+        return -ECANCELED;        /* lost the lease: stop acting at once */
+    }
     if (sw->force) {
         cn_store_delete(sw->s->store, kv->key, 0, NULL, NULL, NULL);
         return 0;
@@ -218,7 +230,7 @@ static bool finalize_namespaces(cn_apiserver *s)
             json_decref(o);
             continue;
         }
-        if (sweep_namespace(s, cn_obj_name(o)) == 0) {
+        if (sweep_namespace(s, cn_obj_name(o)) == 0 && cn_leader_is_leader(s->elect_cm)) {
             /* Contents gone: the "kubernetes" finalizer is satisfied. */
             cn_store_delete(s->store, page.items[i].key, page.items[i].mod_rev, NULL, NULL, NULL);
             cn_info("namespace \"%s\" finalized", cn_obj_name(o));
@@ -235,7 +247,7 @@ static bool finalize_namespaces(cn_apiserver *s)
 static void *ctl_main(void *arg)
 {
     cn_apiserver *s = arg;
-    bool pending = true;   /* check once at start: a restart may leave work */
+    bool pending = false;   /* acquiring the lease kicks a first full pass */
     pthread_mutex_lock(&s->ctl_lock);
     while (!s->stopping) {
         if (!pending && !s->ctl_kick) {
@@ -252,30 +264,219 @@ static void *ctl_main(void *arg)
         }
         s->ctl_kick = false;
         pthread_mutex_unlock(&s->ctl_lock);
-        pending = finalize_namespaces(s);
+        /* A follower ignores kicks; becoming leader kicks again. */
+        pending = cn_leader_is_leader(s->elect_cm) && finalize_namespaces(s);
         pthread_mutex_lock(&s->ctl_lock);
     }
     pthread_mutex_unlock(&s->ctl_lock);
     return NULL;
 }
 
-int cn_ctl_start(cn_apiserver *s, cn_err *err)
+/* --- following the store: namespace and CRD watches --- */
+
+struct cn_ctl_watch {
+    cn_apiserver *s;
+    char *prefix;
+    void (*on_event)(cn_apiserver *s, cn_wevent *ev);
+    void (*resync)(cn_apiserver *s);
+    pthread_t thread;
+    bool started;
+};
+
+enum { WATCH_NS, WATCH_CRD, NWATCHES };
+
+static void ns_event(cn_apiserver *s, cn_wevent *ev)
+{
+    const json_t *o = cn_wevent_object(ev);
+    if (ev->type == CN_EV_PUT && o && cn_obj_deleting(o)) cn_ctl_kick(s);
+}
+
+static void ns_resync(cn_apiserver *s)
+{
+    cn_ctl_kick(s);
+}
+
+static const cn_resource *crd_res(cn_apiserver *s)
+{
+    return cn_registry_lookup(s->reg, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
+}
+
+/* Serve what the store holds now for one CRD key, not what the event
+ * carried: events may trail the serving server's synchronous update, and
+ * the current value never moves the registry backwards. */
+static void crd_follow(cn_apiserver *s, const char *key)
+{
+    cn_kv kv = { 0 };
+    int r = cn_store_get(s->store, key, &kv, NULL);
+    if (r == -ENOENT) {
+        const char *slash = strrchr(key, '/');
+        if (slash) cn_registry_remove_crd(s->reg, slash + 1);
+    } else if (r >= 0) {
+        serve_crd(s, &kv);
+    }
+    cn_kv_release(&kv);
+}
+
+static void crd_event(cn_apiserver *s, cn_wevent *ev)
+{
+    crd_follow(s, ev->key);
+}
+
+struct names {
+    char **items;
+    size_t n;
+};
+
+static void collect_crd_names(const cn_resource *res, void *ud)
+{
+    struct names *nm = ud;
+    if (!(res->flags & CN_RES_CUSTOM) || !res->crd_name) return;
+    for (size_t i = 0; i < nm->n; i++)
+        if (!strcmp(nm->items[i], res->crd_name)) return;
+    nm->items = cn_realloc(nm->items, (nm->n + 1) * sizeof *nm->items);
+    nm->items[nm->n++] = cn_strdup(res->crd_name);
+}
+
+/* After missed events: serve every stored CRD, drop those no longer stored. */
+static void crd_resync(cn_apiserver *s)
+{
+    char *prefix = cn_resource_key_prefix(crd_res(s));
+    cn_obj_foreach(s, prefix, serve_crd, s, NULL);
+    struct names nm = { 0 };
+    cn_registry_foreach(s->reg, collect_crd_names, &nm);
+    for (size_t i = 0; i < nm.n; i++) {
+        char *key = cn_asprintf("%s%s", prefix, nm.items[i]);
+        crd_follow(s, key);
+        free(key);
+        free(nm.items[i]);
+    }
+    free(nm.items);
+    free(prefix);
+}
+
+static void *watch_main(void *arg)
+{
+    struct cn_ctl_watch *w = arg;
+    cn_apiserver *s = w->s;
+    int64_t from = s->sync_rev;
+    for (;;) {
+        cn_watcher *wt = NULL;
+        int r = cn_watchcache_watch(s->wc, w->prefix, from, &wt, NULL);
+        while (r >= 0) {
+            cn_wevent *ev = NULL;
+            r = cn_watcher_next(wt, 60000, &ev);
+            if (r > 0) {
+                from = ev->rev;
+                w->on_event(s, ev);
+                cn_wevent_unref(ev);
+            }
+        }
+        cn_watcher_free(wt);
+        if (r == -ESHUTDOWN) break;
+        /* Fell behind or history gone: start over from now, then look at
+         * everything once so nothing in between is missed. */
+        cn_warn("controllers: watch on \"%s\" restarted (%s)", w->prefix, strerror(-r));
+        from = cn_store_current_rev(s->store);
+        w->resync(s);
+        if (r != -ERANGE) {
+            /* A store error: do not spin. Stop ends the wait. */
+            pthread_mutex_lock(&s->ctl_lock);
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            if (!s->stopping) pthread_cond_timedwait(&s->ctl_cond, &s->ctl_lock, &ts);
+            bool stop = s->stopping;
+            pthread_mutex_unlock(&s->ctl_lock);
+            if (stop) break;
+        }
+    }
+    return NULL;
+}
+
+static void stop_watches(cn_apiserver *s)
+{
+    struct cn_ctl_watch *ws = s->ctl_watches;
+    if (!ws) return;
+    if (s->wc) cn_watchcache_close(s->wc);   /* ends every watch */
+    for (int i = 0; i < NWATCHES; i++) {
+        if (ws[i].started) pthread_join(ws[i].thread, NULL);
+        free(ws[i].prefix);
+    }
+    free(ws);
+    s->ctl_watches = NULL;
+}
+
+static int start_watches(cn_apiserver *s, cn_err *err)
+{
+    struct cn_ctl_watch *ws = cn_calloc(NWATCHES, sizeof *ws);
+    s->ctl_watches = ws;
+    ws[WATCH_NS] = (struct cn_ctl_watch){ .s = s, .prefix = cn_resource_key_prefix(ns_res(s)),
+                                            .on_event = ns_event, .resync = ns_resync };
+    ws[WATCH_CRD] = (struct cn_ctl_watch){ .s = s, .prefix = cn_resource_key_prefix(crd_res(s)),
+                                             .on_event = crd_event, .resync = crd_resync };
+    for (int i = 0; i < NWATCHES; i++) {
+        int r = pthread_create(&ws[i].thread, NULL, watch_main, &ws[i]);
+        if (r != 0) return cn_err_internal(err, "cannot start controller watch: %s", strerror(r)), -r;
+        ws[i].started = true;
+    }
+    return 0;
+}
+
+/* --- leader election --- */
+
+static void cm_leader_changed(void *ud, bool leader)
+{
+    cn_apiserver *s = ud;
+    if (leader) cn_info("controllers: leading as \"%s\"", s->identity);
+    cn_ctl_kick(s);   /* a new leader resyncs; a lost one just looks */
+}
+
+static int elect(cn_apiserver *s, const cn_apiserver_config *cfg, const char *name,
+                 void (*on_change)(void *, bool), cn_leader **out, cn_err *err)
+{
+    const cn_resource *lease = cn_registry_lookup(s->reg, "coordination.k8s.io", "v1", "leases");
+    char *key = cn_obj_key(lease, "kube-system", name);
+    cn_leader_config lc = {
+        .key = key, .ns = "kube-system", .name = name, .identity = s->identity,
+        .lease_ms = cfg->leader_lease_ms, .renew_deadline_ms = cfg->leader_renew_deadline_ms,
+        .retry_ms = cfg->leader_retry_ms, .on_change = on_change, .ud = s,
+    };
+    int r = cn_leader_start(s->store, &lc, out, err);
+    free(key);
+    return r;
+}
+
+int cn_ctl_start(cn_apiserver *s, const cn_apiserver_config *cfg, cn_err *err)
 {
     int r = pthread_create(&s->ctl_thread, NULL, ctl_main, s);
     if (r != 0) return cn_err_internal(err, "cannot start controller thread: %s", strerror(r)), -r;
     s->ctl_started = true;
-    return 0;
+    r = start_watches(s, err);
+    if (r < 0) return r;
+    s->identity = cn_leader_new_identity();
+    r = elect(s, cfg, "cairn-controller-manager", cm_leader_changed, &s->elect_cm, err);
+    if (r < 0) return r;
+    /* No scheduler yet (issue 5): the lease is held so it can gate on it. */
+    return elect(s, cfg, "cairn-scheduler", NULL, &s->elect_sched, err);
 }
 
 void cn_ctl_stop(cn_apiserver *s)
 {
-    if (!s->ctl_started) return;
-    pthread_mutex_lock(&s->ctl_lock);
-    s->stopping = true;
-    pthread_cond_broadcast(&s->ctl_cond);
-    pthread_mutex_unlock(&s->ctl_lock);
-    pthread_join(s->ctl_thread, NULL);
-    s->ctl_started = false;
+    stop_watches(s);
+    if (s->ctl_started) {
+        pthread_mutex_lock(&s->ctl_lock);
+        s->stopping = true;
+        pthread_cond_broadcast(&s->ctl_cond);
+        pthread_mutex_unlock(&s->ctl_lock);
+        pthread_join(s->ctl_thread, NULL);
+        s->ctl_started = false;
+    }
+    /* Loops have stopped acting: hand the leases over at once. */
+    cn_leader_stop(s->elect_cm, true);
+    cn_leader_stop(s->elect_sched, true);
+    s->elect_cm = s->elect_sched = NULL;
+    free(s->identity);
+    s->identity = NULL;
 }
 
 void cn_ctl_kick(cn_apiserver *s)

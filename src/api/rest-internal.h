@@ -11,6 +11,7 @@
 #include "api/admission.h"
 #include "api/apiserver.h"
 #include "api/auth.h"
+#include "api/leader.h"
 #include "api/query.h"
 #include "api/resource.h"
 #include "api/watchcache.h"
@@ -42,6 +43,14 @@ struct cn_apiserver {
     pthread_cond_t ctl_cond;
     bool stopping;
     bool ctl_kick;
+
+    /* HA (controllers.c): this process's electors, and the watches that
+     * follow namespace and CRD changes made through any server. */
+    char *identity;                 /* holderIdentity "<hostname>_<uuid>" */
+    cn_leader *elect_cm;            /* kube-system/cairn-controller-manager */
+    cn_leader *elect_sched;         /* kube-system/cairn-scheduler */
+    int64_t sync_rev;               /* revision the bootstrap's CRD list started from */
+    struct cn_ctl_watch *ctl_watches;
 };
 
 /* One API request being served. */
@@ -136,8 +145,9 @@ void cn_alloc_free(cn_alloc *al);
  * its cluster IP and node ports; check the ones the client chose. */
 int cn_alloc_service(cn_apiserver *s, json_t *svc, const json_t *old, cn_err *err);
 
-/* Controllers (controllers.c). */
-int cn_ctl_start(cn_apiserver *s, cn_err *err);
+/* Controllers (controllers.c): elect, then run the loops; stop releases
+ * the leases after the loops have stopped. */
+int cn_ctl_start(cn_apiserver *s, const cn_apiserver_config *cfg, cn_err *err);
 void cn_ctl_stop(cn_apiserver *s);
 void cn_ctl_kick(cn_apiserver *s);
 /* CRD lifecycle hooks called from the write path. */

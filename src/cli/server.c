@@ -50,6 +50,11 @@ static void usage(FILE *f)
         "  --datastore-cafile FILE CA that signs the etcd members' certificates (https endpoints)\n"
         "  --datastore-certfile FILE  client certificate for etcd\n"
         "  --datastore-keyfile FILE   its private key\n"
+        "  --leader-elect-lease-duration D  how long a leader's Lease is valid unrenewed (default 15s)\n"
+        "  --leader-elect-renew-deadline D  a leader stops acting if it could not renew for this long (default 10s)\n"
+        "  --leader-elect-retry-period D    how often leases are renewed or tried (default 2s)\n"
+        "                          D: seconds, fractions allowed (\"1.5\", \"1.5s\", \"300ms\"); want\n"
+        "                          lease > renew deadline > retry; all servers of a cluster alike\n"
         "  --no-fsync              do not fsync commits (tests and benchmarks only: loses data on power loss)\n"
         "  --join URL              take the cluster CA and service-account key from the server at\n"
         "                          https://HOST:PORT (needs --token or --token-file: its DATA-DIR/token)\n"
@@ -71,10 +76,32 @@ static int parse_uint(const char *s, unsigned *out)
     return 0;
 }
 
+/* "2", "1.5", "1.5s", "300ms" -> milliseconds (at most 1 day, ms resolution). */
+static int parse_duration_ms(const char *s, int64_t *out)
+{
+    int64_t whole = 0, frac = 0, scale = 1000;
+    const char *p = s;
+    int digits = 0, fdigits = 0;
+    for (; *p >= '0' && *p <= '9' && digits < 6; p++, digits++) whole = whole * 10 + (*p - '0');
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9' && fdigits < 3; p++, fdigits++) frac = frac * 10 + (*p - '0');
+        if (fdigits == 0) return -EINVAL;
+        for (int i = fdigits; i < 3; i++) frac *= 10;
+    }
+    if (!strcmp(p, "ms")) scale = 1;
+    else if (*p && strcmp(p, "s")) return -EINVAL;
+    if (digits == 0 || (scale == 1 && fdigits)) return -EINVAL;
+    int64_t ms = scale == 1 ? whole : whole * 1000 + frac;
+    if (ms <= 0 || ms > 86400000) return -EINVAL;
+    *out = ms;
+    return 0;
+}
+
 int cn_cmd_server(int argc, char **argv)
 {
     enum { O_DATA = 1, O_LISTEN, O_SAN, O_TOKENS, O_ADV, O_MAXC, O_IDLE, O_LOG, O_NOFSYNC, O_HIST, O_COMPACT, O_SVC,
-           O_JOIN, O_TOKEN, O_TOKEN_FILE, O_DS, O_DS_PREFIX, O_DS_CA, O_DS_CERT, O_DS_KEY };
+           O_JOIN, O_TOKEN, O_TOKEN_FILE, O_DS, O_DS_PREFIX, O_DS_CA, O_DS_CERT, O_DS_KEY,
+           O_LE_LEASE, O_LE_RENEW, O_LE_RETRY };
     static const struct option opts[] = {
         { "data-dir", required_argument, NULL, O_DATA },
         { "listen", required_argument, NULL, O_LISTEN },
@@ -96,6 +123,9 @@ int cn_cmd_server(int argc, char **argv)
         { "datastore-cafile", required_argument, NULL, O_DS_CA },
         { "datastore-certfile", required_argument, NULL, O_DS_CERT },
         { "datastore-keyfile", required_argument, NULL, O_DS_KEY },
+        { "leader-elect-lease-duration", required_argument, NULL, O_LE_LEASE },
+        { "leader-elect-renew-deadline", required_argument, NULL, O_LE_RENEW },
+        { "leader-elect-retry-period", required_argument, NULL, O_LE_RETRY },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -168,6 +198,19 @@ int cn_cmd_server(int argc, char **argv)
             cfg.compact_interval_s = (int)v;
             break;
         }
+        case O_LE_LEASE:
+        case O_LE_RENEW:
+        case O_LE_RETRY: {
+            int64_t *dst = c == O_LE_LEASE ? &cfg.leader_lease_ms
+                         : c == O_LE_RENEW ? &cfg.leader_renew_deadline_ms : &cfg.leader_retry_ms;
+            if (parse_duration_ms(optarg, dst) < 0) {
+                fprintf(stderr, "cairn server: --%s: want a duration like 15, 1.5s or 300ms, got \"%s\"\n",
+                        c == O_LE_LEASE ? "leader-elect-lease-duration"
+                        : c == O_LE_RENEW ? "leader-elect-renew-deadline" : "leader-elect-retry-period", optarg);
+                return 2;
+            }
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -177,6 +220,14 @@ int cn_cmd_server(int argc, char **argv)
         return 2;
     }
     cfg.tls_sans = sans;
+    int64_t lease = cfg.leader_lease_ms ? cfg.leader_lease_ms : CN_LEADER_LEASE_MS;
+    int64_t renew = cfg.leader_renew_deadline_ms ? cfg.leader_renew_deadline_ms : CN_LEADER_RENEW_DEADLINE_MS;
+    int64_t retry = cfg.leader_retry_ms ? cfg.leader_retry_ms : CN_LEADER_RETRY_MS;
+    if (!(lease > renew && renew > retry)) {
+        fprintf(stderr, "cairn server: want --leader-elect-lease-duration > --leader-elect-renew-deadline"
+                        " > --leader-elect-retry-period\n");
+        return 2;
+    }
     if (cfg.token && token_file) {
         fprintf(stderr, "cairn server: give --token or --token-file, not both\n");
         return 2;
