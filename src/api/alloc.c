@@ -571,23 +571,118 @@ void cn_alloc_release_service(cn_apiserver *s, const json_t *svc)
 
 /* --- repair --- */
 
-struct repair {
-    cn_apiserver *s;
-    const cn_resource *svc_res;
-    struct claims live;     /* claims that stay */
-    int64_t now;
-    size_t removed, added;
+/* A snapshot of one claim or of one value a Service holds. */
+struct entry {
+    bool port;
+    uint32_t value;
+    const char *uid;        /* owner (claim) or holder (Service) */
+    json_t *doc;            /* claim value or Service, owns the strings */
+    char *key;              /* claim key */
+    int64_t rev;            /* claim mod revision */
 };
 
-/* Does the stored Service named by a claim hold it? */
-static bool owner_holds(struct repair *rp, const json_t *owner, const struct claim *c)
+struct entries {
+    struct entry *v;
+    size_t n;
+};
+
+static void entries_release(struct entries *es)
 {
-    const char *ns = json_string_value(json_object_get(owner, "namespace"));
-    const char *name = json_string_value(json_object_get(owner, "name"));
+    for (size_t i = 0; i < es->n; i++) {
+        json_decref(es->v[i].doc);
+        free(es->v[i].key);
+    }
+    free(es->v);
+}
+
+static void entries_push(struct entries *es, struct entry e)
+{
+    es->v = cn_realloc(es->v, (es->n + 1) * sizeof *es->v);
+    es->v[es->n++] = e;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const struct entry *x = a, *y = b;
+    if (x->port != y->port) return x->port ? 1 : -1;
+    return x->value < y->value ? -1 : x->value > y->value;
+}
+
+/* First entry with (port, value) in a sorted array, or NULL. */
+static const struct entry *find_entry(const struct entries *es, bool port, uint32_t value)
+{
+    size_t lo = 0, hi = es->n;
+    struct entry want = { .port = port, .value = value };
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_entry(&es->v[mid], &want) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < es->n && !cmp_entry(&es->v[lo], &want) ? &es->v[lo] : NULL;
+}
+
+static bool held_by(const struct entries *held, bool port, uint32_t value, const char *uid)
+{
+    const struct entry *e = find_entry(held, port, value);
+    for (; e && e < held->v + held->n && e->port == port && e->value == value; e++)
+        if (!strcmp(e->uid, uid)) return true;
+    return false;
+}
+
+static int collect_claims(void *ud, const cn_kv *kv)
+{
+    struct claim c;
+    if (!claim_of_key(kv->key, &c)) return 0;
+    json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
+    entries_push(ud, (struct entry){ c.port, c.value, owner_uid(o), o, cn_strdup(kv->key), kv->mod_rev });
+    return 0;
+}
+
+struct held_ctx {
+    cn_alloc *al;
+    struct entries *held;
+};
+
+static int collect_held(void *ud, const cn_kv *kv)
+{
+    struct held_ctx *hc = ud;
+    json_t *svc = json_loadb(kv->value, kv->value_len, 0, NULL);
+    const json_t *spec = json_object_get(svc, "spec");
+    const char *uid = json_string_value(json_object_get(json_object_get(svc, "metadata"), "uid"));
+    uint32_t h;
+    if (!uid) {
+        json_decref(svc);
+        return 0;
+    }
+    if (strcmp(svc_type(spec), "ExternalName") && parse_ip(json_string_value(json_object_get(spec, "clusterIP")), &h)) {
+        if ((h & hc->al->mask) == hc->al->net)
+            entries_push(hc->held, (struct entry){ false, h, uid, json_incref(svc), NULL, 0 });
+        else
+            cn_warn("the cluster IP of service \"%s\" is outside the service CIDR; ignoring", kv->key);
+    }
+    if (needs_node_ports(svc_type(spec))) {
+        size_t i;
+        json_t *p;
+        json_array_foreach(json_object_get(spec, "ports"), i, p) {
+            json_int_t np = json_integer_value(json_object_get(p, "nodePort"));
+            if (np >= NODE_PORT_MIN && np <= NODE_PORT_MAX)
+                entries_push(hc->held, (struct entry){ true, (uint32_t)np, uid, json_incref(svc), NULL, 0 });
+        }
+    }
+    json_decref(svc);
+    return 0;
+}
+
+/* Does the stored Service named by a claim hold it? Read afresh: the
+ * snapshot may predate the write the claim was made for. */
+static bool owner_holds(cn_apiserver *s, const cn_resource *svc_res, const struct entry *c)
+{
+    const char *ns = json_string_value(json_object_get(c->doc, "namespace"));
+    const char *name = json_string_value(json_object_get(c->doc, "name"));
     json_t *svc = NULL;
     if (!ns || !name) return false;
     cn_err e = CN_ERR_INIT;
-    int r = cn_obj_get(rp->s, rp->svc_res, ns, name, &svc, NULL, &e);
+    int r = cn_obj_get(s, svc_res, ns, name, &svc, NULL, &e);
     cn_err_clear(&e);
     if (r == -ENOENT) return false;
     if (r < 0) return true;     /* cannot tell: keep it */
@@ -595,7 +690,7 @@ static bool owner_holds(struct repair *rp, const json_t *owner, const struct cla
     const json_t *spec = json_object_get(svc, "spec");
     const char *uid = json_string_value(json_object_get(json_object_get(svc, "metadata"), "uid"));
     uint32_t h;
-    if (uid && !strcmp(uid, owner_uid(owner))) {
+    if (uid && !strcmp(uid, c->uid)) {
         if (c->port) holds = needs_node_ports(svc_type(spec)) && has_node_port(spec, c->value);
         else holds = parse_ip(json_string_value(json_object_get(spec, "clusterIP")), &h) && h == c->value;
     }
@@ -603,101 +698,70 @@ static bool owner_holds(struct repair *rp, const json_t *owner, const struct cla
     return holds;
 }
 
-static int check_claim(void *ud, const cn_kv *kv)
+static void describe(const struct entry *e, char out[64])
 {
-    struct repair *rp = ud;
-    struct claim c;
-    if (!claim_of_key(kv->key, &c)) return 0;
-    json_t *o = json_loadb(kv->value, kv->value_len, 0, NULL);
-    json_int_t at = json_integer_value(json_object_get(o, "createdAt"));
-    if (rp->now - at >= CLAIM_GRACE_S && !owner_holds(rp, o, &c)) {
-        /* Only that version: a claim made again meanwhile stays. */
-        if (cn_store_delete(rp->s->store, kv->key, kv->mod_rev, NULL, NULL, NULL) == 0) {
-            cn_info("released %s %u: no Service holds it", c.port ? "node port" : "cluster IP claim", c.value);
-            rp->removed++;
-        }
-    } else {
-        claims_push(&rp->live, c.port, c.value, kv->mod_rev);
-    }
-    json_decref(o);
-    return 0;
-}
-
-static bool live_has(const struct repair *rp, bool port, uint32_t v)
-{
-    for (size_t i = 0; i < rp->live.n; i++)
-        if (rp->live.v[i].port == port && rp->live.v[i].value == v) return true;
-    return false;
-}
-
-static void claim_missing(struct repair *rp, cn_alloc_txn *t, bool port, uint32_t v)
-{
-    if (live_has(rp, port, v)) return;
-    cn_err e = CN_ERR_INIT;
-    int r = claim(rp->s, t, port, v, &e);
     char ip[INET_ADDRSTRLEN];
-    if (!port) ip_string(v, ip);
-    if (r == 0) {
-        rp->added++;
-        claims_push(&rp->live, port, v, 0);
-    } else if (r == -EEXIST) {
-        /* Upstream's repair reports the same: two Services, one address. */
-        if (port) cn_warn("node port %u of service \"%s/%s\" is claimed by another service", v, t->ns, t->name);
-        else cn_warn("cluster IP \"%s\" of service \"%s/%s\" is claimed by another service", ip, t->ns, t->name);
+    if (e->port) {
+        snprintf(out, 64, "node port %u", e->value);
+        return;
     }
-    cn_err_clear(&e);
-}
-
-static int check_service(void *ud, const cn_kv *kv)
-{
-    struct repair *rp = ud;
-    json_t *svc = json_loadb(kv->value, kv->value_len, 0, NULL);
-    const json_t *spec = json_object_get(svc, "spec");
-    const json_t *meta = json_object_get(svc, "metadata");
-    const char *uid = json_string_value(json_object_get(meta, "uid"));
-    if (!uid) goto out;
-    cn_alloc_txn t = {
-        .ns = (char *)json_string_value(json_object_get(meta, "namespace")),
-        .name = (char *)json_string_value(json_object_get(meta, "name")),
-        .uid = (char *)uid,
-    };
-    if (!t.ns || !t.name) goto out;
-    uint32_t h;
-    cn_alloc *al = rp->s->alloc;
-    if (strcmp(svc_type(spec), "ExternalName") &&
-        parse_ip(json_string_value(json_object_get(spec, "clusterIP")), &h)) {
-        if ((h & al->mask) == al->net) claim_missing(rp, &t, false, h);
-        else cn_warn("cluster IP of service \"%s/%s\" is outside the service CIDR; ignoring", t.ns, t.name);
-    }
-    if (needs_node_ports(svc_type(spec))) {
-        size_t i;
-        json_t *p;
-        json_array_foreach(json_object_get(spec, "ports"), i, p) {
-            json_int_t np = json_integer_value(json_object_get(p, "nodePort"));
-            if (np >= NODE_PORT_MIN && np <= NODE_PORT_MAX) claim_missing(rp, &t, true, (uint32_t)np);
-        }
-    }
-    free(t.made.v);
-out:
-    json_decref(svc);
-    return 0;
+    ip_string(e->value, ip);
+    snprintf(out, 64, "cluster IP \"%s\"", ip);
 }
 
 int cn_alloc_repair(cn_apiserver *s, cn_err *err)
 {
     if (!s->alloc) return 0;
-    struct repair rp = { .s = s, .now = cn_wall_s() };
-    rp.svc_res = cn_registry_lookup(s->reg, "", "v1", "services");
-    if (!rp.svc_res) return 0;
-    /* Claims first, Services second: a Service created in between has
-     * claimed before it was stored, so it is never counted as missing one. */
-    int r = cn_obj_foreach(s, IP_CLAIMS, check_claim, &rp, err);
-    if (r >= 0) r = cn_obj_foreach(s, PORT_CLAIMS, check_claim, &rp, err);
-    char *prefix = cn_resource_key_prefix(rp.svc_res);
-    if (r >= 0) r = cn_obj_foreach(s, prefix, check_service, &rp, err);
+    const cn_resource *svc_res = cn_registry_lookup(s->reg, "", "v1", "services");
+    if (!svc_res) return 0;
+    struct entries claims = { 0 }, held = { 0 };
+    struct held_ctx hc = { s->alloc, &held };
+    size_t removed = 0, added = 0;
+    int64_t now = cn_wall_s();
+    char what[64];
+    /* Claims first, Services second: a Service stored after the claims were
+     * read claimed before it was stored, so claiming again finds its own. */
+    int r = cn_obj_foreach(s, IP_CLAIMS, collect_claims, &claims, err);
+    if (r >= 0) r = cn_obj_foreach(s, PORT_CLAIMS, collect_claims, &claims, err);
+    char *prefix = cn_resource_key_prefix(svc_res);
+    if (r >= 0) r = cn_obj_foreach(s, prefix, collect_held, &hc, err);
     free(prefix);
-    if (rp.removed || rp.added)
-        cn_info("service allocation repair: %zu orphan claims released, %zu missing claims made", rp.removed, rp.added);
-    free(rp.live.v);
+    if (r < 0) goto out;
+    if (claims.n) qsort(claims.v, claims.n, sizeof *claims.v, cmp_entry);
+    if (held.n) qsort(held.v, held.n, sizeof *held.v, cmp_entry);
+
+    for (size_t i = 0; i < claims.n; i++) {
+        const struct entry *c = &claims.v[i];
+        json_int_t at = json_integer_value(json_object_get(c->doc, "createdAt"));
+        if (now - at < CLAIM_GRACE_S || held_by(&held, c->port, c->value, c->uid)) continue;
+        if (owner_holds(s, svc_res, c)) continue;
+        /* Only that version: a claim made again meanwhile stays. */
+        if (cn_store_delete(s->store, c->key, c->rev, NULL, NULL, NULL) == 0) {
+            describe(c, what);
+            cn_info("released the claim on %s: no service holds it", what);
+            removed++;
+        }
+    }
+    for (size_t i = 0; i < held.n; i++) {
+        const struct entry *h = &held.v[i];
+        if (find_entry(&claims, h->port, h->value)) continue;
+        const json_t *meta = json_object_get(h->doc, "metadata");
+        const char *ns = json_string_value(json_object_get(meta, "namespace"));
+        const char *name = json_string_value(json_object_get(meta, "name"));
+        cn_alloc_txn t = { .ns = (char *)(ns ? ns : ""), .name = (char *)(name ? name : ""), .uid = (char *)h->uid };
+        cn_err e = CN_ERR_INIT;
+        int cr = claim(s, &t, h->port, h->value, &e);
+        describe(h, what);
+        if (cr == 0) added++;
+        else if (cr == -EEXIST)     /* upstream's repair reports it too */
+            cn_warn("%s of service \"%s/%s\" is held by another service as well", what, t.ns, t.name);
+        free(t.made.v);
+        cn_err_clear(&e);
+    }
+    if (removed || added)
+        cn_info("service allocation repair: %zu orphan claims released, %zu missing claims made", removed, added);
+out:
+    entries_release(&claims);
+    entries_release(&held);
     return r < 0 ? r : 0;
 }
