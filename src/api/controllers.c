@@ -244,14 +244,32 @@ static bool finalize_namespaces(cn_apiserver *s)
     return pending;
 }
 
+#define ALLOC_REPAIR_PERIOD_MS 30000
+
+/* Service allocation repair (alloc.c) when due; at start first, which
+ * claims what a store from before claims holds. Returns the next due time. */
+static int64_t repair_allocations(cn_apiserver *s, int64_t due_ms)
+{
+    if (cn_now_ms() < due_ms) return due_ms;
+    cn_err e = CN_ERR_INIT;
+    if (cn_alloc_repair(s, &e) < 0) cn_warn("service allocation repair: %s", e.message);
+    cn_err_clear(&e);
+    return cn_now_ms() + ALLOC_REPAIR_PERIOD_MS;
+}
+
 static void *ctl_main(void *arg)
 {
     cn_apiserver *s = arg;
     bool pending = false;   /* acquiring the lease kicks a first full pass */
+    bool was_leader = false;
+    int64_t repair_due = 0;
     pthread_mutex_lock(&s->ctl_lock);
     while (!s->stopping) {
-        if (!pending && !s->ctl_kick) {
-            pthread_cond_wait(&s->ctl_cond, &s->ctl_lock);
+        if (!pending && !s->ctl_kick && cn_now_ms() < repair_due) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += (repair_due - cn_now_ms()) / 1000 + 1;
+            pthread_cond_timedwait(&s->ctl_cond, &s->ctl_lock, &ts);
             continue;
         }
         if (pending && !s->ctl_kick) {
@@ -265,7 +283,11 @@ static void *ctl_main(void *arg)
         s->ctl_kick = false;
         pthread_mutex_unlock(&s->ctl_lock);
         /* A follower ignores kicks; becoming leader kicks again. */
-        pending = cn_leader_is_leader(s->elect_cm) && finalize_namespaces(s);
+        bool leader = cn_leader_is_leader(s->elect_cm);
+        pending = leader && finalize_namespaces(s);
+        if (leader && !was_leader) repair_due = 0;   /* a new leader repairs at once */
+        repair_due = leader ? repair_allocations(s, repair_due) : cn_now_ms() + ALLOC_REPAIR_PERIOD_MS;
+        was_leader = leader;
         pthread_mutex_lock(&s->ctl_lock);
     }
     pthread_mutex_unlock(&s->ctl_lock);

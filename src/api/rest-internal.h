@@ -138,12 +138,27 @@ int cn_rest_delete_object(cn_apiserver *s, const cn_resource *res, const char *n
                           const char *name, const json_t *opts, bool dry_run,
                           json_t **out, bool *gone, cn_err *err);
 
-/* Service address allocation (alloc.c). */
+/* Service address allocation (alloc.c): cluster IPs and node ports, each
+ * held through a claim key in the store so that servers sharing a store
+ * never hand out the same one. */
+typedef struct cn_alloc_txn cn_alloc_txn;
 int cn_alloc_new(const char *cidr, cn_alloc **out, cn_err *err);
 void cn_alloc_free(cn_alloc *al);
 /* Give a Service being written (old: stored version on update, else NULL)
- * its cluster IP and node ports; check the ones the client chose. */
-int cn_alloc_service(cn_apiserver *s, json_t *svc, const json_t *old, cn_err *err);
+ * its cluster IP and node ports, claiming each new one; check the ones the
+ * client chose (taken: 422 "provided IP/port is already allocated"). Also
+ * clears values a type change leaves unneeded. dry_run: checks only, no
+ * claims. On success *txn (may be NULL) must go to cn_alloc_finish. */
+int cn_alloc_service(cn_apiserver *s, json_t *svc, const json_t *old, bool dry_run,
+                     cn_alloc_txn **txn, cn_err *err);
+/* After the write: stored → release what only the old version held;
+ * otherwise release what cn_alloc_service claimed. Frees txn (NULL ok). */
+void cn_alloc_finish(cn_apiserver *s, cn_alloc_txn *txn, bool stored);
+/* A Service is gone from the store: release its claims. */
+void cn_alloc_release_service(cn_apiserver *s, const json_t *svc);
+/* Delete orphan claims (older than a minute, held by no Service) and claim
+ * what Services hold without a claim. Run periodically by the controllers. */
+int cn_alloc_repair(cn_apiserver *s, cn_err *err);
 
 /* Controllers (controllers.c): elect, then run the loops; stop releases
  * the leases after the loops have stopped. */

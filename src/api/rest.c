@@ -56,6 +56,11 @@ static bool is_crd(const cn_resource *res)
     return !strcmp(res->group, "apiextensions.k8s.io") && !strcmp(res->kind, "CustomResourceDefinition");
 }
 
+static bool is_service(const cn_resource *res)
+{
+    return !res->group[0] && !strcmp(res->kind, "Service");
+}
+
 static void warn(cn_reqctx *c, const char *msg)
 {
     if (!c->warnings) c->warnings = json_array();
@@ -244,8 +249,9 @@ static int ensure_name(json_t *obj, cn_err *err)
     return 0;
 }
 
+/* *atx: the Service allocation to finish once the write is done (or not). */
 static int validate_and_admit(cn_reqctx *c, const cn_resource *res, json_t *obj, const json_t *old,
-                              cn_err *err)
+                              cn_alloc_txn **atx, cn_err *err)
 {
     cn_admit_attrs aa = {
         .op = old ? CN_ADMIT_UPDATE : CN_ADMIT_CREATE, .res = res, .sub = c->sub,
@@ -255,8 +261,8 @@ static int validate_and_admit(cn_reqctx *c, const cn_resource *res, json_t *obj,
     cn_defaults_apply(res, obj);
     int r = cn_admission_mutate(c->srv->admission, &aa, obj, err);
     if (r < 0) return r;
-    if (!res->group[0] && !strcmp(res->kind, "Service") && !(c->sub && !strcmp(c->sub, "status"))) {
-        r = cn_alloc_service(c->srv, obj, old, err);
+    if (is_service(res) && !(c->sub && !strcmp(c->sub, "status"))) {
+        r = cn_alloc_service(c->srv, obj, old, c->q.dry_run, atx, err);
         if (r < 0) return r;
     }
     r = cn_validate(res, obj, old, err);
@@ -270,6 +276,7 @@ static int write_create(cn_reqctx *c, const cn_resource *res, json_t *obj, enum 
     int r;
     char *key = NULL, *val = NULL, *mgr = NULL;
     json_t *given = NULL;
+    cn_alloc_txn *atx = NULL;
     *out = NULL;
     ensure_name(obj, err);
     const char *name = cn_obj_name(obj);
@@ -281,7 +288,7 @@ static int write_create(cn_reqctx *c, const cn_resource *res, json_t *obj, enum 
     if (r < 0) goto done;
     stamp_new_meta(res, obj);
     initial_status(res, obj);
-    r = validate_and_admit(c, res, obj, NULL, err);
+    r = validate_and_admit(c, res, obj, NULL, &atx, err);
     if (r < 0) goto done;
     name = cn_obj_name(obj);
     if (mode == MF_KEEP || given) {
@@ -319,6 +326,7 @@ static int write_create(cn_reqctx *c, const cn_resource *res, json_t *obj, enum 
     if (is_crd(res)) cn_registry_put_crd(c->srv->reg, obj, NULL);
     *out = json_incref(obj);
 done:
+    cn_alloc_finish(c->srv, atx, r >= 0);
     free(key);
     free(val);
     free(mgr);
@@ -380,6 +388,7 @@ static int write_update(cn_reqctx *c, const cn_resource *res, json_t *obj, json_
     int r = 0;
     char *key = NULL, *val = NULL, *mgr = NULL;
     json_t *nobj = NULL, *given = NULL;
+    cn_alloc_txn *atx = NULL;
     *out = NULL;
     r = given_managed_fields(obj, &given, err);
     if (r < 0) {
@@ -407,7 +416,7 @@ static int write_update(cn_reqctx *c, const cn_resource *res, json_t *obj, json_
     json_object_set_new(meta, "resourceVersion", json_string(rvs));
 
     keep_allocated(res, nobj, old);
-    r = validate_and_admit(c, res, nobj, old, err);
+    r = validate_and_admit(c, res, nobj, old, &atx, err);
     if (r < 0) goto done;
     if (is_crd(res) && !status_only) cn_ctl_crd_written(c->srv, nobj);
     if (!(res->flags & CN_RES_NO_SPEC_GENERATION) && !cn_obj_spec_equal(nobj, old)) {
@@ -446,6 +455,7 @@ static int write_update(cn_reqctx *c, const cn_resource *res, json_t *obj, json_
             cn_err_clear(&serr);
             goto done;
         }
+        if (is_service(res)) cn_alloc_release_service(c->srv, old);
         *out = json_incref(nobj);
         goto done;
     }
@@ -481,6 +491,7 @@ static int write_update(cn_reqctx *c, const cn_resource *res, json_t *obj, json_
     if (is_crd(res)) cn_registry_put_crd(c->srv->reg, nobj, NULL);
     *out = json_incref(nobj);
 done:
+    cn_alloc_finish(c->srv, atx, r >= 0);
     json_decref(nobj);
     json_decref(given);
     free(key);
@@ -860,6 +871,7 @@ int cn_rest_delete_object(cn_apiserver *s, const cn_resource *res, const char *n
             json_decref(old);
             return cn_err_internal(err, "storage error while deleting");
         }
+        if (is_service(res)) cn_alloc_release_service(s, old);
         *out = old;
         *gone = true;
         return 0;
