@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/join.h"
+#include "api/nscache.h"
 #include "api/rest-internal.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -420,6 +421,8 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
     }
     if (r < 0) goto fail;
     s->wc = cn_watchcache_new(s->store, 0, 0);
+    s->nscache = cn_nscache_new("/registry/namespaces/");
+    cn_watchcache_set_tap(s->wc, cn_nscache_on_event, s->nscache);
     s->reg = cn_registry_new();
 
     r = cn_ctl_bootstrap(s, err);
@@ -465,6 +468,7 @@ void cn_apiserver_stop(cn_apiserver *s)
     if (s->wc) cn_watchcache_close(s->wc);
     cn_http_stop(s->http);
     cn_watchcache_free(s->wc);
+    cn_nscache_free(s->nscache);    /* after the tap's last call */
     cn_store_free(s->store);
     cn_registry_free(s->reg);
     cn_admission_free(s->admission);

@@ -21,12 +21,14 @@
 #include "store/store.h"
 
 typedef struct cn_alloc cn_alloc;
+typedef struct cn_nscache cn_nscache;
 
 struct cn_apiserver {
     char *data_dir;
     char *kubeconfig_path;
     cn_store *store;
     cn_watchcache *wc;
+    cn_nscache *nscache;            /* active namespaces, fed by wc's tap */
     cn_registry *reg;
     cn_http_server *http;
     cn_tokens *tokens;

@@ -17,6 +17,7 @@
 #include "api/schema.h"
 #include "api/ssa.h"
 #include "api/validate.h"
+#include "api/nscache.h"
 #include "api/rest-internal.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -202,10 +203,14 @@ static void initial_status(const cn_resource *res, json_t *obj)
 static int check_namespace(cn_reqctx *c, const cn_resource *res, const char *name, cn_err *err)
 {
     if (!res->namespaced) return 0;
+    /* Known active: skip the store read (an etcd round trip per create). */
+    if (c->srv->nscache && cn_nscache_active(c->srv->nscache, c->ns)) return 0;
     const cn_resource *nsr = cn_registry_lookup(c->srv->reg, "", "v1", "namespaces");
     json_t *ns = NULL;
-    int r = cn_obj_get(c->srv, nsr, NULL, c->ns, &ns, NULL, err);
+    int64_t rev = 0;
+    int r = cn_obj_get(c->srv, nsr, NULL, c->ns, &ns, &rev, err);
     if (r < 0) return r;
+    if (c->srv->nscache) cn_nscache_note(c->srv->nscache, c->ns, rev, cn_obj_deleting(ns));
     if (cn_obj_deleting(ns)) {
         json_decref(ns);
         cn_err_set(err, 403, "Forbidden",

@@ -47,6 +47,8 @@ struct cn_watchcache {
     bool closed;
     int refs;                  /* the owner + one per watcher */
     cn_watcher *waiting;       /* doubly linked through wprev/wnext */
+    cn_event_fn tap;           /* atomic: set once, read without the lock */
+    void *tap_ud;
 };
 
 struct cn_watcher {
@@ -209,6 +211,8 @@ static void evict_head(cn_watchcache *wc)
 static void on_event(void *ud, const cn_event *e)
 {
     cn_watchcache *wc = ud;
+    cn_event_fn tap = __atomic_load_n(&wc->tap, __ATOMIC_ACQUIRE);
+    if (tap) tap(__atomic_load_n(&wc->tap_ud, __ATOMIC_ACQUIRE), e);
     cn_wevent *ev = wevent_new(e);     /* copy outside the lock */
     size_t sz = wevent_size(ev);
     pthread_mutex_lock(&wc->mu);
@@ -293,6 +297,14 @@ void cn_watchcache_free(cn_watchcache *wc)
     pthread_mutex_lock(&wc->mu);
     wc->store = NULL;
     wc_unref_locked(wc);    /* live watchers keep the memory until freed */
+}
+
+void cn_watchcache_set_tap(cn_watchcache *wc, cn_event_fn fn, void *ud)
+{
+    /* The sink may already be running (other servers' writes over etcd):
+     * publish ud before fn. Changes before this are simply not seen. */
+    __atomic_store_n(&wc->tap_ud, ud, __ATOMIC_RELEASE);
+    __atomic_store_n(&wc->tap, fn, __ATOMIC_RELEASE);
 }
 
 int64_t cn_watchcache_rev(cn_watchcache *wc)

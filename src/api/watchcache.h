@@ -57,6 +57,11 @@ int cn_watchcache_watch(cn_watchcache *wc, const char *prefix, int64_t after_rev
 int cn_watcher_next(cn_watcher *w, int timeout_ms, cn_wevent **ev);
 /* Highest revision the cache has seen (for bookmarks). */
 int64_t cn_watchcache_rev(cn_watchcache *wc);
+/* A synchronous observer of every change, called on the store's commit
+ * thread in revision order before the change reaches any watcher (and, for
+ * this process's writes, before the writer is answered). It must be quick
+ * and must not call into the store. Set once, before serving. */
+void cn_watchcache_set_tap(cn_watchcache *wc, cn_event_fn fn, void *ud);
 void cn_watcher_free(cn_watcher *w);
 /* Wake every watcher (shutdown). */
 void cn_watchcache_close(cn_watchcache *wc);
