@@ -25,6 +25,7 @@ struct cn_nscache {
     size_t prefix_len;
     entry *slots;
     size_t cap, n;       /* cap is a power of two; n <= cap / 2 */
+    int64_t floor;       /* after a feed reset: older knowledge is not trusted */
 };
 
 cn_nscache *cn_nscache_new(const char *prefix)
@@ -77,9 +78,26 @@ static void grow(cn_nscache *c)
     c->cap = ncap;
 }
 
+/* The feed lost changes before rev: drop everything. A live read whose
+ * object is older than rev may predate a lost change, so such reads are not
+ * recorded either (those namespaces are read from the store each time until
+ * they change again). */
+static void forget(cn_nscache *c, int64_t rev)
+{
+    pthread_rwlock_wrlock(&c->lock);
+    for (size_t i = 0; i < c->cap; i++) {
+        free(c->slots[i].name);
+        c->slots[i].name = NULL;
+    }
+    c->n = 0;
+    if (rev > c->floor) c->floor = rev;
+    pthread_rwlock_unlock(&c->lock);
+}
+
 /* Under the write lock: record state at rev unless something newer is known. */
 static void record(cn_nscache *c, const char *name, size_t len, int64_t rev, ns_state st)
 {
+    if (rev < c->floor) return;
     if ((c->n + 1) * 2 > c->cap) grow(c);
     entry *e = find(c->slots, c->cap, name, len);
     if (!e->name) {
@@ -105,6 +123,10 @@ static bool has_deletion_timestamp(const char *value, size_t len)
 void cn_nscache_on_event(void *ud, const cn_event *e)
 {
     cn_nscache *c = ud;
+    if (e->type == CN_EV_RESET) {
+        forget(c, e->rev);
+        return;
+    }
     if (strncmp(e->key, c->prefix, c->prefix_len) != 0) return;
     const char *name = e->key + c->prefix_len;
     size_t len = strlen(name);

@@ -207,12 +207,36 @@ static void evict_head(cn_watchcache *wc)
     cn_wevent_unref(ev);
 }
 
+/* Changes before rev may never arrive: empty the ring and skip one sequence
+ * number, so that every existing watcher (waiting or not) finds seq < head
+ * and gets -ERANGE (410: relist), and new watchers older than rev go to the
+ * store's history, which answers -ERANGE too if it is gone. */
+static void reset(cn_watchcache *wc, int64_t rev)
+{
+    pthread_mutex_lock(&wc->mu);
+    while (wc->tail > wc->head) evict_head(wc);
+    wc->tail++;
+    wc->head = wc->tail;
+    if (rev - 1 > wc->base_rev) wc->base_rev = rev - 1;
+    if (rev - 1 > wc->last_rev) wc->last_rev = rev - 1;
+    while (wc->waiting) {
+        cn_watcher *w = wc->waiting;
+        unwait(wc, w);
+        pthread_cond_signal(&w->cond);
+    }
+    pthread_mutex_unlock(&wc->mu);
+}
+
 /* The store's sink; runs on the commit thread. */
 static void on_event(void *ud, const cn_event *e)
 {
     cn_watchcache *wc = ud;
     cn_event_fn tap = __atomic_load_n(&wc->tap, __ATOMIC_ACQUIRE);
     if (tap) tap(__atomic_load_n(&wc->tap_ud, __ATOMIC_ACQUIRE), e);
+    if (e->type == CN_EV_RESET) {
+        reset(wc, e->rev);
+        return;
+    }
     cn_wevent *ev = wevent_new(e);     /* copy outside the lock */
     size_t sz = wevent_size(ev);
     pthread_mutex_lock(&wc->mu);

@@ -580,11 +580,13 @@ static int watch_msg(void *ud, json_t *msg, cn_err *err)
         int64_t crev = cn_etcd_i64(res, "compact_revision");
         if (crev > 0) {
             raise_compacted(s, crev);
-            /* TODO(issue 4): watchers cannot be made whole here; the watch
-             * cache should drop its ring so they relist (410). */
-            cn_error("store: etcd: watch resume at revision %lld failed: compacted to %lld; "
-                     "watchers missed the changes in between",
-                     (long long)s->watch_from, (long long)crev);
+            /* The changes in between are gone for good: tell the sink, so
+             * the watch cache sends its watchers 410 and they relist. */
+            cn_warn("store: etcd: watch resume at revision %lld: compacted to %lld; "
+                    "resetting watchers (they relist)",
+                    (long long)s->watch_from, (long long)crev);
+            cn_event reset = { .type = CN_EV_RESET, .rev = crev, .key = "", .value = "" };
+            cn_store_emit(&s->base, &reset, 1);
             s->watch_from = crev;
             return -ERANGE;
         }

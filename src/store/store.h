@@ -42,7 +42,11 @@ typedef struct cn_kv_list {
 void cn_kv_release(cn_kv *kv);
 void cn_kv_list_release(cn_kv_list *l);
 
-typedef enum cn_event_type { CN_EV_PUT = 1, CN_EV_DELETE = 2 } cn_event_type;
+/* CN_EV_RESET: the backend's change feed lost changes (an etcd watch had
+ * to resume after a compaction): consumers must drop what they derived
+ * from earlier events and relist. rev is the first revision of the changes
+ * that follow; key is "" and there is no value. */
+typedef enum cn_event_type { CN_EV_PUT = 1, CN_EV_DELETE = 2, CN_EV_RESET = 3 } cn_event_type;
 
 /* One committed change. Pointers are valid only during the callback. */
 typedef struct cn_event {

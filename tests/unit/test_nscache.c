@@ -79,10 +79,31 @@ static void test_many(void)
     cn_nscache_free(c);
 }
 
+/* After a feed reset nothing learnt before is trusted, and live reads of
+ * objects older than the reset are not recorded (a lost change may follow
+ * them); newer events and reads are. */
+static void test_reset(void)
+{
+    cn_nscache *c = cn_nscache_new(P);
+    ev(c, CN_EV_PUT, 5, P "a", "{}");
+    CHECK(cn_nscache_active(c, "a"));
+    cn_event r = { .type = CN_EV_RESET, .rev = 50, .key = "", .value = "" };
+    cn_nscache_on_event(c, &r);
+    CHECK(!cn_nscache_active(c, "a"));
+    cn_nscache_note(c, "a", 5, false);
+    CHECK(!cn_nscache_active(c, "a"));
+    cn_nscache_note(c, "b", 60, false);
+    CHECK(cn_nscache_active(c, "b"));
+    ev(c, CN_EV_PUT, 61, P "a", "{}");
+    CHECK(cn_nscache_active(c, "a"));
+    cn_nscache_free(c);
+}
+
 int main(void)
 {
     TEST_RUN(test_events);
     TEST_RUN(test_note_order);
     TEST_RUN(test_many);
+    TEST_RUN(test_reset);
     return TEST_DONE();
 }

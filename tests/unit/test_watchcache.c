@@ -10,6 +10,7 @@
 
 #include "api/watchcache.h"
 #include "lib/util.h"
+#include "store/store-internal.h"   /* cn_store_emit: inject a feed reset */
 #include "store/store.h"
 #include "test.h"
 
@@ -330,6 +331,57 @@ static void test_close_wakes_and_wakeup(void)
     cn_store_free(s);
 }
 
+static int tap_resets, tap_puts;
+static void tap(void *ud, const cn_event *e)
+{
+    (void)ud;
+    if (e->type == CN_EV_RESET) tap_resets++;
+    else tap_puts++;
+}
+
+/* A backend whose change feed lost changes (etcd resumed after a
+ * compaction) emits CN_EV_RESET: every watcher, blocked or not, gets
+ * -ERANGE (410, relist); new watchers from the reset on work; the tap sees
+ * both kinds of event. */
+static void test_reset(void)
+{
+    cn_store *s = open_store();
+    cn_watchcache *wc = cn_watchcache_new(s, 0, 0);
+    cn_watchcache_set_tap(wc, tap, NULL);
+    put(s, "/a/1", "x");
+    CHECK_INT(tap_puts, 1);
+    cn_watcher *idle = NULL;
+    CHECK_INT(cn_watchcache_watch(wc, "/a/", 0, &idle, NULL), 0);   /* has an unread event */
+    reader r = { 0 };
+    CHECK_INT(cn_watchcache_watch(wc, "/b/", cn_watchcache_rev(wc), &r.w, NULL), 0);
+    pthread_t th;
+    pthread_create(&th, NULL, wait_long, &r);
+    usleep(50 * 1000);
+    /* Changes continue at the store's next revision, as after a resume. */
+    int64_t next = cn_store_current_rev(s) + 1;
+    cn_event reset = { .type = CN_EV_RESET, .rev = next, .key = "", .value = "" };
+    cn_store_emit(s, &reset, 1);
+    pthread_join(th, NULL);
+    CHECK_INT(r.got, -ERANGE);               /* the blocked one woke with 410 */
+    CHECK(r.last < 5000);
+    CHECK_INT(tap_resets, 1);
+    cn_wevent *ev = NULL;
+    CHECK_INT(cn_watcher_next(idle, 10, &ev), -ERANGE);
+    CHECK_INT(cn_watchcache_rev(wc), next - 1);
+    /* A watcher from the reset point on sees later changes. */
+    cn_watcher *w = NULL;
+    CHECK_INT(cn_watchcache_watch(wc, "/a/", next - 1, &w, NULL), 0);
+    put(s, "/a/2", "y");
+    CHECK_INT(cn_watcher_next(w, 1000, &ev), 1);
+    if (ev) CHECK_STR(ev->key, "/a/2");
+    cn_wevent_unref(ev);
+    cn_watcher_free(w);
+    cn_watcher_free(idle);
+    cn_watcher_free(r.w);
+    cn_watchcache_free(wc);
+    cn_store_free(s);
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -343,6 +395,7 @@ int main(void)
     TEST_RUN(test_slow_watcher_dropped);
     TEST_RUN(test_byte_bound);
     TEST_RUN(test_many_watchers);
+    TEST_RUN(test_reset);
     TEST_RUN(test_close_wakes_and_wakeup);
     char *cmd = cn_asprintf("rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
