@@ -27,6 +27,10 @@
 #define MAX_ENDPOINTS 16
 #define CONNECT_TIMEOUT_MS 1000L
 #define REQUEST_TIMEOUT_MS 5000L
+/* A write forwarded to a leader that just died hangs until etcd's own
+ * request timeout; etcd.c resolves an unanswered write by reading the key
+ * back, so waiting less and checking is cheaper than waiting it out. */
+#define WRITE_TIMEOUT_MS 1500L
 #define RETRY_BUDGET_MS 5000
 /* A list answer holds many values of up to 8 MiB each (base64: x4/3). */
 #define MAX_RESPONSE ((size_t)512 << 20)
@@ -306,7 +310,7 @@ int cn_etcd_call(cn_etcd_client *c, const char *path, json_t *req, int kind,
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &rb);
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, kind == CN_ETCD_READ ? 4 * REQUEST_TIMEOUT_MS
-                                                                     : REQUEST_TIMEOUT_MS);
+                                                                     : WRITE_TIMEOUT_MS);
         CURLcode rc = curl_easy_perform(h);
         free(url);
         bool retry_ok = cn_now_ms() < deadline;
@@ -327,7 +331,7 @@ int cn_etcd_call(cn_etcd_client *c, const char *path, json_t *req, int kind,
             cn_err_set(err, 504, "Timeout",
                        "etcd %s: %s; the outcome of the write is unknown", c->eps[ep],
                        curl_easy_strerror(rc));
-            r = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+            r = -ETIMEDOUT;     /* the one "outcome unknown" errno (etcd-internal.h) */
             break;
         }
         long status = 0;

@@ -419,6 +419,61 @@ static json_t *compare(etcd *s, const char *key, const char *target, const char 
                      "result", result, field, (json_int_t)v);
 }
 
+/* Whether kv (a gateway key-value) holds exactly this write's value. */
+static bool holds_value(etcd *s, json_t *kv, const cn_store_write *w)
+{
+    cn_kv v = { 0 };
+    if (!kv || parse_kv(s, kv, false, &v) < 0) return false;
+    bool same = v.value_len == w->len && memcmp(v.value, w->value, w->len) == 0;
+    cn_kv_release(&v);
+    return same;
+}
+
+typedef enum outcome { OC_APPLIED, OC_NOT_APPLIED, OC_UNKNOWN } outcome;
+
+/* A create or update was sent but not answered (-ETIMEDOUT: the member
+ * lost its leader, or the answer was lost). Read the key linearizably:
+ * once that read is served, a proposal the old leader never committed can
+ * no longer be (the new leader has committed an entry of its own term, so
+ * the old entry loses every future election), so what the read shows is
+ * final. Values carry the object's uid and timestamps, so "holds our
+ * bytes" means "ours was applied". Deletes stay unknown: their answer needs
+ * the deleted value, which is gone. */
+static outcome resolve_write(etcd *s, const cn_store_write *w, int64_t *rev)
+{
+    if (w->kind == CN_WRITE_DELETE) return OC_UNKNOWN;
+    json_t *req = json_pack("{s:o}", "key", etcd_key_json(s, w->key));
+    json_t *resp = NULL;
+    cn_err e = CN_ERR_INIT;
+    int r = cn_etcd_call(s->c, "/v3/kv/range", req, CN_ETCD_READ, &resp, &e);
+    json_decref(req);
+    cn_err_clear(&e);
+    if (r < 0) return OC_UNKNOWN;
+    json_t *kv = json_array_get(json_object_get(resp, "kvs"), 0);
+    outcome oc;
+    if (holds_value(s, kv, w)) {
+        *rev = cn_etcd_i64(kv, "mod_revision");
+        oc = OC_APPLIED;
+    } else if (w->kind == CN_WRITE_CREATE) {
+        oc = kv ? OC_UNKNOWN : OC_NOT_APPLIED;   /* present with other bytes: let the retry say */
+    } else if (w->expect_rev > 0) {
+        oc = kv && cn_etcd_i64(kv, "mod_revision") == w->expect_rev ? OC_NOT_APPLIED : OC_UNKNOWN;
+    } else {
+        oc = kv ? OC_NOT_APPLIED : OC_UNKNOWN;   /* unconditional put: repeating it is harmless */
+    }
+    json_decref(resp);
+    return oc;
+}
+
+#define WRITE_ATTEMPTS 3
+
+/* Hand an error to the caller's cn_err, which may be NULL. */
+static void give_err(cn_err *dst, cn_err *src)
+{
+    if (dst) cn_err_move(dst, src);
+    else cn_err_clear(src);
+}
+
 static int et_write(cn_store *base, cn_store_write *w, cn_err *err)
 {
     etcd *s = ET(base);
@@ -440,11 +495,35 @@ static int et_write(cn_store *base, cn_store_write *w, cn_err *err)
     json_t *req = json_pack("{s:[o], s:[o], s:[{s:{s:o}}]}", "compare", cmp, "success", op,
                             "failure", "request_range", "key", etcd_key_json(s, w->key));
     json_t *resp = NULL;
-    r = cn_etcd_call(s->c, "/v3/kv/txn", req, CN_ETCD_WRITE, &resp, err);
+    int64_t rev = 0;
+    bool resent = false;
+    for (int attempt = 1;; attempt++) {
+        cn_err terr = CN_ERR_INIT;
+        r = cn_etcd_call(s->c, "/v3/kv/txn", req, CN_ETCD_WRITE, &resp, &terr);
+        if (r != -ETIMEDOUT || attempt == WRITE_ATTEMPTS) {
+            if (r < 0) give_err(err, &terr);
+            break;
+        }
+        outcome oc = resolve_write(s, w, &rev);
+        if (oc != OC_NOT_APPLIED) {
+            if (oc == OC_UNKNOWN) give_err(err, &terr);
+            cn_err_clear(&terr);
+            r = oc == OC_APPLIED ? 0 : -ETIMEDOUT;
+            break;
+        }
+        cn_warn("store: etcd: %s; not applied (read back), sending it again", terr.message);
+        cn_err_clear(&terr);
+        resent = true;
+    }
     json_decref(req);
     if (r < 0) return r;
+    if (!resp) {                    /* applied, learnt by reading it back */
+        w->rev = rev;
+        wait_emitted(s, rev);
+        return 0;
+    }
 
-    int64_t rev = header_rev(resp);
+    rev = header_rev(resp);
     json_t *res0 = json_array_get(json_object_get(resp, "responses"), 0);
     if (rev <= 0) {
         r = bad_answer(s, err, "txn");
@@ -452,6 +531,13 @@ static int et_write(cn_store *base, cn_store_write *w, cn_err *err)
     }
     if (!json_is_true(json_object_get(resp, "succeeded"))) {
         json_t *kv = json_array_get(json_object_get(json_object_get(res0, "response_range"), "kvs"), 0);
+        if (resent && w->kind != CN_WRITE_DELETE && holds_value(s, kv, w)) {
+            /* The first send was slow, not lost: it landed after our read. */
+            rev = cn_etcd_i64(kv, "mod_revision");
+            w->rev = rev;
+            r = 0;
+            goto out;
+        }
         if (w->kind == CN_WRITE_CREATE) {
             cn_err_set(err, 409, "AlreadyExists", "store: key \"%s\" already exists", w->key);
             r = -EEXIST;
