@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +41,7 @@
 typedef struct handle {
     CURL *h;
     struct handle *next;
+    char why[CURL_ERROR_SIZE];      /* curl's detail (the TLS alert, ...) */
 } handle;
 
 typedef struct stream_slot {
@@ -205,6 +207,7 @@ static CURL *handle_get(cn_etcd_client *c, handle **slot)
             return NULL;
         }
         setup(c, hd->h);
+        curl_easy_setopt(hd->h, CURLOPT_ERRORBUFFER, hd->why);
     }
     *slot = hd;
     return hd->h;
@@ -219,6 +222,25 @@ static void handle_put(cn_etcd_client *c, handle *hd)
 }
 
 /* ---- errors ---- */
+
+/* What went wrong with a transfer, for the operator: curl's detail when it
+ * has one ("SSL certificate problem: unable to get local issuer
+ * certificate", "... tlsv13 alert certificate required") rather than its
+ * generic text, and a pointer at TLS when the endpoint's scheme and the
+ * failure suggest a certificate or scheme mismatch. */
+static char *transfer_error(const char *ep, CURLcode rc, const char *detail)
+{
+    const char *what = detail && *detail ? detail : curl_easy_strerror(rc);
+    const char *hint = "";
+    bool tls = cn_str_has_prefix(ep, "https://");
+    if (tls && (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
+                rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE ||
+                rc == CURLE_SSL_CIPHER || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR))
+        hint = " (TLS: check the CA file, client certificate and key)";
+    else if (!tls && (rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR))
+        hint = " (does the member serve https?)";
+    return cn_asprintf("%s%s", what, hint);
+}
 
 /* The curl failures where the request certainly never reached etcd. */
 static bool not_sent(CURLcode rc)
@@ -311,6 +333,7 @@ int cn_etcd_call(cn_etcd_client *c, const char *path, json_t *req, int kind,
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &rb);
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, kind == CN_ETCD_READ ? 4 * REQUEST_TIMEOUT_MS
                                                                      : WRITE_TIMEOUT_MS);
+        hd->why[0] = '\0';
         CURLcode rc = curl_easy_perform(h);
         free(url);
         bool retry_ok = cn_now_ms() < deadline;
@@ -321,16 +344,18 @@ int cn_etcd_call(cn_etcd_client *c, const char *path, json_t *req, int kind,
                     if (attempt >= c->neps - 1) backoff(attempt - c->neps + 1);
                     continue;
                 }
-                cn_err_set(err, 503, "ServiceUnavailable", "etcd %s: %s", c->eps[ep],
-                           curl_easy_strerror(rc));
+                char *why = transfer_error(c->eps[ep], rc, hd->why);
+                cn_err_set(err, 503, "ServiceUnavailable", "etcd %s: %s", c->eps[ep], why);
+                free(why);
                 r = -EAGAIN;
                 break;
             }
             next_endpoint(c, ep);
             /* Sent, no answer: the write may or may not have been applied. */
+            char *why = transfer_error(c->eps[ep], rc, hd->why);
             cn_err_set(err, 504, "Timeout",
-                       "etcd %s: %s; the outcome of the write is unknown", c->eps[ep],
-                       curl_easy_strerror(rc));
+                       "etcd %s: %s; the outcome of the write is unknown", c->eps[ep], why);
+            free(why);
             r = -ETIMEDOUT;     /* the one "outcome unknown" errno (etcd-internal.h) */
             break;
         }
@@ -430,6 +455,7 @@ int cn_etcd_stream(cn_etcd_client *c, const char *path, json_t *req, int idle_s,
     stream st = { .fn = fn, .ud = ud, .err = err };
     cn_buf_init(&st.line);
     stream_slot slot = { 0 };
+    char detail[CURL_ERROR_SIZE] = "";
     CURL *h = curl_easy_init();
     slot.m = curl_multi_init();
     int r;
@@ -438,6 +464,7 @@ int cn_etcd_stream(cn_etcd_client *c, const char *path, json_t *req, int idle_s,
         goto out;
     }
     setup(c, h);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_stream);
@@ -505,8 +532,9 @@ int cn_etcd_stream(cn_etcd_client *c, const char *path, json_t *req, int idle_s,
                        c->eps[ep], status);
             r = -EPIPE;
         } else {
-            cn_err_set(err, 503, "ServiceUnavailable", "etcd %s: stream broke: %s", c->eps[ep],
-                       curl_easy_strerror(rc));
+            char *why = transfer_error(c->eps[ep], rc, detail);
+            cn_err_set(err, 503, "ServiceUnavailable", "etcd %s: stream broke: %s", c->eps[ep], why);
+            free(why);
             r = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EPIPE;
         }
     }
@@ -544,6 +572,19 @@ void cn_etcd_client_free(cn_etcd_client *c)
     free(c->keyfile);
     pthread_mutex_destroy(&c->lock);
     free(c);
+}
+
+static int check_readable(const char *what, const char *path, cn_err *err)
+{
+    if (!path) return 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        int e = errno;
+        return cn_err_bad_request(err, "etcd: cannot read the %s \"%s\": %s", what, path,
+                                  strerror(e)), -e;
+    }
+    fclose(f);
+    return 0;
 }
 
 int cn_etcd_client_new(const cn_etcd_config *cfg, cn_etcd_client **out, cn_err *err)
@@ -588,6 +629,12 @@ int cn_etcd_client_new(const cn_etcd_config *cfg, cn_etcd_client **out, cn_err *
     c->cafile = cn_strdup(cfg->cafile && *cfg->cafile ? cfg->cafile : NULL);
     c->certfile = cn_strdup(cfg->certfile && *cfg->certfile ? cfg->certfile : NULL);
     c->keyfile = cn_strdup(cfg->keyfile && *cfg->keyfile ? cfg->keyfile : NULL);
+    /* A missing file would otherwise surface only as a retried handshake
+     * failure with curl's vague "problem with the SSL CA cert". */
+    r = check_readable("CA file", c->cafile, err);
+    if (r >= 0) r = check_readable("client certificate", c->certfile, err);
+    if (r >= 0) r = check_readable("client key", c->keyfile, err);
+    if (r < 0) goto fail;
     c->headers = curl_slist_append(NULL, "Content-Type: application/json");
     /* Without it curl waits for "100 Continue" before sending big values. */
     c->headers = curl_slist_append(c->headers, "Expect:");
