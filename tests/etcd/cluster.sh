@@ -18,7 +18,8 @@
 # for client and peer serving) and a client certificate (CN=cairn) are made
 # with the openssl CLI under DIR/pki; members serve https on client and peer
 # URLs and require certificates from that CA (--client-cert-auth). Exports
-# ETCD_ENDPOINTS (https URLs), ETCD_CAFILE, ETCD_CERTFILE, ETCD_KEYFILE.
+# ETCD_ENDPOINTS (https URLs), ETCD_CAFILE, ETCD_CERTFILE, ETCD_KEYFILE;
+# ETCD_SCHEME says which mode the running cluster is in (http or https).
 # etcd_tls_ca DIR / etcd_tls_cert DIR CA NAME CN USAGE [SAN] make more (a
 # foreign CA, a client certificate it signs) for negative tests.
 # Runner:
@@ -47,6 +48,7 @@ ETCD_PEER_URLS=()
 ETCD_ENDPOINTS=
 ETCD_INITIAL_CLUSTER=
 ETCD_TLS=${ETCD_TLS:-}
+ETCD_SCHEME=http   # what the running cluster speaks (ETCD_TLS may be a prefix assignment)
 ETCD_CAFILE=
 ETCD_CERTFILE=
 ETCD_KEYFILE=
@@ -109,7 +111,7 @@ _etcd_tls_setup() {
 
 # etcdctl with the client certificate when the cluster speaks TLS.
 _etcd_ctl_tls() {
-    if [ -n "$ETCD_TLS" ]; then
+    if [ "$ETCD_SCHEME" = https ]; then
         "$ETCDCTL_BIN" --cacert "$ETCD_CAFILE" --cert "$ETCD_CERTFILE" --key "$ETCD_KEYFILE" "$@"
     else
         "$ETCDCTL_BIN" "$@"
@@ -123,7 +125,7 @@ etcd_ctl() {
 _etcd_member_launch() {
     local i=$1 state=$2
     local tls=()
-    if [ -n "$ETCD_TLS" ]; then
+    if [ "$ETCD_SCHEME" = https ]; then
         local pki=$ETCD_DIR/pki
         tls=(--client-cert-auth --trusted-ca-file "$pki/ca.crt"
              --cert-file "$pki/member.crt" --key-file "$pki/member.key"
@@ -166,7 +168,7 @@ _etcd_write_env() {
         echo "ETCD_N=$ETCD_N"
         echo "ETCD_ENDPOINTS='$ETCD_ENDPOINTS'"
         echo "ETCD_INITIAL_CLUSTER='$ETCD_INITIAL_CLUSTER'"
-        echo "ETCD_TLS='$ETCD_TLS'"
+        echo "ETCD_SCHEME='$ETCD_SCHEME'"
         echo "ETCD_CAFILE='$ETCD_CAFILE'"
         echo "ETCD_CERTFILE='$ETCD_CERTFILE'"
         echo "ETCD_KEYFILE='$ETCD_KEYFILE'"
@@ -179,11 +181,12 @@ etcd_cluster_start() {
     ETCD_DIR=$dir
     ETCD_N=$n
     mkdir -p "$dir"
-    local scheme=http
+    ETCD_SCHEME=http
     if [ -n "$ETCD_TLS" ]; then
         _etcd_tls_setup || return 1
-        scheme=https
+        ETCD_SCHEME=https
     fi
+    local scheme=$ETCD_SCHEME
     for attempt in 1 2 3; do
         ETCD_PIDS=(); ETCD_NAMES=(); ETCD_DATA=(); ETCD_CLIENT_URLS=(); ETCD_PEER_URLS=()
         local cluster="" eps="" i cp pp
@@ -204,7 +207,7 @@ etcd_cluster_start() {
         done
         if _etcd_wait_healthy "$eps"; then
             export ETCD_ENDPOINTS
-            if [ -n "$ETCD_TLS" ]; then export ETCD_CAFILE ETCD_CERTFILE ETCD_KEYFILE; fi
+            if [ "$ETCD_SCHEME" = https ]; then export ETCD_CAFILE ETCD_CERTFILE ETCD_KEYFILE; fi
             _etcd_write_env
             return 0
         fi
