@@ -274,10 +274,13 @@ int cn_cmd_server(int argc, char **argv)
     printf("cairn server is ready (Kubernetes v1.32 API) on port %d.\n"
            "Use it with:\n"
            "  export KUBECONFIG=%s\n"
-           "  kubectl get namespaces\n"
-           "More servers join with: --join https://HOST:%d --token-file %s/token\n",
-           cn_apiserver_port(srv), cn_apiserver_kubeconfig(srv), cn_apiserver_port(srv),
-           cfg.data_dir);
+           "  kubectl get namespaces\n",
+           cn_apiserver_port(srv), cn_apiserver_kubeconfig(srv));
+    /* Joining shares the CA and keys; sharing the objects needs etcd. */
+    if (cfg.datastore_endpoint)
+        printf("More servers join with: --datastore-endpoint %s%s%s --join https://HOST:%d --token-file %s/token\n",
+               cfg.datastore_endpoint, cfg.etcd_prefix ? " --etcd-prefix " : "",
+               cfg.etcd_prefix ? cfg.etcd_prefix : "", cn_apiserver_port(srv), cfg.data_dir);
     fflush(stdout);
     while (!stop_signal) pause();
     cn_info("signal %d: shutting down", (int)stop_signal);

@@ -50,6 +50,9 @@ server_of() { local h=$1; for i in 1 2 3; do grep -qF -- "$h" "$WORK/s$i/log" 2>
 etcd_cluster_start 3 "$WORK/etcd" || { echo "e2e: etcd cluster did not start"; exit 1; }
 start_srv 1 || exit 1
 TOKEN=$(cat "$WORK/s1/data/token")
+expect_out "the etcd server's banner says how to join it" \
+    "More servers join with: --datastore-endpoint $ETCD_ENDPOINTS --etcd-prefix /ha --join https://HOST:${SPORT[1]} --token-file $WORK/s1/data/token" \
+    cat "$WORK/s1/out"
 start_srv 2 --join "https://127.0.0.1:${SPORT[1]}" --token "$TOKEN" || exit 1
 start_srv 3 --join "https://127.0.0.1:${SPORT[1]}" --token "$TOKEN" || exit 1
 expect_eq "joined servers share the cluster CA" "" cmp "$WORK/s1/data/pki/ca.crt" "$WORK/s2/data/pki/ca.crt"

@@ -45,7 +45,8 @@ expect_eq "token file is 0600" "600" stat -c %a "$A/token"
 expect_eq "sa.key is 0600" "600" stat -c %a "$A/pki/sa.key"
 expect_eq "sa.pub is 0644" "644" stat -c %a "$A/pki/sa.pub"
 expect_out "sa.key is RSA 2048" "2048 bit" openssl pkey -in "$A/pki/sa.key" -noout -text
-expect_out "the banner names the token file" "--token-file $A/token" cat "$WORK/server.out"
+expect_eq "a SQLite server's banner does not suggest joining (objects would not be shared)" "0" \
+    grep -c "More servers join" "$WORK/server.out"
 
 # Bootstrap endpoints on server 1.
 BASE=https://127.0.0.1:$PORT
