@@ -62,4 +62,14 @@ json_t *cn_etcd_b64_json(const void *data, size_t len);
 /* An int64 field that may be a JSON string or number; absent = 0. */
 int64_t cn_etcd_i64(json_t *obj, const char *name);
 
+/* ---- gRPC codec (etcd-grpc.c), for the experimental gRPC transport ---- */
+/* The gRPC method ("/etcdserverpb.KV/Range") of a unary gateway path, or
+ * NULL when the path has none here (watch, anything else). */
+const char *cn_etcd_grpc_method(const char *path);
+/* The protobuf request for the gateway JSON request req of path, appended to
+ * out. -EINVAL (and err) for a field the codec does not know. */
+int cn_etcd_pb_encode(const char *path, json_t *req, cn_buf *out, cn_err *err);
+/* The gateway JSON shape of a protobuf answer to path (caller json_decref). */
+int cn_etcd_pb_decode(const char *path, const void *data, size_t len, json_t **out, cn_err *err);
+
 #endif
