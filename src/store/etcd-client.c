@@ -12,7 +12,15 @@
  * out) is never retried: the caller gets -ETIMEDOUT/-EIO and must re-read.
  *
  * Streams (watch) run on a private curl multi handle so shutdown can wake
- * them at once (curl_multi_wakeup) instead of waiting for a timeout. */
+ * them at once (curl_multi_wakeup) instead of waiting for a timeout.
+ *
+ * Experiment: CAIRN_ETCD_TRANSPORT=grpc sends the unary KV calls (Range,
+ * Txn, Compact) as gRPC over HTTP/2 instead (etcd-grpc.c translates the
+ * same JSON to protobuf and back), which spares etcd the gateway's
+ * JSON<->protobuf re-encoding. Those handles keep their own pool. HTTP/2
+ * without TLS needs libcurl >= 7.89.0: older ones (Debian 12's 7.88.1)
+ * break every reused prior-knowledge connection (curl issue #10634), so
+ * with plain-http endpoints there the client stays on the gateway. */
 #include "store/etcd-internal.h"
 
 #include <curl/curl.h>
@@ -21,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "lib/log.h"
@@ -40,6 +49,7 @@
 
 typedef struct handle {
     CURL *h;
+    bool grpc;                      /* HTTP/2 + gRPC headers (own pool) */
     struct handle *next;
     char why[CURL_ERROR_SIZE];      /* curl's detail (the TLS alert, ...) */
 } handle;
@@ -55,9 +65,12 @@ struct cn_etcd_client {
     int cur;                        /* atomic: index into eps */
     char *cafile, *certfile, *keyfile;
     struct curl_slist *headers;
+    struct curl_slist *grpc_headers;
+    bool grpc;                      /* unary KV calls over gRPC */
 
     pthread_mutex_t lock;           /* pool, streams, stopping */
     handle *free_handles;
+    handle *free_grpc;
     stream_slot *streams;
     bool stopping;
 };
@@ -177,7 +190,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-static void setup(cn_etcd_client *c, CURL *h)
+static void setup(cn_etcd_client *c, CURL *h, bool grpc)
 {
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
@@ -185,19 +198,22 @@ static void setup(cn_etcd_client *c, CURL *h)
     curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 5L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 2L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, grpc ? c->grpc_headers : c->headers);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    /* gRPC: h2 by ALPN on https, prior knowledge (h2c) on http. */
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, !grpc ? (long)CURL_HTTP_VERSION_1_1
+                                                    : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
     if (c->cafile) curl_easy_setopt(h, CURLOPT_CAINFO, c->cafile);
     if (c->certfile) curl_easy_setopt(h, CURLOPT_SSLCERT, c->certfile);
     if (c->keyfile) curl_easy_setopt(h, CURLOPT_SSLKEY, c->keyfile);
 }
 
-static CURL *handle_get(cn_etcd_client *c, handle **slot)
+static CURL *handle_get(cn_etcd_client *c, handle **slot, bool grpc)
 {
     pthread_mutex_lock(&c->lock);
-    handle *hd = c->free_handles;
-    if (hd) c->free_handles = hd->next;
+    handle **pool = grpc ? &c->free_grpc : &c->free_handles;
+    handle *hd = *pool;
+    if (hd) *pool = hd->next;
     pthread_mutex_unlock(&c->lock);
     if (!hd) {
         hd = cn_calloc(1, sizeof *hd);
@@ -206,7 +222,8 @@ static CURL *handle_get(cn_etcd_client *c, handle **slot)
             free(hd);
             return NULL;
         }
-        setup(c, hd->h);
+        hd->grpc = grpc;
+        setup(c, hd->h, grpc);
         curl_easy_setopt(hd->h, CURLOPT_ERRORBUFFER, hd->why);
     }
     *slot = hd;
@@ -216,8 +233,9 @@ static CURL *handle_get(cn_etcd_client *c, handle **slot)
 static void handle_put(cn_etcd_client *c, handle *hd)
 {
     pthread_mutex_lock(&c->lock);
-    hd->next = c->free_handles;
-    c->free_handles = hd;
+    handle **pool = hd->grpc ? &c->free_grpc : &c->free_handles;
+    hd->next = *pool;
+    *pool = hd;
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -306,26 +324,134 @@ static void backoff(int attempt)
     nanosleep(&ts, NULL);
 }
 
+/* ---- gRPC framing (the experiment; see the top of the file) ---- */
+
+/* Whether every endpoint can carry HTTP/2 on a reused connection. */
+static bool h2_usable(cn_etcd_client *c)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    if (!(v->features & CURL_VERSION_HTTP2)) return false;
+    if (v->version_num >= 0x075900) return true;
+    for (int i = 0; i < c->neps; i++)
+        if (!cn_str_has_prefix(c->eps[i], "https://")) return false;
+    return true;
+}
+
+typedef struct grpc_status {
+    int code;                       /* -1: no grpc-status seen */
+    char msg[512];
+} grpc_status;
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* Headers and trailers alike: grpc-status and grpc-message may come in
+ * either (a trailers-only answer carries them in the headers). */
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    grpc_status *gs = ud;
+    size_t len = size * n;
+    while (len && (p[len - 1] == '\r' || p[len - 1] == '\n')) len--;
+    if (len > 12 && strncasecmp(p, "grpc-status:", 12) == 0) {
+        int64_t v = -1;
+        char num[16];
+        size_t i = 12, k = 0;
+        while (i < len && p[i] == ' ') i++;
+        while (i < len && k < sizeof num - 1) num[k++] = p[i++];
+        num[k] = '\0';
+        gs->code = cn_parse_int64(num, &v) == 0 && v >= 0 && v < 100 ? (int)v : 2;
+    } else if (len >= 13 && strncasecmp(p, "grpc-message:", 13) == 0) {
+        size_t i = 13, k = 0;
+        while (i < len && p[i] == ' ') i++;
+        /* Percent-encoded (gRPC's HTTP/2 mapping). */
+        while (i < len && k < sizeof gs->msg - 1) {
+            int hi, lo;
+            if (p[i] == '%' && i + 2 < len && (hi = hexval(p[i + 1])) >= 0 &&
+                (lo = hexval(p[i + 2])) >= 0) {
+                gs->msg[k++] = (char)(hi << 4 | lo);
+                i += 3;
+            } else {
+                gs->msg[k++] = p[i++];
+            }
+        }
+        gs->msg[k] = '\0';
+    }
+    return size * n;
+}
+
+/* The answer of a gRPC call: the object, or the error message (in gs), or
+ * neither (an unreadable answer). */
+static json_t *grpc_answer(const char *path, long status, grpc_status *gs, cn_buf *rb,
+                           const char **emsg)
+{
+    *emsg = NULL;
+    if (gs->code > 0) {
+        if (!gs->msg[0]) snprintf(gs->msg, sizeof gs->msg, "gRPC status %d", gs->code);
+        *emsg = gs->msg;
+        return NULL;
+    }
+    if (status != 200 || gs->code != 0 || rb->len < 5) return NULL;
+    const unsigned char *b = (const unsigned char *)rb->data;
+    size_t n = (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4];
+    if (b[0] != 0 || n != rb->len - 5) return NULL;     /* compressed or not one message */
+    json_t *j = NULL;
+    cn_err e = CN_ERR_INIT;
+    if (cn_etcd_pb_decode(path, b + 5, n, &j, &e) < 0) j = NULL;
+    cn_err_clear(&e);
+    return j;
+}
+
 int cn_etcd_call(cn_etcd_client *c, const char *path, json_t *req, int kind,
                  json_t **resp, cn_err *err)
 {
-    char *body = json_dumps(req, JSON_COMPACT);
-    if (!body) return cn_err_internal(err, "etcd: cannot encode a request"), -ENOMEM;
-    size_t body_len = strlen(body);
+    const char *method = c->grpc ? cn_etcd_grpc_method(path) : NULL;
+    char *body = NULL;
+    size_t body_len = 0;
+    if (method) {
+        cn_buf pb;
+        cn_buf_init(&pb);
+        cn_buf_add(&pb, "\0\0\0\0\0", 5);
+        int r = cn_etcd_pb_encode(path, req, &pb, err);
+        if (r < 0 || pb.len - 5 > 0xffffffffu) {
+            cn_buf_release(&pb);
+            return r < 0 ? r : (cn_err_internal(err, "etcd: request too large"), -EFBIG);
+        }
+        size_t n = pb.len - 5;
+        unsigned char *hdr = (unsigned char *)pb.data;
+        hdr[1] = (unsigned char)(n >> 24), hdr[2] = (unsigned char)(n >> 16);
+        hdr[3] = (unsigned char)(n >> 8), hdr[4] = (unsigned char)n;
+        body = cn_buf_detach(&pb, &body_len);
+    } else {
+        body = json_dumps(req, JSON_COMPACT);
+        if (!body) return cn_err_internal(err, "etcd: cannot encode a request"), -ENOMEM;
+        body_len = strlen(body);
+    }
     handle *hd = NULL;
-    CURL *h = handle_get(c, &hd);
+    CURL *h = handle_get(c, &hd, method != NULL);
     if (!h) {
         free(body);
         return cn_err_internal(err, "etcd: cannot create a curl handle"), -ENOMEM;
     }
     cn_buf rb;
     cn_buf_init(&rb);
+    grpc_status gs;
+    if (method) {
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, &gs);
+    }
     int64_t deadline = cn_now_ms() + RETRY_BUDGET_MS;
     int r = -EIO;
     for (int attempt = 0;; attempt++) {
         int ep = __atomic_load_n(&c->cur, __ATOMIC_RELAXED) % c->neps;
-        char *url = cn_asprintf("%s%s", c->eps[ep], path);
+        char *url = cn_asprintf("%s%s", c->eps[ep], method ? method : path);
         cn_buf_reset(&rb);
+        gs.code = -1;
+        gs.msg[0] = '\0';
         curl_easy_setopt(h, CURLOPT_URL, url);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
@@ -361,9 +487,15 @@ int cn_etcd_call(cn_etcd_client *c, const char *path, json_t *req, int kind,
         }
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        json_error_t je;
-        json_t *j = rb.len ? json_loadb(rb.data, rb.len, 0, &je) : NULL;
-        const char *emsg = json_is_object(j) ? answer_error(j) : NULL;
+        json_t *j;
+        const char *emsg;
+        if (method) {
+            j = grpc_answer(path, status, &gs, &rb, &emsg);
+        } else {
+            json_error_t je;
+            j = rb.len ? json_loadb(rb.data, rb.len, 0, &je) : NULL;
+            emsg = json_is_object(j) ? answer_error(j) : NULL;
+        }
         if (j && json_is_object(j) && !emsg && status == 200) {
             *resp = j;
             r = 0;
@@ -463,7 +595,7 @@ int cn_etcd_stream(cn_etcd_client *c, const char *path, json_t *req, int idle_s,
         r = (cn_err_internal(err, "etcd: cannot create a curl handle"), -ENOMEM);
         goto out;
     }
-    setup(c, h);
+    setup(c, h, false);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -560,13 +692,15 @@ void cn_etcd_client_shutdown(cn_etcd_client *c)
 void cn_etcd_client_free(cn_etcd_client *c)
 {
     if (!c) return;
-    for (handle *hd = c->free_handles, *next; hd; hd = next) {
-        next = hd->next;
-        curl_easy_cleanup(hd->h);
-        free(hd);
-    }
+    for (int p = 0; p < 2; p++)
+        for (handle *hd = p ? c->free_grpc : c->free_handles, *next; hd; hd = next) {
+            next = hd->next;
+            curl_easy_cleanup(hd->h);
+            free(hd);
+        }
     for (int i = 0; i < c->neps; i++) free(c->eps[i]);
     curl_slist_free_all(c->headers);
+    curl_slist_free_all(c->grpc_headers);
     free(c->cafile);
     free(c->certfile);
     free(c->keyfile);
@@ -641,6 +775,11 @@ int cn_etcd_client_new(const cn_etcd_config *cfg, cn_etcd_client **out, cn_err *
     /* Watches on a member cut off from the leader are cancelled instead of
      * going quiet (grpc-gateway forwards it as gRPC metadata "hasleader"). */
     c->headers = curl_slist_append(c->headers, "Grpc-Metadata-Hasleader: true");
+    const char *tr = getenv("CAIRN_ETCD_TRANSPORT");
+    c->grpc = tr && strcmp(tr, "grpc") == 0 && h2_usable(c);
+    c->grpc_headers = curl_slist_append(NULL, "Content-Type: application/grpc");
+    c->grpc_headers = curl_slist_append(c->grpc_headers, "TE: trailers");
+    c->grpc_headers = curl_slist_append(c->grpc_headers, "Expect:");
     *out = c;
     return 0;
 fail:
