@@ -35,7 +35,12 @@ static cn_store *open_etcd(const char *name, const cn_store_options *o)
     char *pfx = etcd_prefix(name);
     cn_store *s = NULL;
     cn_err e = CN_ERR_INIT;
-    int r = cn_store_open_etcd(&(cn_etcd_config){ .endpoints = etcd_eps, .prefix = pfx }, o, &s, &e);
+    /* cluster.sh run --tls exports the client certificate. */
+    int r = cn_store_open_etcd(&(cn_etcd_config){ .endpoints = etcd_eps, .prefix = pfx,
+                                                  .cafile = getenv("ETCD_CAFILE"),
+                                                  .certfile = getenv("ETCD_CERTFILE"),
+                                                  .keyfile = getenv("ETCD_KEYFILE") },
+                               o, &s, &e);
     CHECK_INT(r, 0);
     if (r < 0) fprintf(stderr, "open etcd: %s\n", e.message);
     cn_err_clear(&e);
