@@ -50,6 +50,7 @@ static void usage(FILE *f)
         "  --datastore-cafile FILE CA that signs the etcd members' certificates (https endpoints)\n"
         "  --datastore-certfile FILE  client certificate for etcd\n"
         "  --datastore-keyfile FILE   its private key\n"
+        "                          (env CAIRN_ETCD_TRANSPORT=grpc: experimental gRPC to etcd, https only)\n"
         "  --leader-elect-lease-duration D  how long a leader's Lease is valid unrenewed (default 15s)\n"
         "  --leader-elect-renew-deadline D  a leader stops acting if it could not renew for this long (default 10s)\n"
         "  --leader-elect-retry-period D    how often leases are renewed or tried (default 2s)\n"
