@@ -240,7 +240,8 @@ static void stamp_new_meta(const cn_resource *res, json_t *obj)
     else json_object_del(meta, "generation");
 }
 
-static int ensure_name(json_t *obj, cn_err *err)
+/* Fill metadata.name from generateName; true when it did. */
+static bool ensure_name(json_t *obj)
 {
     json_t *meta = cn_obj_meta(obj);
     const char *name = json_string_value(json_object_get(meta, "name"));
@@ -249,10 +250,15 @@ static int ensure_name(json_t *obj, cn_err *err)
         char *n = cn_obj_generate_name(gen);
         json_object_set_new(meta, "name", json_string(n));
         free(n);
+        return true;
     }
-    (void)err;
-    return 0;
+    return false;
 }
+
+/* A generated name that is taken is generated again, as upstream's
+ * RetryGenerateName (on by default since 1.31) does: 5 random characters
+ * collide now and then among thousands of objects. */
+#define GENERATE_NAME_ATTEMPTS 8
 
 /* *atx: the Service allocation to finish once the write is done (or not). */
 static int validate_and_admit(cn_reqctx *c, const cn_resource *res, json_t *obj, const json_t *old,
@@ -283,7 +289,7 @@ static int write_create(cn_reqctx *c, const cn_resource *res, json_t *obj, enum 
     json_t *given = NULL;
     cn_alloc_txn *atx = NULL;
     *out = NULL;
-    ensure_name(obj, err);
+    bool generated = ensure_name(obj);
     const char *name = cn_obj_name(obj);
     r = given_managed_fields(obj, &given, err);
     if (r < 0) goto done;
@@ -310,12 +316,23 @@ static int write_create(cn_reqctx *c, const cn_resource *res, json_t *obj, enum 
         *out = json_incref(obj);
         goto done;
     }
-    key = cn_obj_key(res, c->ns, name);
-    size_t len;
-    val = cn_obj_to_store(obj, &len);
     int64_t rev;
     cn_err serr = CN_ERR_INIT;
-    r = cn_store_create(c->srv->store, key, val, len, &rev, &serr);
+    /* Not for Services: their IP/port claims already name this one. */
+    for (int attempt = 1;; attempt++) {
+        key = cn_obj_key(res, c->ns, name);
+        size_t len;
+        val = cn_obj_to_store(obj, &len);
+        r = cn_store_create(c->srv->store, key, val, len, &rev, &serr);
+        if (r != -EEXIST || !generated || is_service(res) || attempt == GENERATE_NAME_ATTEMPTS) break;
+        cn_err_clear(&serr);
+        free(key);
+        free(val);
+        json_t *meta = cn_obj_meta(obj);
+        json_object_del(meta, "name");
+        ensure_name(obj);
+        name = cn_obj_name(obj);
+    }
     if (r == -EEXIST) {
         cn_err_clear(&serr);
         cn_err_already_exists(err, res, name);
