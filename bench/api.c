@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/base64.h"
 #include "lib/util.h"
 
 static const char *opt_cairn = "build/cairn";
@@ -141,20 +142,15 @@ static long request(CURL *h, const char *method, const char *url, const char *bo
     return code;
 }
 
+/* out must hold 4 * ceil(strlen(in) / 3) + 1 bytes. */
 static void b64(const char *in, char *out)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t n = strlen(in), o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)(unsigned char)in[i] << 16;
-        if (i + 1 < n) v |= (uint32_t)(unsigned char)in[i + 1] << 8;
-        if (i + 2 < n) v |= (unsigned char)in[i + 2];
-        out[o++] = tbl[(v >> 18) & 63];
-        out[o++] = tbl[(v >> 12) & 63];
-        out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < n ? tbl[v & 63] : '=';
-    }
-    out[o] = '\0';
+    cn_buf b;
+    cn_buf_init(&b);
+    cn_base64_encode(&b, in, strlen(in));
+    memcpy(out, b.data ? b.data : "", b.len);
+    out[b.len] = '\0';
+    cn_buf_release(&b);
 }
 
 static char value_1k[1025];

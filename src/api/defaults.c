@@ -8,6 +8,7 @@
  * controller-uid selector and labels (the Job strategy). */
 #include "api/validate.h"
 #include "api/validate-internal.h"
+#include "lib/base64.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -125,20 +126,6 @@ static void service(json_t *obj)
     }
 }
 
-static void b64_encode(cn_buf *out, const unsigned char *s, size_t n)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)s[i] << 16;
-        if (i + 1 < n) v |= (unsigned)s[i + 1] << 8;
-        if (i + 2 < n) v |= s[i + 2];
-        cn_buf_addc(out, tab[(v >> 18) & 63]);
-        cn_buf_addc(out, tab[(v >> 12) & 63]);
-        cn_buf_addc(out, i + 1 < n ? tab[(v >> 6) & 63] : '=');
-        cn_buf_addc(out, i + 2 < n ? tab[v & 63] : '=');
-    }
-}
-
 static void secret(json_t *obj)
 {
     set_str(obj, "type", "Opaque");
@@ -152,7 +139,7 @@ static void secret(json_t *obj)
             if (!data || !json_is_string(v)) continue;
             cn_buf b;
             cn_buf_init(&b);
-            b64_encode(&b, (const unsigned char *)json_string_value(v), json_string_length(v));
+            cn_base64_encode(&b, json_string_value(v), json_string_length(v));
             json_object_set_new(data, k, json_string(b.data ? b.data : ""));
             cn_buf_release(&b);
         }

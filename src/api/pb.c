@@ -17,6 +17,7 @@
 
 #include "api/pb.h"
 #include "api/schema-internal.h"
+#include "lib/base64.h"
 #include "lib/util.h"
 
 #define PB_MAX_DEPTH 64
@@ -116,26 +117,11 @@ static int rd_skip(rd *r, int wt)
 
 static json_t *base64(const uint8_t *p, size_t n)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t olen = (n + 2) / 3 * 4;
-    char *o = cn_malloc(olen + 1), *w = o;
-    size_t i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        *w++ = tab[v >> 18];
-        *w++ = tab[(v >> 12) & 63];
-        *w++ = tab[(v >> 6) & 63];
-        *w++ = tab[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-        *w++ = tab[v >> 18];
-        *w++ = tab[(v >> 12) & 63];
-        *w++ = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-        *w++ = '=';
-    }
-    json_t *s = json_stringn(o, olen);
-    free(o);
+    cn_buf b;
+    cn_buf_init(&b);
+    cn_base64_encode(&b, p, n);
+    json_t *s = json_stringn(b.data ? b.data : "", b.len);
+    cn_buf_release(&b);
     return s;
 }
 

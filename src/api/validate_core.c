@@ -3,6 +3,7 @@
  * ResourceQuota, Binding). Rules and messages follow upstream's
  * pkg/apis/core/validation for the fields users set; the rest is accepted. */
 #include "api/validate-internal.h"
+#include "lib/base64.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -406,16 +407,6 @@ static const char *check_config_key(const char *k)
     return NULL;
 }
 
-static int b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
 /* Standard base64 with padding; returns the decoded length or -1. */
 static long b64_decoded_len(const char *s)
 {
@@ -428,7 +419,7 @@ static long b64_decoded_len(const char *s)
             pad++;
             continue;
         }
-        if (pad || b64val((unsigned char)s[i]) < 0) return -1;
+        if (pad || cn_base64_value((unsigned char)s[i]) < 0) return -1;
     }
     return (long)(n / 4 * 3 - pad);
 }

@@ -32,6 +32,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "lib/base64.h"
+
 #include "lib/log.h"
 
 #define MAX_ENDPOINTS 16
@@ -87,72 +89,11 @@ static void curl_init(void)
 
 /* ---- base64 / JSON helpers ---- */
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-void cn_etcd_b64_encode(cn_buf *out, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    size_t i = 0;
-    for (; i + 3 <= len; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-        char q[4] = { b64[v >> 18], b64[(v >> 12) & 63], b64[(v >> 6) & 63], b64[v & 63] };
-        cn_buf_add(out, q, 4);
-    }
-    if (len - i == 1) {
-        unsigned v = (unsigned)p[i] << 16;
-        char q[4] = { b64[v >> 18], b64[(v >> 12) & 63], '=', '=' };
-        cn_buf_add(out, q, 4);
-    } else if (len - i == 2) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
-        char q[4] = { b64[v >> 18], b64[(v >> 12) & 63], b64[(v >> 6) & 63], '=' };
-        cn_buf_add(out, q, 4);
-    }
-}
-
-static int b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-
-int cn_etcd_b64_decode(const char *in, size_t in_len, size_t max, char **out, size_t *out_len)
-{
-    while (in_len > 0 && in[in_len - 1] == '=') in_len--;
-    if (in_len % 4 == 1) return -EINVAL;
-    size_t n = in_len / 4 * 3 + (in_len % 4 ? in_len % 4 - 1 : 0);
-    if (n > max) return -EFBIG;
-    char *buf = cn_malloc(n + 1);
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < in_len; i++) {
-        int v = b64_val((unsigned char)in[i]);
-        if (v < 0) {
-            free(buf);
-            return -EINVAL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    buf[o] = '\0';
-    *out = buf;
-    *out_len = o;
-    return 0;
-}
-
 json_t *cn_etcd_b64_json(const void *data, size_t len)
 {
     cn_buf b;
     cn_buf_init(&b);
-    cn_etcd_b64_encode(&b, data, len);
+    cn_base64_encode(&b, data, len);
     json_t *j = json_stringn(b.data ? b.data : "", b.len);
     cn_buf_release(&b);
     return j;

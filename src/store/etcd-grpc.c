@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base64.h"
+
 /* Values are at most a few MiB; base64 JSON fields decode to at most this. */
 #define MAX_FIELD ((size_t)64 << 20)
 /* Nesting of the messages we decode: Txn > ResponseOp > Range > KeyValue. */
@@ -107,7 +109,7 @@ static int enc_field(cn_buf *b, const field *f, json_t *v, cn_err *err)
         if (!json_is_string(v)) return bad(err, "not a base64 string:", f->name);
         char *raw = NULL;
         size_t n = 0;
-        int r = cn_etcd_b64_decode(json_string_value(v), json_string_length(v), MAX_FIELD, &raw, &n);
+        int r = cn_base64_decode(json_string_value(v), json_string_length(v), MAX_FIELD, &raw, &n);
         if (r < 0) return bad(err, "bad base64 in", f->name);
         if (n || f->always) put_len(b, f->num, raw, n);
         free(raw);

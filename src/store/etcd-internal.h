@@ -53,10 +53,6 @@ int cn_etcd_stream(cn_etcd_client *c, const char *path, json_t *req, int idle_s,
 const char *cn_etcd_endpoint(cn_etcd_client *c);
 
 /* ---- JSON / base64 helpers ---- */
-void cn_etcd_b64_encode(cn_buf *out, const void *data, size_t len);
-/* Decode base64 text; *out is malloc'ed and NUL-terminated. -EINVAL on bad
- * input, -EFBIG if the decoded size exceeds max. */
-int cn_etcd_b64_decode(const char *in, size_t in_len, size_t max, char **out, size_t *out_len);
 /* A base64 JSON string for bytes. */
 json_t *cn_etcd_b64_json(const void *data, size_t len);
 /* An int64 field that may be a JSON string or number; absent = 0. */

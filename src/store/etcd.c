@@ -43,6 +43,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/base64.h"
 #include "lib/log.h"
 #include "store/etcd-internal.h"
 
@@ -170,13 +171,13 @@ static int parse_kv(etcd *s, json_t *kv, bool want_key, cn_kv *out)
     size_t klen = 0, vlen = 0;
     if (!json_is_object(kv) || !k) return -EINVAL;
     if (want_key) {
-        if (cn_etcd_b64_decode(k, strlen(k), CN_STORE_MAX_KEY + 256, &raw, &klen) < 0)
+        if (cn_base64_decode(k, strlen(k), CN_STORE_MAX_KEY + 256, &raw, &klen) < 0)
             return -EINVAL;
         key = store_key(s, raw, klen);
         free(raw);
         if (!key) return -ENOENT;
     }
-    if (cn_etcd_b64_decode(v ? v : "", v ? strlen(v) : 0, CN_STORE_MAX_VALUE, &val, &vlen) < 0) {
+    if (cn_base64_decode(v ? v : "", v ? strlen(v) : 0, CN_STORE_MAX_VALUE, &val, &vlen) < 0) {
         free(key);
         return -EINVAL;
     }

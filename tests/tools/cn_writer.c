@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/base64.h"
 #include "lib/err.h"
 #include "lib/util.h"
 #include "lib/yaml.h"
@@ -98,42 +99,9 @@ static void on_signal(int sig)
 
 /* ---- kubeconfig ---- */
 
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
 static int b64_decode(const char *in, blob *out)
 {
-    size_t n = strlen(in), k = 0;
-    char *o = cn_malloc(n / 4 * 3 + 4);
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n && in[i] != '='; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == '\n' || c == '\r' || c == ' ' || c == '\t') continue;
-        int v = b64_value(c);
-        if (v < 0) {
-            free(o);
-            return -EINVAL;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            o[k++] = (char)((acc >> bits) & 0xff);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    o[k] = '\0';
-    out->data = o;
-    out->len = k;
-    return 0;
+    return cn_base64_decode(in, strlen(in), (size_t)1 << 20, &out->data, &out->len);
 }
 
 static char *read_file(const char *path, size_t max, size_t *len)
