@@ -9,14 +9,11 @@
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/../etcd/cluster.sh"
 WRITER=$(dirname "$CAIRN")/cairn-writer
-LEASE=(--leader-elect-lease-duration 3 --leader-elect-renew-deadline 2 --leader-elect-retry-period 0.5)
-declare -a SPID SPORT
+HA_N=3 HA_PREFIX=/ha
+. "$E2E_DIR/ha_lib.sh"
 e2e_extra_cleanup() {
-    for i in 1 2 3; do
-        [ -n "${SPID[$i]:-}" ] && kill -9 "${SPID[$i]}" 2>/dev/null && wait "${SPID[$i]}" 2>/dev/null
-    done
     [ -n "${WPID:-}" ] && kill -9 "$WPID" 2>/dev/null
-    etcd_cluster_stop
+    ha_cleanup
 }
 etcd_member_healthy() { ETCDCTL_API=3 etcdctl --endpoints "${ETCD_CLIENT_URLS[$1]}" endpoint health >/dev/null 2>&1; }
 # Member I answers a local (serializable) read of KEY: it has caught up.
@@ -24,28 +21,6 @@ etcd_member_has() {
     ETCDCTL_API=3 etcdctl --endpoints "${ETCD_CLIENT_URLS[$1]}" get --consistency=s --print-value-only "$2" 2>/dev/null | grep -q .
 }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
-# start_srv I [flags...]: server I on its own data dir; SPORT[I] once ready.
-start_srv() {
-    local i=$1; shift
-    local d=$WORK/s$i port=${SPORT[$i]:-0}
-    mkdir -p "$d"
-    : >"$d/out"
-    "$CAIRN" server --data-dir "$d/data" --listen "127.0.0.1:$port" --datastore-endpoint "$ETCD_ENDPOINTS" \
-        --etcd-prefix /ha "${LEASE[@]}" "$@" >"$d/out" 2>>"$d/log" &
-    SPID[$i]=$!
-    for _ in $(seq 1 300); do
-        port=$(sed -n 's/.*on port \([0-9]*\)\..*/\1/p' "$d/out" | head -1)
-        if [ -n "$port" ] && curl -sk "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; then SPORT[$i]=$port; return 0; fi
-        kill -0 "${SPID[$i]}" 2>/dev/null || { echo "e2e: server $i exited"; tail -20 "$d/log"; return 1; }
-        sleep 0.05
-    done
-    echo "e2e: server $i not ready"; tail -20 "$d/log"; return 1
-}
-ks() { local i=$1; shift; kubectl --kubeconfig "$WORK/s1/data/kubeconfig" --server "https://127.0.0.1:${SPORT[$i]}" "$@"; }
-holder() { ks "$1" -n kube-system get lease "$2" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
-# Which server (1-3) a holder identity belongs to: each logs its identity.
-server_of() { local h=$1; for i in 1 2 3; do grep -qF -- "$h" "$WORK/s$i/log" 2>/dev/null && { echo "$i"; return; }; done; echo 0; }
 
 etcd_cluster_start 3 "$WORK/etcd" || { echo "e2e: etcd cluster did not start"; exit 1; }
 start_srv 1 || exit 1
@@ -73,8 +48,8 @@ expect_fail "a stale update through another server is 409 Conflict" "Conflict|mo
     ks 3 -n default replace -f <(ks 1 -n default get cm via1 -o json | sed 's/"resourceVersion": "[0-9]*"/"resourceVersion": "1"/')
 
 # --- leases: both held, by one server each ---
-wait_for "controller-manager lease is held" 10 test -n "$(holder 1 cairn-controller-manager)"
-wait_for "scheduler lease is held" 10 test -n "$(holder 1 cairn-scheduler)"
+wait_for "controller-manager lease is held" 10 held cairn-controller-manager
+wait_for "scheduler lease is held" 10 held cairn-scheduler
 CM=$(holder 1 cairn-controller-manager)
 expect_eq "all servers report the same lease holder" "$CM $CM" echo "$(holder 2 cairn-controller-manager) $(holder 3 cairn-controller-manager)"
 L=$(server_of "$CM")
@@ -141,9 +116,5 @@ expect_ok "a write after the member's restart" ks "$W2" -n default create cm aft
 wait_for "the restarted etcd member caught up (local read sees the new write)" 20 \
     etcd_member_has "$LM" /ha/configmaps/default/after-restart
 
-for i in 1 2 3; do
-    kill -TERM "${SPID[$i]}" 2>/dev/null; wait "${SPID[$i]}"; rc=$?; SPID[$i]=
-    [ "$rc" -eq 0 ] || [ "$rc" -eq 143 ] || fail "server $i exited with status $rc"
-    if grep -q "ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer" "$WORK/s$i/log"; then fail "sanitizer report in server $i log"; fi
-done
+stop_servers
 finish
