@@ -215,7 +215,7 @@ static void route_resource(cn_reqctx *c, char **p, int n)
     method_not_allowed(c);
 }
 
-static void handle(cn_http_req *req, void *ud)
+void cn_apiserver_handle(cn_http_req *req, void *ud)
 {
     cn_reqctx ctx = { .srv = ud, .http = req, .method = cn_http_method(req) };
     cn_reqctx *c = &ctx;
@@ -435,7 +435,7 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
         .client_ca_pem = s->pki.ca_cert_pem,
         .max_connections = cfg->max_connections,
         .idle_timeout_s = cfg->idle_timeout_s,
-        .handler = handle,
+        .handler = cn_apiserver_handle,
         .ud = s,
     };
     r = cn_http_start(&hc, &s->http, err);

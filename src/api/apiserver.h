@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "api/leader.h"
 #include "lib/err.h"
+#include "lib/http.h"
 
 typedef struct cn_apiserver cn_apiserver;
 
@@ -44,6 +45,10 @@ int cn_apiserver_port(const cn_apiserver *s);
  * CN_ROLE_SCHEDULER). Owned by s; valid until cn_apiserver_stop. */
 typedef enum cn_role { CN_ROLE_CONTROLLER_MANAGER, CN_ROLE_SCHEDULER } cn_role;
 cn_leader *cn_apiserver_elector(cn_apiserver *s, cn_role role);
+/* The request handler (a cn_http_handler, ud = the server): what the
+ * HTTPS listener calls, and what in-process clients (cn_client_new_local:
+ * scheduler, controllers) call directly with lib/http's local requests. */
+void cn_apiserver_handle(cn_http_req *req, void *ud);
 /* Path of the admin kubeconfig written at start (owned by s). */
 const char *cn_apiserver_kubeconfig(const cn_apiserver *s);
 

@@ -94,6 +94,7 @@ struct cn_http_req {
     bool responded;
     header *hdrs;
     size_t nhdrs;
+    struct local *local;     /* in-process request: no MHD connection */
 };
 
 typedef struct stream {
@@ -275,11 +276,17 @@ void cn_http_add_header(cn_http_req *r, const char *name, const char *value)
     r->nhdrs++;
 }
 
+static void local_respond(cn_http_req *r, int status, const char *content_type,
+                          const char *body, size_t len);
+static void local_respond_stream(cn_http_req *r, int status, const char *content_type,
+                                 cn_http_stream_fn fn, void (*free_fn)(void *), void *ud);
+
 void cn_http_respond(cn_http_req *r, int status, const char *content_type,
                      const char *body, size_t len)
 {
     if (!r || r->responded) return;
     r->responded = true;
+    if (r->local) return local_respond(r, status, content_type, body, len);
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *)(body ? body : ""), MHD_RESPMEM_MUST_COPY);
     if (!resp) return;
@@ -326,6 +333,7 @@ void cn_http_respond_stream(cn_http_req *r, int status, const char *content_type
         return;
     }
     r->responded = true;
+    if (r->local) return local_respond_stream(r, status, content_type, fn, free_fn, ud);
     stream *st = cn_calloc(1, sizeof *st);
     st->req = r;
     st->fn = fn;
@@ -430,6 +438,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 
 /* ---- request accessors ---- */
 
+static size_t local_query_all(const cn_http_req *r, const char *name, const char **out, size_t max);
+static const char *local_header(const cn_http_req *r, const char *name);
+static bool local_client_cert(const cn_http_req *r, const char **cn,
+                              const char *const **orgs, size_t *norgs);
+
 const char *cn_http_method(const cn_http_req *r) { return r->method; }
 const char *cn_http_path(const cn_http_req *r) { return r->path; }
 
@@ -454,6 +467,7 @@ static enum MHD_Result query_each(void *cls, enum MHD_ValueKind kind, const char
 size_t cn_http_query_all(const cn_http_req *r, const char *name, const char **out, size_t max)
 {
     if (!r || !name || max == 0) return 0;
+    if (r->local) return local_query_all(r, name, out, max);
     query_iter it = { .name = name, .out = out, .max = max };
     MHD_get_connection_values(r->mc, MHD_GET_ARGUMENT_KIND, query_each, &it);
     return it.n < max ? it.n : max;
@@ -468,6 +482,7 @@ const char *cn_http_query(const cn_http_req *r, const char *name)
 const char *cn_http_header(const cn_http_req *r, const char *name)
 {
     if (!r || !name) return NULL;
+    if (r->local) return local_header(r, name);
     return MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, name);
 }
 
@@ -480,6 +495,7 @@ const char *cn_http_body(const cn_http_req *r, size_t *len)
 bool cn_http_client_cert(const cn_http_req *r, const char **cn,
                          const char *const **orgs, size_t *norgs)
 {
+    if (r && r->local) return local_client_cert(r, cn, orgs, norgs);
     conn *c = r ? r->c : NULL;
     if (c && r->srv->tls && !c->cert_checked) read_peer_cert(c, r->mc);
     bool ok = c && c->has_cert;
@@ -491,6 +507,7 @@ bool cn_http_client_cert(const cn_http_req *r, const char **cn,
 
 const char *cn_http_remote(const cn_http_req *r)
 {
+    if (r && r->local) return "local";
     return r && r->c ? r->c->remote : "?";
 }
 
@@ -644,3 +661,196 @@ void cn_http_stop(cn_http_server *s)
 }
 
 int cn_http_port(const cn_http_server *s) { return s ? s->port : -1; }
+
+/* ---- in-process requests ---- */
+
+typedef struct local {
+    header *in;              /* request headers */
+    size_t nin;
+    header *q;               /* decoded query parameters, in order */
+    size_t nq;
+    char *cn;
+    char **orgs;
+    size_t norgs;
+    int status;
+    char *ctype;
+    cn_buf out;
+    cn_http_stream_fn fn;    /* streamed answer */
+    void (*free_fn)(void *);
+    void *ud;
+    bool ended;
+} local;
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decoding as MHD does it ('+' is a space only in the query). */
+static char *pct_decode(const char *s, size_t n, bool plus)
+{
+    char *o = cn_malloc(n + 1), *p = o;
+    for (size_t i = 0; i < n; i++) {
+        int h, l;
+        if (s[i] == '%' && i + 2 < n && (h = hexval(s[i + 1])) >= 0 &&
+            (l = hexval(s[i + 2])) >= 0) {
+            *p++ = (char)(h * 16 + l);
+            i += 2;
+        } else if (plus && s[i] == '+') {
+            *p++ = ' ';
+        } else {
+            *p++ = s[i];
+        }
+    }
+    *p = '\0';
+    return o;
+}
+
+cn_http_req *cn_http_local_new(const char *method, const char *path_and_query,
+                               const char *body, size_t len)
+{
+    cn_http_req *r = cn_calloc(1, sizeof *r);
+    atomic_init(&r->refs, 1);
+    r->local = cn_calloc(1, sizeof *r->local);
+    cn_buf_init(&r->local->out);
+    r->method = cn_strdup(method ? method : "GET");
+    const char *pq = path_and_query ? path_and_query : "/";
+    const char *qm = strchr(pq, '?');
+    r->path = pct_decode(pq, qm ? (size_t)(qm - pq) : strlen(pq), false);
+    for (const char *p = qm ? qm + 1 : NULL; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t n = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        if (n) {
+            local *l = r->local;
+            l->q = cn_realloc(l->q, (l->nq + 1) * sizeof *l->q);
+            l->q[l->nq].name = pct_decode(p, eq ? (size_t)(eq - p) : n, true);
+            l->q[l->nq].value = eq ? pct_decode(eq + 1, n - (size_t)(eq + 1 - p), true) : cn_strdup("");
+            l->nq++;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    cn_buf_init(&r->body);
+    if (body && len) cn_buf_add(&r->body, body, len);
+    return r;
+}
+
+void cn_http_local_set_header(cn_http_req *r, const char *name, const char *value)
+{
+    local *l = r->local;
+    l->in = cn_realloc(l->in, (l->nin + 1) * sizeof *l->in);
+    l->in[l->nin].name = cn_strdup(name);
+    l->in[l->nin].value = cn_strdup(value);
+    l->nin++;
+}
+
+void cn_http_local_set_identity(cn_http_req *r, const char *cn, const char *const *orgs)
+{
+    local *l = r->local;
+    free(l->cn);
+    l->cn = cn_strdup(cn);
+    for (size_t i = 0; orgs && orgs[i]; i++) {
+        l->orgs = cn_realloc(l->orgs, (l->norgs + 1) * sizeof *l->orgs);
+        l->orgs[l->norgs++] = cn_strdup(orgs[i]);
+    }
+}
+
+static size_t local_query_all(const cn_http_req *r, const char *name, const char **out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->local->nq && n < max; i++)
+        if (!strcmp(r->local->q[i].name, name)) out[n++] = r->local->q[i].value;
+    return n;
+}
+
+static const char *local_header(const cn_http_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->local->nin; i++)
+        if (!strcasecmp(r->local->in[i].name, name)) return r->local->in[i].value;
+    return NULL;
+}
+
+static bool local_client_cert(const cn_http_req *r, const char **cn,
+                              const char *const **orgs, size_t *norgs)
+{
+    const local *l = r->local;
+    bool ok = l->cn != NULL;
+    if (cn) *cn = l->cn;
+    if (orgs) *orgs = ok ? (const char *const *)l->orgs : NULL;
+    if (norgs) *norgs = ok ? l->norgs : 0;
+    return ok;
+}
+
+static void local_respond(cn_http_req *r, int status, const char *content_type,
+                          const char *body, size_t len)
+{
+    r->local->status = status;
+    r->local->ctype = cn_strdup(content_type);
+    cn_buf_add(&r->local->out, body ? body : "", len);
+}
+
+static void local_respond_stream(cn_http_req *r, int status, const char *content_type,
+                                 cn_http_stream_fn fn, void (*free_fn)(void *), void *ud)
+{
+    r->local->status = status;
+    r->local->ctype = cn_strdup(content_type);
+    r->local->fn = fn;
+    r->local->free_fn = free_fn;
+    r->local->ud = ud;
+}
+
+int cn_http_local_status(const cn_http_req *r) { return r->local->status; }
+
+const char *cn_http_local_body(const cn_http_req *r, size_t *len)
+{
+    if (len) *len = r->local->out.len;
+    return r->local->out.data ? r->local->out.data : "";
+}
+
+const char *cn_http_local_response_header(const cn_http_req *r, const char *name)
+{
+    if (!strcasecmp(name, "Content-Type")) return r->local->ctype;
+    for (size_t i = 0; i < r->nhdrs; i++)
+        if (!strcasecmp(r->hdrs[i].name, name)) return r->hdrs[i].value;
+    return NULL;
+}
+
+bool cn_http_local_is_stream(const cn_http_req *r) { return r->local->fn != NULL; }
+
+ssize_t cn_http_local_read(cn_http_req *r, char *buf, size_t max)
+{
+    local *l = r->local;
+    if (!l->fn || l->ended) return -1;
+    ssize_t n = l->fn(l->ud, buf, max);
+    if (n < 0) l->ended = true;
+    return n;
+}
+
+static void free_headers(header *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(h[i].name);
+        free(h[i].value);
+    }
+    free(h);
+}
+
+void cn_http_local_free(cn_http_req *r)
+{
+    if (!r) return;
+    local *l = r->local;
+    if (l->fn && l->free_fn) l->free_fn(l->ud);
+    free_headers(l->in, l->nin);
+    free_headers(l->q, l->nq);
+    free(l->cn);
+    for (size_t i = 0; i < l->norgs; i++) free(l->orgs[i]);
+    free(l->orgs);
+    free(l->ctype);
+    cn_buf_release(&l->out);
+    free(l);
+    r->local = NULL;
+    req_unref(r);
+}

@@ -68,4 +68,25 @@ typedef ssize_t (*cn_http_stream_fn)(void *ud, char *buf, size_t max);
 void cn_http_respond_stream(cn_http_req *r, int status, const char *content_type,
                             cn_http_stream_fn fn, void (*free_fn)(void *), void *ud);
 
+/* ---- in-process requests ----
+ * A request with no connection, for clients inside the server process
+ * (client/client.h's local transport): the caller builds it, calls the
+ * server's handler with it directly, and reads the answer back. Every
+ * accessor above works on it; the identity set here is what
+ * cn_http_client_cert reports (as if verified). A streamed answer is
+ * pulled by the caller with cn_http_local_read. Not thread-safe: one
+ * request, one thread. */
+cn_http_req *cn_http_local_new(const char *method, const char *path_and_query,
+                               const char *body, size_t len);
+void cn_http_local_set_header(cn_http_req *r, const char *name, const char *value);
+void cn_http_local_set_identity(cn_http_req *r, const char *cn, const char *const *orgs);
+int cn_http_local_status(const cn_http_req *r);             /* 0: no answer */
+const char *cn_http_local_body(const cn_http_req *r, size_t *len);
+const char *cn_http_local_response_header(const cn_http_req *r, const char *name);
+bool cn_http_local_is_stream(const cn_http_req *r);
+/* Next bytes of a streamed answer: > 0 bytes, 0 none yet (the producer
+ * waited its ~1 s), -1 the stream is over. */
+ssize_t cn_http_local_read(cn_http_req *r, char *buf, size_t max);
+void cn_http_local_free(cn_http_req *r);   /* ends a stream too */
+
 #endif
