@@ -271,7 +271,7 @@ bool cn_key_split(const char *key, char ns[254], char name[254])
     if (!slash) {
         if (!*key || strlen(key) >= 254) return false;
         ns[0] = '\0';
-        strcpy(name, key);
+        snprintf(name, 254, "%s", key);
         return true;
     }
     size_t nl = (size_t)(slash - key);
@@ -279,6 +279,6 @@ bool cn_key_split(const char *key, char ns[254], char name[254])
         return false;
     memcpy(ns, key, nl);
     ns[nl] = '\0';
-    strcpy(name, slash + 1);
+    snprintf(name, 254, "%s", slash + 1);
     return true;
 }
