@@ -130,10 +130,11 @@ static int status_error(int code, const char *body, size_t len, cn_err *err)
         json_decref(err->details);
         err->details = json_incref(details);
     }
+    bool exists = !strcmp(reason, "AlreadyExists");
     json_decref(st);
     switch (code) {
     case 404: return -ENOENT;
-    case 409: return !strcmp(reason, "AlreadyExists") ? -EEXIST : -EAGAIN;
+    case 409: return exists ? -EEXIST : -EAGAIN;
     case 410: return -ERANGE;
     case 400: case 422: return -EINVAL;
     case 401: case 403: return -EACCES;
