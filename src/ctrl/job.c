@@ -451,8 +451,8 @@ static int create_pod(job_ctrl *jc, const json_t *job, int64_t index, cn_err *er
     char *coll = cn_client_path("", "v1", cn_meta_str(job, "namespace"), "pods", NULL, NULL);
     json_t *created = NULL;
     int r = cn_client_create(jc->c, coll, pod, &created, err);
-    if (r == 0) cn_event(jc->rec, job, "Normal", "SuccessfulCreate", "Created pod: %s", cn_meta_str(created, "name"));
-    else cn_event(jc->rec, job, "Warning", "FailedCreate", "Error creating: %s", err->message ? err->message : "");
+    if (r == 0) cn_recorder_event(jc->rec, job, "Normal", "SuccessfulCreate", "Created pod: %s", cn_meta_str(created, "name"));
+    else cn_recorder_event(jc->rec, job, "Warning", "FailedCreate", "Error creating: %s", err->message ? err->message : "");
     json_decref(created);
     json_decref(pod);
     free(coll);
@@ -468,7 +468,7 @@ static int delete_pod(job_ctrl *jc, const json_t *job, const json_t *pod, cn_err
         cn_err_clear(err);
         return 0;
     }
-    if (r == 0) cn_event(jc->rec, job, "Normal", "SuccessfulDelete", "Deleted pod: %s", cn_meta_str(pod, "name"));
+    if (r == 0) cn_recorder_event(jc->rec, job, "Normal", "SuccessfulDelete", "Deleted pod: %s", cn_meta_str(pod, "name"));
     return r;
 }
 
@@ -541,13 +541,13 @@ static int job_sync(void *ud, const char *key)
         }
     }
     if (p.finish && !job_finished(job)) {
-        if (!strcmp(p.finish, "Complete")) cn_event(jc->rec, job, "Normal", "Completed", "Job completed");
-        else cn_event(jc->rec, job, "Warning", p.reason, "%s", p.message);
+        if (!strcmp(p.finish, "Complete")) cn_recorder_event(jc->rec, job, "Normal", "Completed", "Job completed");
+        else cn_recorder_event(jc->rec, job, "Warning", p.reason, "%s", p.message);
     }
     if (p.suspended && !cn_wl_condition_true(job, "Suspended"))
-        cn_event(jc->rec, job, "Normal", "Suspended", "Job suspended");
+        cn_recorder_event(jc->rec, job, "Normal", "Suspended", "Job suspended");
     else if (!p.suspended && cn_wl_condition_true(job, "Suspended"))
-        cn_event(jc->rec, job, "Normal", "Resumed", "Job resumed");
+        cn_recorder_event(jc->rec, job, "Normal", "Resumed", "Job resumed");
 
     st = cn_job_status(job, &p, now);
     if (!json_equal(st, json_object_get(job, "status"))) {
