@@ -51,6 +51,7 @@ const cn_resource cn_builtin_resources[] = {
         .short_names = SN("ds"), .categories = cat_all),
     RES("apps", "v1", "StatefulSet", "statefulsets", "statefulset", true, CN_RES_STATUS | CN_RES_SCALE,
         .short_names = SN("sts"), .categories = cat_all),
+    RES("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", true, NOGEN),
 
     /* authentication.k8s.io */
     RES("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview",

@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctrl/daemonset.h"
 #include "ctrl/job.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
 /* Every controller, in start order. One line per controller. */
 static const cn_controller *const controllers[] = {
+    &cn_daemonset_controller,
     &cn_job_controller,
     NULL,
 };
