@@ -388,6 +388,7 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
     s->data_dir = cn_strdup(cfg->data_dir);
     s->authorize = cn_authorize_bootstrap;
     s->admission = cn_admission_new();
+    cn_priority_register(s);
     pthread_mutex_init(&s->ctl_lock, NULL);
     pthread_cond_init(&s->ctl_cond, NULL);
 
