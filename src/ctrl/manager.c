@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctrl/nodelifecycle.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
 /* Every controller, in start order. One line per controller. */
 static const cn_controller *const controllers[] = {
+    &cn_nodelifecycle_controller,
     NULL,
 };
 
