@@ -392,10 +392,11 @@ static int filter(cycle *cy, const cn_sched_node *n, reasons *r)
             return -1;
         }
     }
-    for (size_t i = 0; i < cy->nforbid; i++) {
-        const char *v = cn_sc_label(&n->labels, cy->forbid[2 * i]);
-        if (v && !strcmp(v, cy->forbid[2 * i + 1])) {
-            reason_add(r, false, MSG_EXISTING_ANTI);
+    /* upstream's order: affinity, anti-affinity, existing pods' anti-affinity */
+    for (size_t i = 0; i < p->naff; i++) {
+        const char *v = cn_sc_label(&n->labels, p->aff[i].topo);
+        if (!v || (!cy->aff_anywhere && !vs_get(&cy->aff[i], v))) {
+            reason_add(r, true, MSG_AFF);
             return -1;
         }
     }
@@ -406,10 +407,10 @@ static int filter(cycle *cy, const cn_sched_node *n, reasons *r)
             return -1;
         }
     }
-    for (size_t i = 0; i < p->naff; i++) {
-        const char *v = cn_sc_label(&n->labels, p->aff[i].topo);
-        if (!v || (!cy->aff_anywhere && !vs_get(&cy->aff[i], v))) {
-            reason_add(r, !v, MSG_AFF);
+    for (size_t i = 0; i < cy->nforbid; i++) {
+        const char *v = cn_sc_label(&n->labels, cy->forbid[2 * i]);
+        if (v && !strcmp(v, cy->forbid[2 * i + 1])) {
+            reason_add(r, false, MSG_EXISTING_ANTI);
             return -1;
         }
     }
