@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "client/client.h"
 #include "ctrl/ctrl.h"
+#include "sched/sched.h"
 #include "lib/log.h"
 #include "lib/pki.h"
 #include "lib/util.h"
@@ -328,8 +329,22 @@ int cn_cmd_server(int argc, char **argv)
     }
     cn_err_clear(&err);
 
+    /* The scheduler likewise (sched.h), while holding the scheduler lease. */
+    cn_client *sched_client = NULL;
+    cn_sched *sched = NULL;
+    if (cn_client_new_local(cn_apiserver_handle, srv, "system:kube-scheduler", cm_groups,
+                            &sched_client, &err) == 0) {
+        cn_client_set_agent(sched_client, "cairn-scheduler");
+        cn_sched_config sc = { .client = sched_client,
+                               .elector = cn_apiserver_elector(srv, CN_ROLE_SCHEDULER) };
+        if (cn_sched_start(&sc, &sched, &err) < 0) cn_warn("scheduler: %s", err.message);
+    }
+    cn_err_clear(&err);
+
     while (!stop_signal) pause();
     cn_info("signal %d: shutting down", (int)stop_signal);
+    cn_sched_stop(sched);
+    cn_client_free(sched_client);
     cn_ctrl_manager_stop(ctrl);
     cn_client_free(ctrl_client);
     cn_apiserver_stop(srv);
