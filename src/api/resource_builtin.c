@@ -51,7 +51,6 @@ const cn_resource cn_builtin_resources[] = {
         .short_names = SN("ds"), .categories = cat_all),
     RES("apps", "v1", "StatefulSet", "statefulsets", "statefulset", true, CN_RES_STATUS | CN_RES_SCALE,
         .short_names = SN("sts"), .categories = cat_all),
-    RES("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", true, NOGEN),
 
     /* authentication.k8s.io */
     RES("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview",
@@ -103,6 +102,14 @@ const cn_resource cn_builtin_resources[] = {
 
     /* discovery.k8s.io/v1 */
     RES("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", true, NOGEN),
+
+    /* apps/v1 history, policy/v1, scheduling.k8s.io/v1: what the workload
+     * controllers and the scheduler need. */
+    RES("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", true, NOGEN),
+    RES("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", true,
+        CN_RES_STATUS, .short_names = SN("pdb")),
+    RES("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", false, NOGEN,
+        .short_names = SN("pc")),
 };
 
 const size_t cn_builtin_count = sizeof cn_builtin_resources / sizeof cn_builtin_resources[0];
@@ -122,9 +129,10 @@ static const struct {
     { "apiextensions.k8s.io", "v1", "apiextensions.k8s.io/v1" },
     { "coordination.k8s.io", "v1", "coordination.k8s.io/v1" },
     { "discovery.k8s.io", "v1", "discovery.k8s.io/v1" },
+    { "policy", "v1", "policy/v1" },
+    { "scheduling.k8s.io", "v1", "scheduling.k8s.io/v1" },
     /* Kinds that only appear as subresource bodies. */
     { "autoscaling", "v1", "autoscaling/v1" },
-    { "policy", "v1", "policy/v1" },
 };
 
 const char *cn_builtin_api_version(const char *group, const char *version)

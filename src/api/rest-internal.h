@@ -172,4 +172,8 @@ void cn_ctl_crd_written(cn_apiserver *s, json_t *crd);   /* fills status */
 void cn_ctl_crd_deleting(cn_apiserver *s, const json_t *crd); /* removes its objects */
 int cn_ctl_bootstrap(cn_apiserver *s, cn_err *err);
 
+/* The Priority admission plugin and the system PriorityClasses (priority.c). */
+void cn_priority_register(cn_apiserver *s);
+int cn_priority_bootstrap(cn_apiserver *s, cn_err *err);
+
 #endif

@@ -8,12 +8,14 @@
 
 #include "ctrl/daemonset.h"
 #include "ctrl/job.h"
+#include "ctrl/nodelifecycle.h"
 #include "ctrl/statefulset.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
 /* Every controller, in start order. One line per controller. */
 static const cn_controller *const controllers[] = {
+    &cn_nodelifecycle_controller,
     &cn_daemonset_controller,
     &cn_statefulset_controller,
     &cn_job_controller,
