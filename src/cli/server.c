@@ -11,6 +11,8 @@
 
 #include "api/apiserver.h"
 #include "cli/cli.h"
+#include "client/client.h"
+#include "ctrl/ctrl.h"
 #include "lib/log.h"
 #include "lib/pki.h"
 #include "lib/util.h"
@@ -131,6 +133,7 @@ int cn_cmd_server(int argc, char **argv)
         { 0 },
     };
     cn_apiserver_config cfg = { .data_dir = DEFAULT_DATA_DIR, .listen = DEFAULT_LISTEN };
+    cn_ctrl_config ctrl_cfg = { 0 };
     const char *sans[64];
     const char *token_file = NULL;
     _cleanup_free_ char *token_text = NULL;
@@ -283,8 +286,25 @@ int cn_cmd_server(int argc, char **argv)
                cfg.datastore_endpoint, cfg.etcd_prefix ? " --etcd-prefix " : "",
                cfg.etcd_prefix ? cfg.etcd_prefix : "", cn_apiserver_port(srv), cfg.data_dir);
     fflush(stdout);
+
+    /* The controllers are API clients in this process (ctrl.h), acting
+     * while this server holds the controller-manager lease. */
+    cn_client *ctrl_client = NULL;
+    cn_ctrl_manager *ctrl = NULL;
+    static const char *const cm_groups[] = { "system:masters", NULL };
+    if (cn_client_new_local(cn_apiserver_handle, srv, "system:kube-controller-manager", cm_groups,
+                            &ctrl_client, &err) == 0) {
+        cn_client_set_agent(ctrl_client, "cairn-controller-manager");
+        ctrl_cfg.client = ctrl_client;
+        ctrl_cfg.elector = cn_apiserver_elector(srv, CN_ROLE_CONTROLLER_MANAGER);
+        if (cn_ctrl_manager_start(&ctrl_cfg, &ctrl, &err) < 0) cn_warn("controllers: %s", err.message);
+    }
+    cn_err_clear(&err);
+
     while (!stop_signal) pause();
     cn_info("signal %d: shutting down", (int)stop_signal);
+    cn_ctrl_manager_stop(ctrl);
+    cn_client_free(ctrl_client);
     cn_apiserver_stop(srv);
     return 0;
 }

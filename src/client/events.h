@@ -17,7 +17,7 @@ cn_recorder *cn_recorder_new(cn_client *c, const char *component);
 void cn_recorder_free(cn_recorder *r);
 /* type: "Normal" or "Warning". obj: the involved object (kind, apiVersion,
  * metadata used). */
-void cn_event(cn_recorder *r, const json_t *obj, const char *type, const char *reason,
+void cn_recorder_event(cn_recorder *r, const json_t *obj, const char *type, const char *reason,
               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif

@@ -74,6 +74,8 @@ cn_informer *cn_informers_get(cn_informers *f, const char *group, const char *ve
 int cn_informers_start(cn_informers *f, cn_err *err);
 /* Waits until every informer has synced (false on timeout). */
 bool cn_informers_wait_synced(cn_informers *f, int timeout_ms);
+/* Stops every informer (no more handler calls; caches kept). */
+void cn_informers_stop(cn_informers *f);
 void cn_informers_free(cn_informers *f);   /* stops and frees every informer */
 
 #endif
