@@ -342,7 +342,7 @@ static int sync_new_rs(dsync *x, bool create)
         char msg[600];
         snprintf(msg, sizeof msg, "Failed to create new replica set \"%s\": %s", name,
                  x->err.message ? x->err.message : "");
-        cn_event(s->rec, x->d, "Warning", "FailedCreate", "%s", msg);
+        cn_recorder_event(s->rec, x->d, "Warning", "FailedCreate", "%s", msg);
         if (cn_dep_has_deadline(x->d)) {
             json_t *d = json_deep_copy(x->d);
             json_t *st = json_object_get(d, "status");
@@ -363,7 +363,7 @@ static int sync_new_rs(dsync *x, bool create)
         return r;
     }
     if (!existed && want > 0)
-        cn_event(s->rec, x->d, "Normal", "ScalingReplicaSet", "Scaled up replica set %s to %lld", name, (long long)want);
+        cn_recorder_event(s->rec, x->d, "Normal", "ScalingReplicaSet", "Scaled up replica set %s to %lld", name, (long long)want);
     /* The new RS joins the set. */
     x->rsv = cn_realloc(x->rsv, (x->nrsv + 1) * sizeof *x->rsv);
     x->old = cn_realloc(x->old, (x->nrsv + 1) * sizeof *x->old);
@@ -409,7 +409,7 @@ static int write_sizes(dsync *x, bool *scaled)
         if (rc < 0) return rc;
         if (size) {
             if (scaled) *scaled = true;
-            cn_event(x->s->rec, x->d, "Normal", "ScalingReplicaSet", "Scaled %s replica set %s to %lld",
+            cn_recorder_event(x->s->rec, x->d, "Normal", "ScalingReplicaSet", "Scaled %s replica set %s to %lld",
                      r->replicas > from ? "up" : "down", cn_meta_str(r->rs, "name"), (long long)r->replicas);
         }
     }
@@ -602,7 +602,7 @@ static int dep_sync(void *ud, const char *key)
     cn_selector *sel = NULL;
     int r = 0;
     if (cn_selector_from_json(jget(x.d, "spec", "selector"), &sel, &x.err) < 0 || cn_selector_empty(sel)) {
-        cn_event(s->rec, x.d, "Warning", "SelectingAll",
+        cn_recorder_event(s->rec, x.d, "Warning", "SelectingAll",
                  "This deployment is selecting all pods. A non-empty selector is required.");
         goto done;
     }

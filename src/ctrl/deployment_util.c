@@ -26,9 +26,37 @@ static uint32_t fnv1a(uint32_t h, const void *p, size_t n)
     return h;
 }
 
+/* Drops what Go's zero values make indistinguishable from absence (null,
+ * "", {} and [] members, recursively), so that a template that went
+ * through a Go client (kubectl rollout undo sends "resources": {}) equals
+ * and hashes like the one stored without them: upstream compares typed
+ * structs, where both are the same. */
+static bool prune_empty(json_t *j)
+{
+    if (json_is_object(j)) {
+        const char *k;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(j, tmp, k, v)
+            if (prune_empty(v)) json_object_del(j, k);
+        return json_object_size(j) == 0;
+    }
+    if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v) prune_empty(v);
+        return json_array_size(j) == 0;
+    }
+    if (json_is_string(j)) return json_string_length(j) == 0;
+    return json_is_null(j);
+}
+
 void cn_dep_hash(const json_t *tmpl, int64_t collision_count, char out[16])
 {
-    char *js = json_dumps(tmpl, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    json_t *norm = json_deep_copy(tmpl ? tmpl : json_null());
+    prune_empty(norm);
+    char *js = json_dumps(norm, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    json_decref(norm);
     uint32_t h = fnv1a(2166136261u, js ? js : "", js ? strlen(js) : 0);
     free(js);
     if (collision_count >= 0) {
@@ -54,7 +82,7 @@ static json_t *strip_hash(const json_t *tmpl)
         json_object_del(labels, CN_DEP_HASH_LABEL);
         if (!json_object_size(labels)) json_object_del(meta, "labels");
     }
-    if (meta && !json_object_size(meta)) json_object_del(c, "metadata");
+    prune_empty(c);
     return c;
 }
 
@@ -208,7 +236,8 @@ bool cn_dep_set_new_rs_annotations(const json_t *d, json_t *rs, int64_t new_revi
         if (skipped_annotation(k) || !json_is_string(v)) continue;
         changed |= set_ann(rs, k, json_string_value(v));
     }
-    const char *old = cn_dep_annotation(rs, CN_DEP_REVISION);
+    /* A copy: setting the annotation frees the string it points to. */
+    _cleanup_free_ char *old = cn_strdup(cn_dep_annotation(rs, CN_DEP_REVISION));
     int64_t oldv = 0;
     if (old && cn_parse_int64(old, &oldv) < 0) return changed;   /* upstream: leave junk alone */
     if (oldv < new_revision) {

@@ -1,6 +1,7 @@
 /* manager: runs the controllers of ctrl.h while this process leads, and the
  * worker pools they share. */
 #include "ctrl/ctrl.h"
+#include "ctrl/apps.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 
 /* Every controller, in start order. One line per controller. */
 static const cn_controller *const controllers[] = {
+    &cn_ctrl_replicaset,
+    &cn_ctrl_deployment,
     NULL,
 };
 

@@ -230,9 +230,9 @@ static int create_one(void *ud, int i)
     cn_err e = CN_ERR_INIT;
     int r = cn_client_create(j->s->c, path, pod, &out, &e);
     if (r == 0) {
-        cn_event(j->s->rec, j->rs, "Normal", "SuccessfulCreate", "Created pod: %s", cn_meta_str(out, "name"));
+        cn_recorder_event(j->s->rec, j->rs, "Normal", "SuccessfulCreate", "Created pod: %s", cn_meta_str(out, "name"));
     } else {
-        cn_event(j->s->rec, j->rs, "Warning", "FailedCreate", "Error creating: %s", e.message ? e.message : "unknown error");
+        cn_recorder_event(j->s->rec, j->rs, "Warning", "FailedCreate", "Error creating: %s", e.message ? e.message : "unknown error");
         if (!j->err.code) cn_err_move(&j->err, &e);
     }
     cn_err_clear(&e);
@@ -314,12 +314,12 @@ static int manage(rs_ctl *s, const char *key, const json_t *rs, podvec *pods, bo
         int r = cn_client_delete(s->c, path, NULL, NULL, &e);
         free(path);
         if (r == 0) {
-            cn_event(s->rec, rs, "Normal", "SuccessfulDelete", "Deleted pod: %s", cn_meta_str(pod, "name"));
+            cn_recorder_event(s->rec, rs, "Normal", "SuccessfulDelete", "Deleted pod: %s", cn_meta_str(pod, "name"));
         } else {
             /* Not deleted by us: its deletion will not be seen as ours. */
             cn_expect_deletion_observed(s->exp, key, keys[i]);
             if (e.code != 404) {
-                cn_event(s->rec, rs, "Warning", "FailedDelete", "Error deleting: %s", e.message ? e.message : "unknown error");
+                cn_recorder_event(s->rec, rs, "Warning", "FailedDelete", "Error deleting: %s", e.message ? e.message : "unknown error");
                 if (!ret) {
                     ret = r;
                     cn_err_move(err, &e);
