@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctrl/apps.h"
 #include "ctrl/nodelifecycle.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -13,6 +14,8 @@
 /* Every controller, in start order. One line per controller. */
 static const cn_controller *const controllers[] = {
     &cn_nodelifecycle_controller,
+    &cn_ctrl_replicaset,
+    &cn_ctrl_deployment,
     NULL,
 };
 
