@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctrl/apps.h"
 #include "ctrl/daemonset.h"
 #include "ctrl/job.h"
 #include "ctrl/nodelifecycle.h"
@@ -16,6 +17,8 @@
 /* Every controller, in start order. One line per controller. */
 static const cn_controller *const controllers[] = {
     &cn_nodelifecycle_controller,
+    &cn_ctrl_replicaset,
+    &cn_ctrl_deployment,
     &cn_daemonset_controller,
     &cn_statefulset_controller,
     &cn_job_controller,
