@@ -340,7 +340,7 @@ int cn_wl_history_sync(cn_client *c, const json_t *owner, const char *api_versio
 {
     const char *ns = cn_meta_str(owner, "namespace"), *oname = cn_meta_str(owner, "name");
     json_t *data = cn_wl_revision_data(owner);
-    int64_t collisions = cn_wl_int(owner, "status.collisionCount", -1);
+    int64_t collisions = cn_wl_int(owner, "status.collisionCount", 0);
     char *hash = cn_wl_hash(data, collisions);
     char *name = cn_asprintf("%s-%s", oname, hash);
     char *coll = cn_client_path("apps", "v1", ns, "controllerrevisions", NULL, NULL);
