@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctrl/apps.h"
+#include "ctrl/cronjob.h"
 #include "ctrl/daemonset.h"
 #include "ctrl/job.h"
 #include "ctrl/nodelifecycle.h"
@@ -22,6 +23,7 @@ static const cn_controller *const controllers[] = {
     &cn_daemonset_controller,
     &cn_statefulset_controller,
     &cn_job_controller,
+    &cn_cronjob_controller,
     NULL,
 };
 
