@@ -25,6 +25,7 @@
  * treated as present (upstream refuses to guess as well). Resources created
  * after start (new CRDs) are watched from the next controller start. */
 #include "ctrl/gc.h"
+#include "ctrl/housekeeping.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -63,7 +64,7 @@ typedef struct gc {
     gc_res *res;
     size_t nres;
     cn_workqueue *q;
-    cn_ctrl_workers *w;
+    cn_hk_workers *w;
 } gc;
 
 /* ---- pure decisions ---- */
@@ -630,12 +631,14 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
         return rc;
     }
     g->q = cn_workqueue_new(60000);
+    cn_informer **infs = cn_calloc(g->nres ? g->nres : 1, sizeof *infs);
     for (size_t i = 0; i < g->nres; i++) {
-        cn_informer *inf = cn_informers_get(ctx->inf, g->res[i].group, g->res[i].version, g->res[i].plural);
+        infs[i] = cn_informers_get(ctx->inf, g->res[i].group, g->res[i].version, g->res[i].plural);
         cn_informer_handler h = { on_add, on_update, on_delete, &g->res[i] };
-        cn_informer_add_handler(inf, &h);
+        cn_informer_add_handler(infs[i], &h);
     }
-    g->w = cn_ctrl_workers_start(ctx, "garbage-collector", g->q, ctx->cfg->workers, sync, g);
+    g->w = cn_hk_workers_start(ctx, "garbage-collector", g->q, ctx->cfg->workers, sync, g, infs, g->nres);
+    free(infs);
     *state = g;
     return 0;
 }
@@ -643,7 +646,7 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
 static void stop(void *state)
 {
     gc *g = state;
-    cn_ctrl_workers_stop(g->w);
+    cn_hk_workers_stop(g->w);
     gc_free(g);
 }
 

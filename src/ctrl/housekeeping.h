@@ -16,6 +16,17 @@ extern const cn_controller cn_ctrl_endpoints;
 extern const cn_controller cn_ctrl_disruption;
 extern const cn_controller cn_ctrl_resourcequota;
 
+/* Workers that start once the given informers have synced. Until the
+ * factory's informers are started, cn_ctrl_workers_start's threads sit in
+ * cn_informers_wait_synced, which holds the factory lock while it waits,
+ * and starve the manager's later cn_informers_get / cn_informers_start;
+ * waiting on our own informers first (no factory lock) avoids that. */
+typedef struct cn_hk_workers cn_hk_workers;
+cn_hk_workers *cn_hk_workers_start(cn_ctrl_ctx *ctx, const char *name, cn_workqueue *q, int n,
+                                   cn_ctrl_sync_fn sync, void *ud, cn_informer *const *infs, size_t ninf);
+/* Stops the workers (or the wait) and shuts q down. */
+void cn_hk_workers_stop(cn_hk_workers *w);
+
 /* ---- disruption ---- */
 
 /* Whether a pod counts as healthy for a PDB: Ready and not being deleted. */
@@ -40,10 +51,14 @@ json_t *cn_pdb_status(const json_t *pdb, const json_t *pods, int64_t expected_sc
  * by container port name. New reference (metadata: name, namespace,
  * labels). */
 json_t *cn_endpoints_build(const json_t *svc, const json_t *pods);
-/* The EndpointSlice (discovery.k8s.io/v1) for the same, IPv4, named
- * "<service>-<suffix>" by the caller; labels kubernetes.io/service-name
- * and endpointslice.kubernetes.io/managed-by, an ownerReference to the
- * Service. New reference. */
-json_t *cn_endpointslice_build(const json_t *svc, const json_t *pods, const char *name);
+/* The EndpointSlices (discovery.k8s.io/v1) for the same: one per distinct
+ * set of resolved ports (usually one), terminating pods included with
+ * conditions.terminating; labels kubernetes.io/service-name and
+ * endpointslice.kubernetes.io/managed-by, an ownerReference to the
+ * Service. metadata.name is left to the caller. New reference (array). */
+json_t *cn_endpointslices_build(const json_t *svc, const json_t *pods);
+/* Whether a Service's spec.selector (a plain map; empty or absent selects
+ * nothing) matches labels. */
+bool cn_service_selects(const json_t *svc, const json_t *labels);
 
 #endif
