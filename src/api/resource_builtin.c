@@ -73,6 +73,10 @@ const cn_resource cn_builtin_resources[] = {
     RES("batch", "v1", "CronJob", "cronjobs", "cronjob", true, CN_RES_STATUS,
         .short_names = SN("cj"), .categories = cat_all),
 
+    /* policy/v1 */
+    RES("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", true,
+        CN_RES_STATUS, .short_names = SN("pdb")),
+
     /* rbac.authorization.k8s.io/v1 */
     RES("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings",
         "clusterrolebinding", false, NOGEN),

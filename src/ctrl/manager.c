@@ -8,11 +8,17 @@
 
 #include "ctrl/apps.h"
 #include "ctrl/nodelifecycle.h"
+#include "ctrl/gc.h"
+#include "ctrl/housekeeping.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
 /* Every controller, in start order. One line per controller. */
 static const cn_controller *const controllers[] = {
+    &cn_ctrl_gc,
+    &cn_ctrl_serviceaccount,
+    &cn_ctrl_disruption,
+    &cn_ctrl_endpoints,
     &cn_nodelifecycle_controller,
     &cn_ctrl_replicaset,
     &cn_ctrl_deployment,
