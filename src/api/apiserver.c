@@ -394,6 +394,7 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
     cn_priority_register(s);
     cn_admit_default_tolerations(s->admission, toleration_s(cfg->default_not_ready_toleration_s),
                                  toleration_s(cfg->default_unreachable_toleration_s));
+    cn_quota_admission_register(s);
     pthread_mutex_init(&s->ctl_lock, NULL);
     pthread_cond_init(&s->ctl_cond, NULL);
 

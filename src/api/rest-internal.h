@@ -84,6 +84,7 @@ void cn_rest_patch(cn_reqctx *c);
 void cn_rest_delete(cn_reqctx *c);
 void cn_rest_delete_collection(cn_reqctx *c);
 void cn_rest_subresource(cn_reqctx *c);   /* scale, binding, eviction, log, token */
+void cn_rest_eviction(cn_reqctx *c);      /* pods/eviction, honouring PDBs (eviction.c) */
 void cn_rest_review(cn_reqctx *c);        /* SSAR, SSRR, SSR, TokenReview */
 
 /* A filtered list (selectors, limit/continue) as an XxxList (rest_read.c). */
@@ -161,6 +162,9 @@ void cn_alloc_release_service(cn_apiserver *s, const json_t *svc);
 /* Delete orphan claims (older than a minute, held by no Service) and claim
  * what Services hold without a claim. Run periodically by the controllers. */
 int cn_alloc_repair(cn_apiserver *s, cn_err *err);
+
+/* The ResourceQuota and LimitRanger admission plugins (quota.c). */
+void cn_quota_admission_register(cn_apiserver *s);
 
 /* Controllers (controllers.c): elect, then run the loops; stop releases
  * the leases after the loops have stopped. */

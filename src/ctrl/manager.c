@@ -9,6 +9,8 @@
 #include "ctrl/apps.h"
 #include "ctrl/cronjob.h"
 #include "ctrl/daemonset.h"
+#include "ctrl/gc.h"
+#include "ctrl/housekeeping.h"
 #include "ctrl/job.h"
 #include "ctrl/nodelifecycle.h"
 #include "ctrl/statefulset.h"
@@ -17,6 +19,10 @@
 
 /* Every controller, in start order. One line per controller. */
 static const cn_controller *const controllers[] = {
+    &cn_ctrl_gc,
+    &cn_ctrl_serviceaccount,
+    &cn_ctrl_disruption,
+    &cn_ctrl_endpoints,
     &cn_nodelifecycle_controller,
     &cn_ctrl_replicaset,
     &cn_ctrl_deployment,
