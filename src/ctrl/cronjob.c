@@ -89,7 +89,7 @@ typedef struct cj_ctrl {
     cn_client *c;
     cn_informer *cjs, *jobs;
     cn_workqueue *q;
-    cn_wl_workers *w;
+    cn_ctrl_workers *w;
     cn_recorder *rec;
 } cj_ctrl;
 
@@ -371,8 +371,8 @@ static int cj_start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
     cn_informer_handler jh = { job_event, job_update, job_event, cc };
     cn_informer_add_handler(cc->cjs, &ch);
     cn_informer_add_handler(cc->jobs, &jh);
-    cn_informer *const infs[] = { cc->cjs, cc->jobs, NULL };
-    cc->w = cn_wl_workers_start(infs, cc->q, ctx->cfg && ctx->cfg->workers ? ctx->cfg->workers : 2, cj_sync, cc);
+    cc->w = cn_ctrl_workers_start(ctx, "cronjob", cc->q, ctx->cfg && ctx->cfg->workers ? ctx->cfg->workers : 2,
+                                  cj_sync, cc);
     *state = cc;
     return 0;
 }
@@ -381,7 +381,7 @@ static void cj_stop(void *state)
 {
     cj_ctrl *cc = state;
     if (!cc) return;
-    cn_wl_workers_stop(cc->w);
+    cn_ctrl_workers_stop(cc->w);
     cn_workqueue_free(cc->q);
     cn_recorder_free(cc->rec);
     free(cc);

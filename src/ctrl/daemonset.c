@@ -188,7 +188,7 @@ typedef struct ds_ctrl {
     cn_client *c;
     cn_informer *dss, *pods, *nodes, *revs;
     cn_workqueue *q;
-    cn_wl_workers *w;
+    cn_ctrl_workers *w;
     cn_wl_expect *exp;
     cn_recorder *rec;
 } ds_ctrl;
@@ -570,8 +570,8 @@ static int ds_start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
     cn_informer_add_handler(dc->pods, &ph);
     cn_informer_add_handler(dc->nodes, &nh);
     cn_informer_add_handler(dc->revs, &rh);
-    cn_informer *const infs[] = { dc->dss, dc->pods, dc->nodes, dc->revs, NULL };
-    dc->w = cn_wl_workers_start(infs, dc->q, ctx->cfg && ctx->cfg->workers ? ctx->cfg->workers : 2, ds_sync, dc);
+    dc->w = cn_ctrl_workers_start(ctx, "daemonset", dc->q, ctx->cfg && ctx->cfg->workers ? ctx->cfg->workers : 2,
+                                  ds_sync, dc);
     *state = dc;
     return 0;
 }
@@ -580,7 +580,7 @@ static void ds_stop(void *state)
 {
     ds_ctrl *dc = state;
     if (!dc) return;
-    cn_wl_workers_stop(dc->w);
+    cn_ctrl_workers_stop(dc->w);
     cn_workqueue_free(dc->q);
     cn_recorder_free(dc->rec);
     cn_wl_expect_free(dc->exp);
