@@ -331,16 +331,8 @@ static bool is_new(const json_t *pod, const char *hash)
     return h && !strcmp(h, hash);
 }
 
-typedef struct ds_plan {
-    json_t *create;   /* node names */
-    json_t *del;      /* pod names */
-    int64_t desired, current, ready, available, updated, misscheduled;
-    int64_t requeue_ms;
-} ds_plan;
-
-/* Decide creations/deletions and the status counts. nodes, pods: arrays. */
-static void ds_plan_compute(const json_t *ds, const json_t *nodes, const json_t *pods, const char *hash,
-                            int64_t now, ds_plan *p)
+void cn_ds_plan_compute(const json_t *ds, const json_t *nodes, const json_t *pods, const char *hash,
+                        int64_t now, cn_ds_plan *p)
 {
     memset(p, 0, sizeof *p);
     p->create = json_array();
@@ -462,7 +454,7 @@ static int ds_sync(void *ud, const char *key)
     int ret = 0;
     cn_err err = CN_ERR_INIT;
     json_t *pods = json_array(), *nodes = json_array(), *revs = json_array();
-    ds_plan p;
+    cn_ds_plan p;
     memset(&p, 0, sizeof p);
     cn_wl_history h = { 0 };
     const char **in_use = NULL;
@@ -486,7 +478,7 @@ static int ds_sync(void *ud, const char *key)
         goto out;
     }
     int64_t now = cn_wall_s();
-    ds_plan_compute(ds, nodes, pods, h.hash, now, &p);
+    cn_ds_plan_compute(ds, nodes, pods, h.hash, now, &p);
     if (cn_wl_expect_satisfied(dc->exp, key)) {
         size_t nc = json_array_size(p.create), nd = json_array_size(p.del);
         if (nc || nd) cn_wl_expect_set(dc->exp, key, (int)nc, (int)nd);
