@@ -41,9 +41,11 @@ static void check(const char *spec_text, const json_t *n, bool want_run, bool wa
 
 static void test_tolerations(void)
 {
-    json_t *t = cn_ds_tolerations(J("{}"));
+    json_t *empty = J("{}");
+    json_t *t = cn_ds_tolerations(empty);
     CHECK_INT(json_array_size(t), 6);
     json_decref(t);
+    json_decref(empty);
     json_t *spec = J("{\"hostNetwork\":true,\"tolerations\":[{\"key\":\"node.kubernetes.io/not-ready\","
                      "\"operator\":\"Exists\",\"effect\":\"NoExecute\",\"tolerationSeconds\":5}]}");
     t = cn_ds_tolerations(spec);
