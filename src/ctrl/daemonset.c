@@ -9,6 +9,7 @@
 
 #include "ctrl/daemonset.h"
 #include "ctrl/wl.h"
+#include "lib/strmap.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -331,6 +332,18 @@ static bool is_new(const json_t *pod, const char *hash)
     return h && !strcmp(h, hash);
 }
 
+static bool gone_pods(void *ud, const char *key, void *val)
+{
+    (void)key;
+    size_t i;
+    json_t *pod;
+    json_array_foreach((json_t *)val, i, pod)
+        if (!cn_wl_pod_terminating(pod)) json_array_append_new(ud, json_string(cn_meta_str(pod, "name")));
+    return true;
+}
+
+static void free_pods(void *val) { json_decref(val); }
+
 void cn_ds_plan_compute(const json_t *ds, const json_t *nodes, const json_t *pods, const char *hash,
                         int64_t now, cn_ds_plan *p)
 {
@@ -344,7 +357,14 @@ void cn_ds_plan_compute(const json_t *ds, const json_t *nodes, const json_t *pod
     json_t **pp = cn_calloc(np + 1, sizeof *pp);
     for (size_t i = 0; i < np; i++) pp[i] = json_array_get(pods, i);
     qsort(pp, np, sizeof *pp, cmp_created);
-    bool *seen = cn_calloc(np + 1, sizeof *seen);
+    /* node name -> its pods, oldest first (one pass, not nodes x pods) */
+    cn_strmap *by_node = cn_strmap_new();
+    for (size_t j = 0; j < np; j++) {
+        const char *nn_ = cn_ds_pod_node(pp[j]);
+        json_t *arr = cn_strmap_get(by_node, nn_);
+        if (!arr) cn_strmap_put(by_node, nn_, arr = json_array());
+        json_array_append(arr, pp[j]);
+    }
     /* rolling update candidates */
     json_t *replace_now = json_array(), *candidates = json_array();
     int64_t unavailable = 0;
@@ -354,14 +374,13 @@ void cn_ds_plan_compute(const json_t *ds, const json_t *nodes, const json_t *pod
         bool run, cont;
         cn_ds_node_check(spec, node, &run, &cont);
         /* this node's daemon pods, oldest first */
-        json_t *mine = json_array();
-        size_t nterm = 0;
-        for (size_t j = 0; j < np; j++) {
-            if (strcmp(cn_ds_pod_node(pp[j]), nname) != 0) continue;
-            seen[j] = true;
-            if (cn_wl_pod_terminating(pp[j])) nterm++;
-            else json_array_append(mine, pp[j]);
+        json_t *mine = json_array(), *all = cn_strmap_del(by_node, nname), *pd;
+        size_t nterm = 0, j0;
+        json_array_foreach(all, j0, pd) {
+            if (cn_wl_pod_terminating(pd)) nterm++;
+            else json_array_append(mine, pd);
         }
+        json_decref(all);
         size_t nm = json_array_size(mine);
         if (run) p->desired++;
         if (nm > 0 && run) {
@@ -413,9 +432,8 @@ void cn_ds_plan_compute(const json_t *ds, const json_t *nodes, const json_t *pod
         json_decref(mine);
     }
     /* pods on nodes that are gone */
-    for (size_t j = 0; j < np; j++)
-        if (!seen[j] && !cn_wl_pod_terminating(pp[j]))
-            json_array_append_new(p->del, json_string(cn_meta_str(pp[j], "name")));
+    cn_strmap_foreach(by_node, gone_pods, p->del);
+    cn_strmap_free(by_node, free_pods);
     if (rolling) {
         int64_t max_unavail = cn_wl_scaled(json_object_get(json_object_get(
             json_object_get(json_object_get(ds, "spec"), "updateStrategy"), "rollingUpdate"), "maxUnavailable"),
@@ -429,7 +447,6 @@ void cn_ds_plan_compute(const json_t *ds, const json_t *nodes, const json_t *pod
     json_decref(replace_now);
     json_decref(candidates);
     json_decref(spec);
-    free(seen);
     free(pp);
 }
 
