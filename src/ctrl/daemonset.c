@@ -310,8 +310,9 @@ static int delete_pod(ds_ctrl *dc, const json_t *ds, const char *pod_name, cn_er
     int r = cn_client_delete(dc->c, path, NULL, NULL, err);
     free(path);
     if (r < 0 && err->code == 404) {
+        /* already gone: no event will tick the expectation off */
         cn_err_clear(err);
-        return 0;
+        return 1;
     }
     if (r == 0) cn_recorder_event(dc->rec, ds, "Normal", "SuccessfulDelete", "Deleted pod: %s", pod_name);
     return r;
@@ -496,13 +497,17 @@ static int ds_sync(void *ud, const char *key)
     }
     int64_t now = cn_wall_s();
     cn_ds_plan_compute(ds, nodes, pods, h.hash, now, &p);
-    if (cn_wl_expect_satisfied(dc->exp, key)) {
+    if (!cn_wl_expect_satisfied(dc->exp, key)) {
+        /* look again soon: if an event was lost the expectation expires */
+        cn_workqueue_add_after(dc->q, key, 1000);
+    } else {
         size_t nc = json_array_size(p.create), nd = json_array_size(p.del);
         if (nc || nd) cn_wl_expect_set(dc->exp, key, (int)nc, (int)nd);
         json_t *v;
         json_array_foreach(p.del, i, v) {
-            if (delete_pod(dc, ds, json_string_value(v), &err) < 0) {
-                cn_wl_expect_observed(dc->exp, key, 0, 1);
+            int dr = delete_pod(dc, ds, json_string_value(v), &err);
+            if (dr != 0) cn_wl_expect_observed(dc->exp, key, 0, 1);
+            if (dr < 0) {
                 ret = -EIO;
                 cn_err_clear(&err);
             }

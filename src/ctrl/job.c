@@ -488,7 +488,12 @@ static int job_sync(void *ud, const char *key)
     cn_job_plan p;
     memset(&p, 0, sizeof p);
     if (cn_wl_pod_terminating(job)) goto out;
-    if (!cn_wl_expect_satisfied(jc->exp, key)) goto out;   /* the informer will bring us back */
+    if (!cn_wl_expect_satisfied(jc->exp, key)) {
+        /* the informer will bring us back; if an event was lost, the
+         * expectation expires and this look finds it */
+        cn_workqueue_add_after(jc->q, key, 1000);
+        goto out;
+    }
     cn_informer_foreach_owned(jc->pods, cn_meta_str(job, "uid"), collect_pod, pods);
     int64_t now = cn_wall_s();
     cn_job_plan_compute(job, pods, now, &p);
