@@ -1,0 +1,291 @@
+#!/bin/bash
+# Deployments and ReplicaSets through the real kubectl: scale up and down,
+# a rolling update whose availability never drops below replicas -
+# maxUnavailable at any sampled moment, rollout history/undo/pause/resume/
+# restart/status, Recreate, an invalid template refused at admission,
+# ReplicaSet adoption and release, a server restart mid-rollout that ends
+# with exactly the right pods (no duplicates, no orphans), and cascading
+# deletes (background, and --cascade=orphan).
+#
+# Pods become Running and Ready through `cairn agent --simulate` and the
+# scheduler. Where this build has neither, a stand-in loop marks pods
+# Ready through pods/status, as a kubelet would.
+. "$(dirname "$0")/lib.sh"
+K=/usr/bin/kubectl
+[ -x "$K" ] || K=$(command -v kubectl)
+k() { "$K" "$@"; }
+AGENT_PID=
+STANDIN_PID=
+
+e2e_extra_cleanup() {
+    [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+    [ -n "$STANDIN_PID" ] && kill "$STANDIN_PID" 2>/dev/null && wait "$STANDIN_PID" 2>/dev/null
+    AGENT_PID= STANDIN_PID=
+}
+
+have_agent() { "$CAIRN" agent --help 2>&1 | grep -q -- --simulate; }
+
+start_agent() {
+    if have_agent; then
+        "$CAIRN" agent --simulate --nodes 3 --kubeconfig "$KUBECONFIG" --ready-delay 300ms \
+            >>"$WORK/agent.log" 2>&1 &
+        AGENT_PID=$!
+    fi
+}
+
+# The stand-in kubelet: every pod that is not being deleted and not Ready
+# becomes Running and Ready.
+standin_loop() {
+    while :; do
+        api GET /api/v1/pods 2>/dev/null | sed '$d' | jq -r '.items[]? | select(.metadata.deletionTimestamp == null)
+            | select(any(.status.conditions[]?; .type == "Ready" and .status == "True") | not)
+            | "\(.metadata.namespace) \(.metadata.name)"' 2>/dev/null |
+        while read -r ns name; do
+            now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+            api PATCH "/api/v1/namespaces/$ns/pods/$name/status" -H 'Content-Type: application/merge-patch+json' \
+                -d "{\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"lastTransitionTime\":\"$now\"}]}}" \
+                >/dev/null 2>&1
+        done
+        sleep 0.3
+    done
+}
+
+start_standin() { standin_loop & STANDIN_PID=$!; }
+
+pod_ready() { [ "$(k get pod "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
+
+# Pods that are not being deleted, for a label selector.
+live_pods() {
+    api GET "/api/v1/namespaces/default/pods?labelSelector=$1" | sed '$d' |
+        jq -r '.items[] | select(.metadata.deletionTimestamp == null) | .metadata.name'
+}
+live_count() { live_pods "$1" | grep -c . ; }
+ready_count() {
+    api GET "/api/v1/namespaces/default/pods?labelSelector=$1" | sed '$d' |
+        jq '[.items[] | select(.metadata.deletionTimestamp == null)
+             | select(any(.status.conditions[]?; .type == "Ready" and .status == "True"))] | length'
+}
+# Deployment rolled out: spec observed, all replicas updated and available.
+rolled_out() {
+    api GET "/apis/apps/v1/namespaces/default/deployments/$1" | sed '$d' | jq -e '
+        (.status.observedGeneration // 0) >= .metadata.generation and
+        (.status.updatedReplicas // 0) == .spec.replicas and (.status.replicas // 0) == .spec.replicas and
+        (.status.availableReplicas // 0) == .spec.replicas' >/dev/null
+}
+count_is() { local want=$1; shift; [ "$("$@")" = "$want" ]; }
+image_rolled() { [ "$(image_of "$1")" = "$2" ] && rolled_out "$1"; }
+image_of() { k get deploy "$1" -o jsonpath='{.spec.template.spec.containers[0].image}'; }
+rs_count() { k get rs -l "$1" -o name | grep -c . ; }
+
+deployment() {   # name replicas image [strategy-json]
+    local strategy=${4:-'{"type":"RollingUpdate","rollingUpdate":{"maxSurge":1,"maxUnavailable":1}}'}
+    cat <<EOF
+{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"$1"},
+ "spec":{"replicas":$2,"selector":{"matchLabels":{"app":"$1"}},"strategy":$strategy,
+  "template":{"metadata":{"labels":{"app":"$1"}},
+   "spec":{"containers":[{"name":"c","image":"$3"}]}}}}
+EOF
+}
+
+start_server
+start_agent
+# Do pods become Ready by themselves (scheduler + simulated nodes)?
+k run probe --image=probe --restart=Never >/dev/null 2>&1
+end=$(( $(date +%s) + 20 ))
+while [ "$(date +%s)" -le "$end" ] && ! pod_ready probe; do sleep 0.3; done
+if pod_ready probe; then
+    echo "e2e: pods run on simulated nodes (scheduler + cairn agent --simulate)"
+else
+    echo "e2e: no scheduler/simulated nodes in this build: a stand-in marks pods Ready"
+    start_standin
+fi
+k delete pod probe --wait=false >/dev/null 2>&1
+
+# --- create, scale ---
+deployment web 3 img:1 >"$WORK/web.json"
+expect_ok "create a Deployment of 3" k apply -f "$WORK/web.json"
+wait_for "it rolls out (kubectl rollout status)" 60 k rollout status deploy/web --timeout=5s
+expect_eq "3 live pods" 3 live_count app=web
+expect_out "its ReplicaSet is named <deployment>-<hash> and selects the hash" \
+    '^web-[bcdfghjklmnpqrstvwxz2456789]+ +map\[app:web pod-template-hash:' \
+    k get rs -l app=web -o custom-columns=N:.metadata.name,S:.spec.selector.matchLabels --no-headers
+RS1=$(k get rs -l app=web -o jsonpath='{.items[0].metadata.name}')
+expect_eq "the ReplicaSet is controlled by the Deployment" "Deployment/web/true/true" \
+    k get rs "$RS1" -o jsonpath='{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}/{.metadata.ownerReferences[0].controller}/{.metadata.ownerReferences[0].blockOwnerDeletion}'
+expect_eq "revision 1 on the Deployment and its ReplicaSet" "1 1" \
+    sh -c "echo \$($K get deploy web -o jsonpath='{.metadata.annotations.deployment\.kubernetes\.io/revision}') \$($K get rs $RS1 -o jsonpath='{.metadata.annotations.deployment\.kubernetes\.io/revision}')"
+expect_out "pods are named <rs>-xxxxx and controlled by the ReplicaSet" "^$RS1-[a-z0-9]{5} ReplicaSet/$RS1$" \
+    k get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}{"\n"}{end}'
+expect_eq "status: 3 ready, 3 available, 3 up to date" "3/3/3/3" \
+    k get deploy web -o jsonpath='{.status.replicas}/{.status.readyReplicas}/{.status.availableReplicas}/{.status.updatedReplicas}'
+expect_eq "the Available condition" "True MinimumReplicasAvailable" \
+    k get deploy web -o jsonpath='{.status.conditions[?(@.type=="Available")].status} {.status.conditions[?(@.type=="Available")].reason}'
+expect_eq "the Progressing condition" "True NewReplicaSetAvailable" \
+    k get deploy web -o jsonpath='{.status.conditions[?(@.type=="Progressing")].status} {.status.conditions[?(@.type=="Progressing")].reason}'
+expect_ok "kubectl scale --replicas=6" k scale deploy/web --replicas=6
+wait_for "6 ready pods" 60 count_is 6 ready_count app=web
+wait_for "...and the Deployment says so" 30 rolled_out web
+expect_ok "kubectl scale --replicas=2" k scale deploy/web --replicas=2
+wait_for "2 live pods" 60 count_is 2 live_count app=web
+expect_eq "still one ReplicaSet" 1 rs_count app=web
+expect_out "ScalingReplicaSet events" "Scaled up replica set $RS1 to 3" k get events --field-selector involvedObject.name=web
+expect_out "...for scaling down too" "Scaled down replica set $RS1 to 2" k get events --field-selector involvedObject.name=web
+
+# --- a rolling update, sampled ---
+expect_ok "scale to 4 for the rollout" k scale deploy/web --replicas=4
+wait_for "4 ready" 60 rolled_out web
+expect_ok "kubectl set image (maxSurge 1, maxUnavailable 1)" k set image deploy/web c=img:2
+MIN=99 SAMPLES=0 MAXRS=0
+end=$(( $(date +%s) + 90 ))
+while [ "$(date +%s)" -le "$end" ]; do
+    n=$(ready_count app=web)
+    [ "$n" -lt "$MIN" ] && MIN=$n
+    s=$(k get rs -l app=web -o jsonpath='{range .items[*]}{.spec.replicas}{"\n"}{end}' | awk '{t+=$1} END {print t+0}')
+    [ "$s" -gt "$MAXRS" ] && MAXRS=$s
+    SAMPLES=$((SAMPLES + 1))
+    if rolled_out web && [ "$(image_of web)" = img:2 ] && [ "$(live_count app=web)" = 4 ]; then break; fi
+    sleep 0.1
+done
+echo "  rollout: $SAMPLES samples, fewest ready pods $MIN, most replicas in ReplicaSets $MAXRS"
+expect_ok "the rollout finished" rolled_out web
+expect_ok "ready pods never fell below replicas - maxUnavailable (3)" test "$MIN" -ge 3
+expect_ok "ReplicaSets never held more than replicas + maxSurge (5)" test "$MAXRS" -le 5
+expect_ok "sampled more than once" test "$SAMPLES" -ge 2
+expect_eq "two ReplicaSets, the old one at 0" "0 4" \
+    sh -c "$K get rs -l app=web -o jsonpath='{range .items[*]}{.spec.replicas}{\"\\n\"}{end}' | sort -n | xargs"
+expect_eq "every live pod runs the new image" "img:2" \
+    sh -c "$K get pods -l app=web -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}{end}{range .items[*]}{.spec.containers[0].image}{\"\\n\"}{end}' | sort -u | xargs"
+expect_ok "kubectl rollout status" k rollout status deploy/web --timeout=10s
+
+# --- history, undo ---
+expect_ok "annotate a change cause" k annotate deploy/web kubernetes.io/change-cause=image-2 --overwrite
+wait_for "the cause reaches the new ReplicaSet" 15 sh -c "$K rollout history deploy/web | grep -q '2 *image-2'"
+expect_eq "rollout history lists revisions 1 and 2" "1 2" sh -c "$K rollout history deploy/web | awk '/^[0-9]/ {print \$1}' | xargs"
+expect_out "rollout history --revision=1 shows the old template" "img:1" k rollout history deploy/web --revision=1
+expect_ok "kubectl rollout undo" k rollout undo deploy/web
+wait_for "it rolls back to img:1" 60 sh -c "[ \"\$($K get deploy web -o jsonpath='{.spec.template.spec.containers[0].image}')\" = img:1 ]"
+wait_for "...and finishes" 90 rolled_out web
+expect_eq "the first ReplicaSet is reused (no third one)" 2 rs_count app=web
+expect_eq "...and becomes revision 3" 3 k get rs "$RS1" -o jsonpath='{.metadata.annotations.deployment\.kubernetes\.io/revision}'
+expect_eq "history now lists 2 and 3" "2 3" sh -c "$K rollout history deploy/web | awk '/^[0-9]/ {print \$1}' | xargs"
+expect_out "rollout undo --to-revision=2" "rolled back" k rollout undo deploy/web --to-revision=2
+wait_for "back on img:2" 90 image_rolled web img:2
+
+# --- pause, resume, restart ---
+wait_for "rolled out before pausing" 90 rolled_out web
+expect_ok "kubectl rollout pause" k rollout pause deploy/web
+wait_for "the Progressing condition says DeploymentPaused" 15 \
+    sh -c "[ \"\$($K get deploy web -o jsonpath='{.status.conditions[?(@.type==\"Progressing\")].reason}')\" = DeploymentPaused ]"
+expect_ok "set image while paused" k set image deploy/web c=img:3
+sleep 2
+expect_eq "no new ReplicaSet while paused" 2 rs_count app=web
+expect_eq "no pod runs img:3" "" sh -c "$K get pods -l app=web -o jsonpath='{range .items[*]}{.spec.containers[0].image}{\"\\n\"}{end}' | grep img:3"
+expect_fail "rollout undo refuses a paused Deployment" "paused" k rollout undo deploy/web
+expect_ok "kubectl rollout resume" k rollout resume deploy/web
+wait_for "the rollout to img:3 finishes" 90 sh -c "[ \"\$($K get pods -l app=web -o jsonpath='{range .items[*]}{.spec.containers[0].image}{\"\\n\"}{end}' | sort -u | xargs)\" = img:3 ]"
+wait_for "...status too" 60 rolled_out web
+expect_ok "kubectl rollout restart" k rollout restart deploy/web
+expect_out "the template carries restartedAt" "[0-9]{4}-" k get deploy web -o jsonpath='{.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}'
+wait_for "the restart rolls out" 90 k rollout status deploy/web --timeout=5s
+expect_eq "four ReplicaSets now (img:1, img:2, img:3, restart)" 4 rs_count app=web
+
+# --- revisionHistoryLimit ---
+expect_ok "revisionHistoryLimit 1" k patch deploy/web --type=merge -p '{"spec":{"revisionHistoryLimit":1}}'
+wait_for "old ReplicaSets beyond the limit are deleted" 30 count_is 2 rs_count app=web
+
+# --- Recreate ---
+deployment rec 3 img:1 '{"type":"Recreate"}' >"$WORK/rec.json"
+expect_ok "a Recreate Deployment of 3" k apply -f "$WORK/rec.json"
+wait_for "it rolls out" 60 rolled_out rec
+expect_ok "set image on it" k set image deploy/rec c=img:2
+MIXED=0
+end=$(( $(date +%s) + 60 ))
+while [ "$(date +%s)" -le "$end" ]; do
+    imgs=$(k get pods -l app=rec -o jsonpath='{range .items[*]}{.spec.containers[0].image}{"\n"}{end}' | sort -u | xargs)
+    [ "$imgs" = "img:1 img:2" ] && MIXED=1
+    if rolled_out rec && [ "$(image_of rec)" = img:2 ] && [ "$imgs" = img:2 ]; then break; fi
+    sleep 0.1
+done
+expect_ok "Recreate finishes on img:2" rolled_out rec
+expect_eq "old and new pods never existed together" 0 echo "$MIXED"
+
+# --- admission ---
+deployment bad 1 img:1 | sed 's/"labels":{"app":"bad"}/"labels":{"app":"other"}/' >"$WORK/bad.json"
+expect_fail "a template whose labels the selector misses is refused" "selector. does not match template .labels" \
+    k apply -f "$WORK/bad.json"
+expect_status "a container without an image is 422 Invalid" 422 Invalid POST /apis/apps/v1/namespaces/default/deployments \
+    -H Content-Type:application/json \
+    -d '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"bad"},"spec":{"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}}'
+expect_status "maxSurge and maxUnavailable both 0 is 422 Invalid" 422 Invalid POST /apis/apps/v1/namespaces/default/deployments \
+    -H Content-Type:application/json \
+    -d '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"bad"},"spec":{"selector":{"matchLabels":{"a":"b"}},"strategy":{"rollingUpdate":{"maxSurge":0,"maxUnavailable":0}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}}'
+expect_fail "...and nothing was created" "NotFound|not found" k get deploy bad
+
+# --- ReplicaSet: adoption and release ---
+k run orphan --image=img:1 --labels=app=solo,tier=x >/dev/null
+cat >"$WORK/solo.json" <<'EOF'
+{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"solo"},
+ "spec":{"replicas":2,"selector":{"matchLabels":{"app":"solo"}},
+  "template":{"metadata":{"labels":{"app":"solo"}},"spec":{"containers":[{"name":"c","image":"img:1"}]}}}}
+EOF
+expect_ok "create a ReplicaSet of 2 over a matching orphan pod" k apply -f "$WORK/solo.json"
+wait_for "the orphan is adopted" 30 sh -c "[ \"\$($K get pod orphan -o jsonpath='{.metadata.ownerReferences[0].name}')\" = solo ]"
+wait_for "2 pods in all (one made, the orphan counted)" 30 count_is 2 live_count app=solo
+wait_for "status: 2 replicas, 2 ready" 30 sh -c "[ \"\$($K get rs solo -o jsonpath='{.status.replicas}/{.status.readyReplicas}/{.status.availableReplicas}/{.status.fullyLabeledReplicas}')\" = 2/2/2/2 ]"
+expect_ok "relabel the adopted pod out of the selector" k label pod orphan app=gone --overwrite
+wait_for "it is released (no ownerReference)" 30 sh -c "[ -z \"\$($K get pod orphan -o jsonpath='{.metadata.ownerReferences}')\" ]"
+wait_for "a replacement keeps 2" 30 count_is 2 live_count app=solo
+expect_ok "scale the ReplicaSet to 0" k scale rs/solo --replicas=0
+wait_for "its pods go" 30 count_is 0 live_count app=solo
+expect_out "SuccessfulCreate and SuccessfulDelete events" "SuccessfulCreate.*Created pod: solo-|SuccessfulDelete.*Deleted pod" \
+    k get events --field-selector involvedObject.name=solo
+expect_ok "delete the released pod" k delete pod orphan --wait=false
+
+# --- restart mid-rollout ---
+deployment mid 6 img:1 '{"type":"RollingUpdate","rollingUpdate":{"maxSurge":1,"maxUnavailable":0}}' >"$WORK/mid.json"
+expect_ok "a Deployment of 6 (maxSurge 1, maxUnavailable 0)" k apply -f "$WORK/mid.json"
+wait_for "it rolls out" 90 rolled_out mid
+expect_ok "set image" k set image deploy/mid c=img:2
+mid_rollout() {
+    local n
+    n=$(k get pods -l app=mid -o jsonpath='{range .items[*]}{.spec.containers[0].image}{"\n"}{end}' | grep -c img:2)
+    [ "$n" -ge 1 ] && [ "$n" -lt 6 ]
+}
+wait_for "the rollout is under way" 60 mid_rollout
+AGENT_WAS=$AGENT_PID
+e2e_extra_cleanup
+stop_server
+start_server
+if [ -n "$AGENT_WAS" ]; then start_agent; else start_standin; fi
+wait_for "after a restart the rollout finishes" 120 rolled_out mid
+wait_for "exactly 6 live pods, all img:2" 60 sh -c "[ \"\$($K get pods -l app=mid -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}{end}{range .items[*]}{.spec.containers[0].image}{\"\\n\"}{end}' | sort | uniq -c | xargs)\" = '6 img:2' ]"
+expect_eq "exactly 6 live pods (no duplicates)" 6 live_count app=mid
+NEWRS=$(k get rs -l app=mid -o jsonpath='{range .items[?(@.spec.replicas==6)]}{.metadata.name}{end}')
+expect_eq "every pod belongs to the new ReplicaSet (no orphans)" "$NEWRS" \
+    sh -c "$K get pods -l app=mid -o jsonpath='{range .items[*]}{.metadata.ownerReferences[0].name}{\"\\n\"}{end}' | sort -u | xargs"
+expect_eq "two ReplicaSets, no duplicate for the new template" 2 rs_count app=mid
+
+# --- cascading deletes (the garbage collector) ---
+k create configmap gc-owner >/dev/null 2>&1
+uid=$(k get configmap gc-owner -o jsonpath='{.metadata.uid}')
+k apply -f - >/dev/null 2>&1 <<EOF
+{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"gc-child","ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"gc-owner","uid":"$uid"}]}}
+EOF
+k delete configmap gc-owner >/dev/null 2>&1
+end=$(( $(date +%s) + 15 ))
+while [ "$(date +%s)" -le "$end" ] && k get configmap gc-child >/dev/null 2>&1; do sleep 0.3; done
+if k get configmap gc-child >/dev/null 2>&1; then
+    echo "SKIP cascading deletes: this build has no garbage collector"
+    k delete configmap gc-child >/dev/null 2>&1
+else
+    expect_ok "delete a Deployment --cascade=orphan" k delete deploy mid --cascade=orphan
+    sleep 2
+    expect_eq "its ReplicaSets stay" 2 rs_count app=mid
+    expect_eq "its pods stay" 6 live_count app=mid
+    expect_eq "the ReplicaSets lost their owner" "" k get rs -l app=mid -o jsonpath='{.items[*].metadata.ownerReferences}'
+    expect_ok "delete a Deployment (background)" k delete deploy web
+    wait_for "its ReplicaSets are deleted" 60 count_is 0 rs_count app=web
+    wait_for "its pods are deleted" 60 count_is 0 live_count app=web
+fi
+
+finish
