@@ -429,6 +429,15 @@ static int can_adopt(cn_claim *cl, cn_err *err)
     return same;
 }
 
+static size_t orphan_index(const json_t *obj, const char **keys, size_t max)
+{
+    if (!max || controller_ref(obj)) return 0;
+    keys[0] = cn_meta_str(obj, "namespace");
+    return 1;
+}
+
+void cn_podctl_add_orphan_index(cn_informer *pods) { cn_informer_add_index(pods, CN_PODCTL_ORPHANS, orphan_index); }
+
 int cn_claim_child(cn_claim *cl, const json_t *child, cn_err *err)
 {
     const json_t *ref = controller_ref(child);

@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include "api/selector.h"
 #include "client/client.h"
+#include "client/informer.h"
 #include "lib/err.h"
 
 /* ---- expectations ---- */
@@ -99,6 +100,13 @@ typedef struct cn_claim {
  * RecheckDeletionTimestamp. Children deleted meanwhile count as 0.
  * Negative on an API error (err set). */
 int cn_claim_child(cn_claim *cl, const json_t *child, cn_err *err);
+
+/* An index of the pod informer (before it starts): pods without a
+ * controlling ownerReference, by namespace, so a controller reads its own
+ * pods (the "owner" index) plus candidates for adoption instead of every
+ * pod of the namespace. */
+#define CN_PODCTL_ORPHANS "podctl-orphans"
+void cn_podctl_add_orphan_index(cn_informer *pods);
 
 /* ---- small JSON helpers ---- */
 /* Integer at dotted path, or def when absent. */

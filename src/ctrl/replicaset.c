@@ -449,7 +449,9 @@ static int rs_sync(void *ud, const char *key)
         cn_warn("replicaset \"%s\": invalid selector, ignoring", key);
         goto done;
     }
-    cn_informer_foreach_ns(s->pod_inf, ns, collect_active, &all);
+    /* Its own pods and the namespace's orphans: no other pod can be ours. */
+    cn_informer_foreach_owned(s->pod_inf, cn_meta_str(rs, "uid"), collect_active, &all);
+    cn_informer_foreach_index(s->pod_inf, CN_PODCTL_ORPHANS, ns, collect_active, &all);
     cn_claim cl = { s->c, rs, "apps/v1", "ReplicaSet", sel, "", "v1", "pods", 0 };
     for (size_t i = 0; i < all.n; i++) {
         int r = cn_claim_child(&cl, all.v[i], &err);
@@ -508,6 +510,7 @@ static int rs_start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
     cn_informer_handler ph = { on_pod_add, on_pod_update, on_pod_delete, s };
     cn_informer_add_handler(s->rs_inf, &rh);
     cn_informer_add_handler(s->pod_inf, &ph);
+    cn_podctl_add_orphan_index(s->pod_inf);
     s->w = cn_ctrl_workers_start(ctx, "replicaset", s->q, ctx->cfg && ctx->cfg->workers ? ctx->cfg->workers : 2,
                                  rs_sync, s);
     *state = s;
