@@ -6,6 +6,7 @@
 #define CN_ADMISSION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <jansson.h>
 #include "api/auth.h"
 #include "api/resource.h"
@@ -34,5 +35,10 @@ void cn_admission_free(cn_admission *ch);
 void cn_admission_add(cn_admission *ch, bool mutating, const char *name, cn_admit_fn fn, void *ud);
 int cn_admission_mutate(cn_admission *ch, const cn_admit_attrs *a, json_t *obj, cn_err *err);
 int cn_admission_validate(cn_admission *ch, const cn_admit_attrs *a, json_t *obj, cn_err *err);
+
+/* DefaultTolerationSeconds (admit_tolerations.c): pods get NoExecute
+ * tolerations of the not-ready / unreachable node taints for this many
+ * seconds unless they tolerate them already. */
+void cn_admit_default_tolerations(cn_admission *ch, int64_t not_ready_s, int64_t unreachable_s);
 
 #endif

@@ -381,6 +381,9 @@ static int mkdir_parents(const char *path)
     return r;
 }
 
+/* The config's DefaultTolerationSeconds value: 0 = 300, -1 = 0. */
+static int64_t toleration_s(int64_t v) { return v == 0 ? 300 : v < 0 ? 0 : v; }
+
 int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_err *err)
 {
     cn_apiserver *s = cn_calloc(1, sizeof *s);
@@ -388,6 +391,10 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
     s->data_dir = cn_strdup(cfg->data_dir);
     s->authorize = cn_authorize_bootstrap;
     s->admission = cn_admission_new();
+    cn_priority_register(s);
+    cn_admit_default_tolerations(s->admission, toleration_s(cfg->default_not_ready_toleration_s),
+                                 toleration_s(cfg->default_unreachable_toleration_s));
+    cn_quota_admission_register(s);
     pthread_mutex_init(&s->ctl_lock, NULL);
     pthread_cond_init(&s->ctl_cond, NULL);
 

@@ -35,6 +35,9 @@ typedef struct cn_apiserver_config {
     /* Leader election of the singleton loops, in ms (0 = defaults of
      * kube-controller-manager: 15 s / 10 s / 2 s). */
     int64_t leader_lease_ms, leader_renew_deadline_ms, leader_retry_ms;
+    /* DefaultTolerationSeconds admission, in seconds: 0 = 300 (upstream's
+     * default); -1 asks for 0 s (evict at once). */
+    int64_t default_not_ready_toleration_s, default_unreachable_toleration_s;
 } cn_apiserver_config;
 
 int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_err *err);

@@ -70,6 +70,7 @@ int cn_ctl_bootstrap(cn_apiserver *s, cn_err *err)
         int r = ensure_namespace(s, system_namespaces[i], err);
         if (r < 0) return r;
     }
+    if (cn_priority_bootstrap(s, err) < 0) return -EIO;
     /* Serve every stored CRD again; the CRD watch resumes from here. */
     s->sync_rev = cn_store_current_rev(s->store);
     const cn_resource *crd = cn_registry_lookup(s->reg, "apiextensions.k8s.io", "v1", "customresourcedefinitions");

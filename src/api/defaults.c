@@ -304,6 +304,12 @@ static void crd(json_t *obj)
     }
 }
 
+static void priorityclass(json_t *obj)
+{
+    if (!json_object_get(obj, "preemptionPolicy"))
+        json_object_set_new(obj, "preemptionPolicy", json_string("PreemptLowerPriority"));
+}
+
 void cn_defaults_apply(const cn_resource *res, json_t *obj)
 {
     if (!res || !json_is_object(obj)) return;
@@ -321,6 +327,7 @@ void cn_defaults_apply(const cn_resource *res, json_t *obj)
         { "apps", "StatefulSet", statefulset }, { "apps", "DaemonSet", daemonset },
         { "batch", "Job", job }, { "batch", "CronJob", cronjob },
         { "storage.k8s.io", "StorageClass", storageclass },
+        { "scheduling.k8s.io", "PriorityClass", priorityclass },
         { "apiextensions.k8s.io", "CustomResourceDefinition", crd },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {

@@ -73,6 +73,10 @@ const cn_resource cn_builtin_resources[] = {
     RES("batch", "v1", "CronJob", "cronjobs", "cronjob", true, CN_RES_STATUS,
         .short_names = SN("cj"), .categories = cat_all),
 
+    /* policy/v1 */
+    RES("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", true,
+        CN_RES_STATUS, .short_names = SN("pdb")),
+
     /* rbac.authorization.k8s.io/v1 */
     RES("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings",
         "clusterrolebinding", false, NOGEN),
@@ -102,6 +106,14 @@ const cn_resource cn_builtin_resources[] = {
 
     /* discovery.k8s.io/v1 */
     RES("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", true, NOGEN),
+
+    /* apps/v1 history, policy/v1, scheduling.k8s.io/v1: what the workload
+     * controllers and the scheduler need. */
+    RES("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", true, NOGEN),
+    RES("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", true,
+        CN_RES_STATUS, .short_names = SN("pdb")),
+    RES("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", false, NOGEN,
+        .short_names = SN("pc")),
 };
 
 const size_t cn_builtin_count = sizeof cn_builtin_resources / sizeof cn_builtin_resources[0];
@@ -121,9 +133,10 @@ static const struct {
     { "apiextensions.k8s.io", "v1", "apiextensions.k8s.io/v1" },
     { "coordination.k8s.io", "v1", "coordination.k8s.io/v1" },
     { "discovery.k8s.io", "v1", "discovery.k8s.io/v1" },
+    { "policy", "v1", "policy/v1" },
+    { "scheduling.k8s.io", "v1", "scheduling.k8s.io/v1" },
     /* Kinds that only appear as subresource bodies. */
     { "autoscaling", "v1", "autoscaling/v1" },
-    { "policy", "v1", "policy/v1" },
 };
 
 const char *cn_builtin_api_version(const char *group, const char *version)

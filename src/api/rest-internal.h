@@ -84,6 +84,7 @@ void cn_rest_patch(cn_reqctx *c);
 void cn_rest_delete(cn_reqctx *c);
 void cn_rest_delete_collection(cn_reqctx *c);
 void cn_rest_subresource(cn_reqctx *c);   /* scale, binding, eviction, log, token */
+void cn_rest_eviction(cn_reqctx *c);      /* pods/eviction, honouring PDBs (eviction.c) */
 void cn_rest_review(cn_reqctx *c);        /* SSAR, SSRR, SSR, TokenReview */
 
 /* A filtered list (selectors, limit/continue) as an XxxList (rest_read.c). */
@@ -162,6 +163,9 @@ void cn_alloc_release_service(cn_apiserver *s, const json_t *svc);
  * what Services hold without a claim. Run periodically by the controllers. */
 int cn_alloc_repair(cn_apiserver *s, cn_err *err);
 
+/* The ResourceQuota and LimitRanger admission plugins (quota.c). */
+void cn_quota_admission_register(cn_apiserver *s);
+
 /* Controllers (controllers.c): elect, then run the loops; stop releases
  * the leases after the loops have stopped. */
 int cn_ctl_start(cn_apiserver *s, const cn_apiserver_config *cfg, cn_err *err);
@@ -171,5 +175,9 @@ void cn_ctl_kick(cn_apiserver *s);
 void cn_ctl_crd_written(cn_apiserver *s, json_t *crd);   /* fills status */
 void cn_ctl_crd_deleting(cn_apiserver *s, const json_t *crd); /* removes its objects */
 int cn_ctl_bootstrap(cn_apiserver *s, cn_err *err);
+
+/* The Priority admission plugin and the system PriorityClasses (priority.c). */
+void cn_priority_register(cn_apiserver *s);
+int cn_priority_bootstrap(cn_apiserver *s, cn_err *err);
 
 #endif

@@ -765,6 +765,46 @@ static int delete_options(cn_reqctx *c, json_t **opts, bool *dry_run, cn_err *er
     return 0;
 }
 
+/* The garbage collector's finalizers for this delete, as upstream's
+ * deletionFinalizersForGarbageCollection: Orphan (or the legacy
+ * orphanDependents=true) adds "orphan", Foreground adds
+ * "foregroundDeletion", Background (the default of every built-in
+ * resource here, as for apps/v1 upstream) drops both when given
+ * explicitly. Returns whether meta.finalizers changed. */
+static bool gc_finalizers(json_t *meta, const json_t *opts)
+{
+    const char *pp = json_string_value(json_object_get(opts, "propagationPolicy"));
+    json_t *od = json_object_get(opts, "orphanDependents");
+    if (!pp && json_is_boolean(od)) pp = json_is_true(od) ? "Orphan" : "Background";
+    if (!pp) return false;
+    const char *add = !strcmp(pp, "Orphan") ? "orphan" : !strcmp(pp, "Foreground") ? "foregroundDeletion" : NULL;
+    json_t *fins = json_object_get(meta, "finalizers");
+    json_t *nf = json_array();
+    bool changed = false, have = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(fins, i, v) {
+        const char *f = json_string_value(v);
+        bool gcf = f && (!strcmp(f, "orphan") || !strcmp(f, "foregroundDeletion"));
+        if (gcf && (!add || strcmp(f, add))) {
+            changed = true;
+            continue;
+        }
+        if (f && add && !strcmp(f, add)) have = true;
+        json_array_append(nf, v);
+    }
+    if (add && !have) {
+        json_array_append_new(nf, json_string(add));
+        changed = true;
+    }
+    if (changed) {
+        if (json_array_size(nf)) json_object_set(meta, "finalizers", nf);
+        else json_object_del(meta, "finalizers");
+    }
+    json_decref(nf);
+    return changed;
+}
+
 static bool node_exists(cn_apiserver *s, const char *name)
 {
     const cn_resource *nr = cn_registry_lookup(s->reg, "", "v1", "nodes");
@@ -805,6 +845,7 @@ int cn_rest_delete_object(cn_apiserver *s, const cn_resource *res, const char *n
             }
         }
         json_t *meta = cn_obj_meta(old);
+        bool fin_changed = gc_finalizers(meta, opts);
         bool has_fin = json_array_size(json_object_get(meta, "finalizers")) > 0;
         bool is_ns = !res->group[0] && !strcmp(res->kind, "Namespace");
         if (is_ns && (!strcmp(name, "default") || !strcmp(name, "kube-system") || !strcmp(name, "kube-public"))) {
@@ -818,7 +859,8 @@ int cn_rest_delete_object(cn_apiserver *s, const cn_resource *res, const char *n
         const char *node = json_string_value(json_object_get(json_object_get(old, "spec"), "nodeName"));
         bool graceful_pod = !res->group[0] && !strcmp(res->kind, "Pod") && node && *node &&
                             grace != 0 && node_exists(s, node);
-        if (cn_obj_deleting(old) && (has_fin || is_ns || graceful_pod)) {
+        bool deleting = cn_obj_deleting(old);
+        if (deleting && (has_fin || is_ns || graceful_pod) && !fin_changed) {
             /* Already on its way out: nothing more to do until it is gone. */
             *out = old;
             return 0;
@@ -829,9 +871,13 @@ int cn_rest_delete_object(cn_apiserver *s, const cn_resource *res, const char *n
                 json_t *tg = json_object_get(json_object_get(old, "spec"), "terminationGracePeriodSeconds");
                 grace = json_is_integer(tg) ? json_integer_value(tg) : 30;
             }
-            cn_time_rfc3339(cn_wall_s() + (graceful_pod ? grace : 0), ts);
-            json_object_set_new(meta, "deletionTimestamp", json_string(ts));
-            json_object_set_new(meta, "deletionGracePeriodSeconds", json_integer(graceful_pod ? grace : 0));
+            /* A second delete that only changes the propagation keeps the
+             * first one's deletionTimestamp. */
+            if (!deleting) {
+                cn_time_rfc3339(cn_wall_s() + (graceful_pod ? grace : 0), ts);
+                json_object_set_new(meta, "deletionTimestamp", json_string(ts));
+                json_object_set_new(meta, "deletionGracePeriodSeconds", json_integer(graceful_pod ? grace : 0));
+            }
             if (is_ns) {
                 json_t *st = json_object_get(old, "status");
                 if (!json_is_object(st)) {

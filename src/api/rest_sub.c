@@ -245,30 +245,6 @@ static void do_binding(cn_reqctx *c)
     reply_err(c, &e);
 }
 
-static void do_eviction(cn_reqctx *c)
-{
-    cn_err e = CN_ERR_INIT;
-    json_t *ev = NULL, *out = NULL;
-    bool gone;
-    if (strcmp(c->method, "POST")) {
-        cn_err_set(&e, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
-        return reply_err(c, &e);
-    }
-    if (cn_obj_decode_body(c, &ev, &e) < 0) return reply_err(c, &e);
-    json_t *opts = json_object_get(ev, "deleteOptions");
-    if (!json_is_object(opts)) opts = NULL;
-    json_t *empty = json_object();
-    /* No PodDisruptionBudgets yet: an eviction is a delete. */
-    int r = cn_rest_delete_object(c->srv, c->res, c->ns, c->name, opts ? opts : empty, c->q.dry_run,
-                                  &out, &gone, &e);
-    json_decref(empty);
-    json_decref(ev);
-    json_decref(out);
-    if (r < 0) return reply_err(c, &e);
-    cn_rest_reply(c, 201, json_pack("{s:s,s:s,s:{},s:s,s:i}", "kind", "Status", "apiVersion", "v1",
-                                    "metadata", "status", "Success", "code", 201));
-}
-
 static void do_log(cn_reqctx *c)
 {
     cn_err e = CN_ERR_INIT;
@@ -295,7 +271,7 @@ void cn_rest_subresource(cn_reqctx *c)
     bool core_pods = !c->res->group[0] && !strcmp(c->res->plural, "pods");
     if (!strcmp(s, "scale")) return do_scale(c);
     if (core_pods && !strcmp(s, "binding") && (c->res->flags & CN_RES_BINDING)) return do_binding(c);
-    if (core_pods && !strcmp(s, "eviction")) return do_eviction(c);
+    if (core_pods && !strcmp(s, "eviction")) return cn_rest_eviction(c);
     if (core_pods && !strcmp(s, "log")) return do_log(c);
     if (!c->res->group[0] && !strcmp(c->res->plural, "serviceaccounts") && !strcmp(s, "token")) {
         cn_err_set(&e, 501, "NotImplemented",

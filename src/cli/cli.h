@@ -3,5 +3,6 @@
 #define CN_CLI_H
 
 int cn_cmd_server(int argc, char **argv);
+int cn_cmd_agent(int argc, char **argv);
 
 #endif

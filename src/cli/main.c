@@ -11,6 +11,7 @@ static const struct command {
     const char *help;
 } commands[] = {
     { "server", cn_cmd_server, "run a Kubernetes API server (control-plane node)" },
+    { "agent", cn_cmd_agent, "run SIMULATED worker nodes (--simulate); real nodes: issue 6" },
 };
 
 static void usage(FILE *f)

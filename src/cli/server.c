@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "client/client.h"
 #include "ctrl/ctrl.h"
+#include "sched/sched.h"
 #include "lib/log.h"
 #include "lib/pki.h"
 #include "lib/util.h"
@@ -58,6 +59,11 @@ static void usage(FILE *f)
         "  --leader-elect-retry-period D    how often leases are renewed or tried (default 2s)\n"
         "                          D: seconds, fractions allowed (\"1.5\", \"1.5s\", \"300ms\"); want\n"
         "                          lease > renew deadline > retry; all servers of a cluster alike\n"
+        "  --node-monitor-grace-period D    a node whose Lease was not renewed for D becomes NotReady\n"
+        "                          (Ready Unknown, unreachable taints; default 40s)\n"
+        "  --default-not-ready-toleration-seconds N     pods without one get a toleration of the\n"
+        "  --default-unreachable-toleration-seconds N   not-ready / unreachable NoExecute taints for\n"
+        "                          N seconds (default 300): evicted that long after their node fails\n"
         "  --no-fsync              do not fsync commits (tests and benchmarks only: loses data on power loss)\n"
         "  --join URL              take the cluster CA and service-account key from the server at\n"
         "                          https://HOST:PORT (needs --token or --token-file: its DATA-DIR/token)\n"
@@ -104,7 +110,7 @@ int cn_cmd_server(int argc, char **argv)
 {
     enum { O_DATA = 1, O_LISTEN, O_SAN, O_TOKENS, O_ADV, O_MAXC, O_IDLE, O_LOG, O_NOFSYNC, O_HIST, O_COMPACT, O_SVC,
            O_JOIN, O_TOKEN, O_TOKEN_FILE, O_DS, O_DS_PREFIX, O_DS_CA, O_DS_CERT, O_DS_KEY,
-           O_LE_LEASE, O_LE_RENEW, O_LE_RETRY };
+           O_LE_LEASE, O_LE_RENEW, O_LE_RETRY, O_NODE_GRACE, O_TOL_NOT_READY, O_TOL_UNREACHABLE };
     static const struct option opts[] = {
         { "data-dir", required_argument, NULL, O_DATA },
         { "listen", required_argument, NULL, O_LISTEN },
@@ -129,6 +135,9 @@ int cn_cmd_server(int argc, char **argv)
         { "leader-elect-lease-duration", required_argument, NULL, O_LE_LEASE },
         { "leader-elect-renew-deadline", required_argument, NULL, O_LE_RENEW },
         { "leader-elect-retry-period", required_argument, NULL, O_LE_RETRY },
+        { "node-monitor-grace-period", required_argument, NULL, O_NODE_GRACE },
+        { "default-not-ready-toleration-seconds", required_argument, NULL, O_TOL_NOT_READY },
+        { "default-unreachable-toleration-seconds", required_argument, NULL, O_TOL_UNREACHABLE },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -213,6 +222,25 @@ int cn_cmd_server(int argc, char **argv)
                         : c == O_LE_RENEW ? "leader-elect-renew-deadline" : "leader-elect-retry-period", optarg);
                 return 2;
             }
+            break;
+        }
+        case O_NODE_GRACE:
+            if (parse_duration_ms(optarg, &ctrl_cfg.node_monitor_grace_ms) < 0) {
+                fprintf(stderr, "cairn server: --node-monitor-grace-period: want a duration like 40s, got \"%s\"\n", optarg);
+                return 2;
+            }
+            break;
+        case O_TOL_NOT_READY:
+        case O_TOL_UNREACHABLE: {
+            int64_t v;
+            if (cn_parse_int64(optarg, &v) < 0 || v < 0 || v > 0x7fffffff) {
+                fprintf(stderr, "cairn server: --%s: want a number of seconds, got \"%s\"\n",
+                        c == O_TOL_NOT_READY ? "default-not-ready-toleration-seconds"
+                                             : "default-unreachable-toleration-seconds", optarg);
+                return 2;
+            }
+            *(c == O_TOL_NOT_READY ? &cfg.default_not_ready_toleration_s : &cfg.default_unreachable_toleration_s) =
+                v ? v : -1;
             break;
         }
         case 'h': usage(stdout); return 0;
@@ -301,8 +329,22 @@ int cn_cmd_server(int argc, char **argv)
     }
     cn_err_clear(&err);
 
+    /* The scheduler likewise (sched.h), while holding the scheduler lease. */
+    cn_client *sched_client = NULL;
+    cn_sched *sched = NULL;
+    if (cn_client_new_local(cn_apiserver_handle, srv, "system:kube-scheduler", cm_groups,
+                            &sched_client, &err) == 0) {
+        cn_client_set_agent(sched_client, "cairn-scheduler");
+        cn_sched_config sc = { .client = sched_client,
+                               .elector = cn_apiserver_elector(srv, CN_ROLE_SCHEDULER) };
+        if (cn_sched_start(&sc, &sched, &err) < 0) cn_warn("scheduler: %s", err.message);
+    }
+    cn_err_clear(&err);
+
     while (!stop_signal) pause();
     cn_info("signal %d: shutting down", (int)stop_signal);
+    cn_sched_stop(sched);
+    cn_client_free(sched_client);
     cn_ctrl_manager_stop(ctrl);
     cn_client_free(ctrl_client);
     cn_apiserver_stop(srv);

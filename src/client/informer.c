@@ -551,39 +551,47 @@ int cn_informers_start(cn_informers *f, cn_err *err)
     return s.r;
 }
 
-typedef struct sync_ctx {
-    int64_t deadline;
-    bool ok;
-} sync_ctx;
-
-static bool sync_one(void *ud, const char *key, void *val)
+static bool collect_inf(void *ud, const char *key, void *val)
 {
-    sync_ctx *s = ud;
-    int64_t left = s->deadline - cn_now_ms();
-    if (!cn_informer_wait_synced(val, left > 0 ? (int)left : 0)) s->ok = false;
-    return s->ok;
+    cn_informer ***list = ud;
+    *(*list)++ = val;
+    return true;
+}
+
+/* The factory's informers (informers are never removed before the factory
+ * is freed, so the pointers stay valid without the lock). Caller frees. */
+static cn_informer **snapshot(cn_informers *f, size_t *n)
+{
+    pthread_mutex_lock(&f->lock);
+    *n = cn_strmap_len(f->by_path);
+    cn_informer **all = cn_calloc(*n + 1, sizeof *all), **p = all;
+    cn_strmap_foreach(f->by_path, collect_inf, &p);
+    pthread_mutex_unlock(&f->lock);
+    return all;
 }
 
 bool cn_informers_wait_synced(cn_informers *f, int timeout_ms)
 {
-    sync_ctx s = { cn_now_ms() + timeout_ms, true };
-    pthread_mutex_lock(&f->lock);
-    cn_strmap_foreach(f->by_path, sync_one, &s);
-    pthread_mutex_unlock(&f->lock);
-    return s.ok;
-}
-
-static bool stop_one(void *ud, const char *key, void *val)
-{
-    cn_informer_stop(val);
-    return true;
+    /* Not under the factory's lock: controllers starting meanwhile must be
+     * able to add informers. */
+    int64_t deadline = cn_now_ms() + timeout_ms;
+    size_t n;
+    cn_informer **all = snapshot(f, &n);
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        int64_t left = deadline - cn_now_ms();
+        ok = cn_informer_wait_synced(all[i], left > 0 ? (int)left : 0);
+    }
+    free(all);
+    return ok;
 }
 
 void cn_informers_stop(cn_informers *f)
 {
-    pthread_mutex_lock(&f->lock);
-    cn_strmap_foreach(f->by_path, stop_one, NULL);
-    pthread_mutex_unlock(&f->lock);
+    size_t n;
+    cn_informer **all = snapshot(f, &n);
+    for (size_t i = 0; i < n; i++) cn_informer_stop(all[i]);
+    free(all);
 }
 
 static void free_inf(void *inf) { cn_informer_free(inf); }

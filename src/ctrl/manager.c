@@ -1,17 +1,25 @@
 /* manager: runs the controllers of ctrl.h while this process leads, and the
  * worker pools they share. */
 #include "ctrl/ctrl.h"
-#include "ctrl/apps.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctrl/apps.h"
+#include "ctrl/nodelifecycle.h"
+#include "ctrl/gc.h"
+#include "ctrl/housekeeping.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
 /* Every controller, in start order. One line per controller. */
 static const cn_controller *const controllers[] = {
+    &cn_ctrl_gc,
+    &cn_ctrl_serviceaccount,
+    &cn_ctrl_disruption,
+    &cn_ctrl_endpoints,
+    &cn_nodelifecycle_controller,
     &cn_ctrl_replicaset,
     &cn_ctrl_deployment,
     NULL,
