@@ -242,12 +242,9 @@ static int create_one(void *ud, int i)
     return r;
 }
 
-typedef struct sibling_visit { rs_ctl *s; podvec *related; } sibling_visit;
-
-static bool visit_sibling(void *ud, const json_t *rs)
+static bool collect_uid(void *ud, const json_t *rs)
 {
-    sibling_visit *v = ud;
-    cn_informer_foreach_owned(v->s->pod_inf, cn_meta_str(rs, "uid"), collect_active, v->related);
+    json_array_append_new(ud, json_string(cn_meta_str(rs, "uid")));
     return true;
 }
 
@@ -259,9 +256,15 @@ static int *rank_by_node(rs_ctl *s, const json_t *rs, const podvec *pods)
     podvec related = { 0 };
     const json_t *owner = ctl_ref(rs);
     if (owner) {
-        sibling_visit v = { s, &related };
+        /* Sibling uids first: no informer is entered under another's lock. */
+        json_t *uids = json_array();
         cn_informer_foreach_owned(s->rs_inf, json_string_value(json_object_get(owner, "uid")) ?: "",
-                                  visit_sibling, &v);
+                                  collect_uid, uids);
+        size_t i;
+        json_t *u;
+        json_array_foreach(uids, i, u)
+            cn_informer_foreach_owned(s->pod_inf, json_string_value(u), collect_active, &related);
+        json_decref(uids);
     } else {
         for (size_t i = 0; i < pods->n; i++) podvec_push(&related, pods->v[i]);
     }

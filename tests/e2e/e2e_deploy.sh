@@ -231,6 +231,46 @@ done
 expect_ok "Recreate finishes on img:2" rolled_out rec
 expect_eq "old and new pods never existed together" 0 echo "$MIXED"
 
+# --- progress deadline ---
+# Pods that can never be scheduled: the rollout stalls and says so.
+deployment stuck 2 img:1 | jq '.spec.progressDeadlineSeconds = 3 | .spec.template.spec.nodeSelector = {"no-such": "node"}' \
+    >"$WORK/stuck.json"
+expect_ok "a Deployment whose pods cannot run (progressDeadlineSeconds 3)" k apply -f "$WORK/stuck.json"
+wait_for "Progressing turns False with ProgressDeadlineExceeded" 30 \
+    sh -c "[ \"\$($K get deploy stuck -o jsonpath='{.status.conditions[?(@.type==\"Progressing\")].status} {.status.conditions[?(@.type==\"Progressing\")].reason}')\" = 'False ProgressDeadlineExceeded' ]"
+expect_fail "kubectl rollout status reports it" "exceeded its progress deadline" k rollout status deploy/stuck --timeout=10s
+expect_eq "Available is False (MinimumReplicasUnavailable)" "False MinimumReplicasUnavailable" \
+    k get deploy stuck -o jsonpath='{.status.conditions[?(@.type=="Available")].status} {.status.conditions[?(@.type=="Available")].reason}'
+expect_ok "delete it" k delete deploy stuck
+
+# --- creates that fail ---
+k create namespace quota >/dev/null
+k create quota pods --hard=pods=1 -n quota >/dev/null
+sed 's/"name":"solo"/"name":"q"/' >"$WORK/q.json" <<'EOF'
+{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"solo"},
+ "spec":{"replicas":3,"selector":{"matchLabels":{"app":"q"}},
+  "template":{"metadata":{"labels":{"app":"q"}},"spec":{"containers":[{"name":"c","image":"img:1","resources":{"requests":{"cpu":"10m"},"limits":{"cpu":"10m"}}}]}}}}
+EOF
+quota_known() { [ -n "$(k get quota pods -n quota -o jsonpath='{.status.hard.pods}')" ]; }
+end=$(( $(date +%s) + 15 ))
+while [ "$(date +%s)" -le "$end" ] && ! quota_known; do sleep 0.3; done
+if ! quota_known; then
+    echo "SKIP creates refused by a quota: this build has no ResourceQuota controller"
+else
+    expect_ok "a ReplicaSet of 3 in a namespace whose quota allows 1 pod" k apply -n quota -f "$WORK/q.json"
+    wait_for "a FailedCreate event" 30 sh -c "$K get events -n quota --field-selector reason=FailedCreate -o name | grep -q ."
+    wait_for "the ReplicaFailure condition (FailedCreate)" 30 \
+        sh -c "[ \"\$($K get rs q -n quota -o jsonpath='{.status.conditions[?(@.type==\"ReplicaFailure\")].reason}')\" = FailedCreate ]"
+    expect_eq "one pod exists" 1 sh -c "$K get pods -n quota -o name | grep -c ."
+    sleep 3
+    FC=$(k get events -n quota --field-selector reason=FailedCreate -o jsonpath='{range .items[*]}{.count}{"\n"}{end}' | awk '{t+=$1} END {print t+0}')
+    echo "  FailedCreate events after ~5 s: $FC"
+    expect_ok "failed creates back off (fewer than 30 in ~5 s)" test "$FC" -lt 30
+    expect_ok "more quota" k patch quota pods -n quota --type=merge -p '{"spec":{"hard":{"pods":"5"}}}'
+    wait_for "the ReplicaSet reaches 3 (after its backoff)" 90 sh -c "[ \"\$($K get rs q -n quota -o jsonpath='{.status.replicas}')\" = 3 ]"
+    wait_for "ReplicaFailure is gone" 30 sh -c "[ -z \"\$($K get rs q -n quota -o jsonpath='{.status.conditions[?(@.type==\"ReplicaFailure\")].reason}')\" ]"
+fi
+
 # --- admission ---
 deployment bad 1 img:1 | sed 's/"labels":{"app":"bad"}/"labels":{"app":"other"}/' >"$WORK/bad.json"
 expect_fail "a template whose labels the selector misses is refused" "selector. does not match template .labels" \
@@ -276,10 +316,13 @@ mid_rollout() {
 wait_for "the rollout is under way" 60 mid_rollout
 AGENT_WAS=$AGENT_PID
 e2e_extra_cleanup
-stop_server
+# The hard way: no chance to finish anything in flight.
+kill -KILL "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null
+SERVER_PID=
 start_server
 if [ -n "$AGENT_WAS" ]; then start_agent; else start_standin; fi
-wait_for "after a restart the rollout finishes" 120 rolled_out mid
+wait_for "after a kill -9 and a restart the rollout finishes" 120 rolled_out mid
 wait_for "exactly 6 live pods, all img:2" 60 sh -c "[ \"\$($K get pods -l app=mid -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}{end}{range .items[*]}{.spec.containers[0].image}{\"\\n\"}{end}' | sort | uniq -c | xargs)\" = '6 img:2' ]"
 expect_eq "exactly 6 live pods (no duplicates)" 6 live_count app=mid
 NEWRS=$(k get rs -l app=mid -o jsonpath='{range .items[?(@.spec.replicas==6)]}{.metadata.name}{end}')
