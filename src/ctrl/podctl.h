@@ -72,11 +72,18 @@ json_t *cn_pod_from_template(const json_t *owner, const char *api_version, const
  * along with pods. */
 void cn_pods_sort_for_deletion(const json_t **pods, int *ranks, size_t n);
 
+/* fn(ud, i) for i in [0, n) on up to `parallel` threads (the calling
+ * one included); fn must be thread-safe. Returns how many succeeded (>= 0
+ * returns); *first_err (may be NULL) receives one failure's return, or 0. */
+int cn_parallel_run(int n, int parallel, int (*fn)(void *ud, int i), void *ud, int *first_err);
+
 /* Upstream's slowStartBatch: call fn for count items in batches of
- * initial, 2*initial, 4*initial, ...; stops after the first batch with a
- * failure. Returns the number of successful calls; *first_err (may be
- * NULL) receives the first failure's return. */
-int cn_slow_start_batch(int count, int initial, int (*fn)(void *ud, int i), void *ud, int *first_err);
+ * initial, 2*initial, 4*initial, ..., each batch in parallel (up to
+ * `parallel` at once, as upstream's goroutines), stopping after the first
+ * batch with a failure. Returns the number of successful calls;
+ * *first_err (may be NULL) receives a failure's return. */
+int cn_slow_start_batch(int count, int initial, int parallel, int (*fn)(void *ud, int i), void *ud,
+                        int *first_err);
 
 /* ---- claiming children (ControllerRefManager) ---- */
 typedef struct cn_claim {

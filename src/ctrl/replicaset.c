@@ -14,6 +14,7 @@
 #include "ctrl/apps.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,9 +215,12 @@ static bool collect_active(void *ud, const json_t *pod)
     return true;
 }
 
+#define PARALLEL_WRITES 16   /* creates or deletes in flight per sync (upstream: a goroutine each) */
+
 typedef struct create_job {
     rs_ctl *s;
     const json_t *rs;
+    pthread_mutex_t mu;   /* guards err */
     cn_err err;           /* the first failure */
 } create_job;
 
@@ -233,7 +237,9 @@ static int create_one(void *ud, int i)
         cn_recorder_event(j->s->rec, j->rs, "Normal", "SuccessfulCreate", "Created pod: %s", cn_meta_str(out, "name"));
     } else {
         cn_recorder_event(j->s->rec, j->rs, "Warning", "FailedCreate", "Error creating: %s", e.message ? e.message : "unknown error");
+        pthread_mutex_lock(&j->mu);
         if (!j->err.code) cn_err_move(&j->err, &e);
+        pthread_mutex_unlock(&j->mu);
     }
     cn_err_clear(&e);
     json_decref(out);
@@ -279,6 +285,43 @@ static int *rank_by_node(rs_ctl *s, const json_t *rs, const podvec *pods)
     return ranks;
 }
 
+typedef struct delete_job {
+    rs_ctl *s;
+    const json_t *rs;
+    const char *key;
+    const json_t **pods;
+    char **keys;
+    pthread_mutex_t mu;   /* guards err */
+    cn_err err;
+} delete_job;
+
+static int delete_one(void *ud, int i)
+{
+    delete_job *j = ud;
+    const json_t *pod = j->pods[i];
+    char *path = cn_client_path("", "v1", cn_meta_str(pod, "namespace"), "pods", cn_meta_str(pod, "name"), NULL);
+    cn_err e = CN_ERR_INIT;
+    int r = cn_client_delete(j->s->c, path, NULL, NULL, &e);
+    free(path);
+    if (r == 0) {
+        cn_recorder_event(j->s->rec, j->rs, "Normal", "SuccessfulDelete", "Deleted pod: %s", cn_meta_str(pod, "name"));
+    } else {
+        /* Not deleted by us: its deletion will not be seen as ours. */
+        cn_expect_deletion_observed(j->s->exp, j->key, j->keys[i]);
+        if (e.code == 404) {
+            r = 0;
+        } else {
+            cn_recorder_event(j->s->rec, j->rs, "Warning", "FailedDelete", "Error deleting: %s",
+                              e.message ? e.message : "unknown error");
+            pthread_mutex_lock(&j->mu);
+            if (!j->err.code) cn_err_move(&j->err, &e);
+            pthread_mutex_unlock(&j->mu);
+        }
+    }
+    cn_err_clear(&e);
+    return r;
+}
+
 /* Creates or deletes pods toward spec.replicas. *creating tells which kind
  * of failure a negative return is. */
 static int manage(rs_ctl *s, const char *key, const json_t *rs, podvec *pods, bool *creating, cn_err *err)
@@ -289,10 +332,13 @@ static int manage(rs_ctl *s, const char *key, const json_t *rs, podvec *pods, bo
     if (diff < 0) {
         int n = (int)(-diff > BURST_REPLICAS ? BURST_REPLICAS : -diff);
         cn_expect_creations(s->exp, key, n);
-        create_job j = { s, rs, CN_ERR_INIT };
+        create_job j = { .s = s, .rs = rs, .err = CN_ERR_INIT };
+        pthread_mutex_init(&j.mu, NULL);
         int first = 0;
-        int ok = cn_slow_start_batch(n, 1, create_one, &j, &first);
-        /* The ones never tried will never be seen: stop waiting for them. */
+        int ok = cn_slow_start_batch(n, 1, PARALLEL_WRITES, create_one, &j, &first);
+        pthread_mutex_destroy(&j.mu);
+        /* The ones never tried (or refused) will never be seen: stop
+         * waiting for them. */
         for (int i = ok; i < n; i++) cn_expect_creation_observed(s->exp, key);
         if (first < 0) {
             cn_err_move(err, &j.err);
@@ -309,28 +355,13 @@ static int manage(rs_ctl *s, const char *key, const json_t *rs, podvec *pods, bo
     char **keys = cn_calloc(n, sizeof *keys);
     for (size_t i = 0; i < n; i++) keys[i] = cn_ctrl_key(pods->v[i]);
     cn_expect_deletions(s->exp, key, (const char *const *)keys, n);
+    delete_job j = { .s = s, .rs = rs, .key = key, .pods = pods->v, .keys = keys, .err = CN_ERR_INIT };
+    pthread_mutex_init(&j.mu, NULL);
     int ret = 0;
-    for (size_t i = 0; i < n; i++) {
-        const json_t *pod = pods->v[i];
-        char *path = cn_client_path("", "v1", cn_meta_str(pod, "namespace"), "pods", cn_meta_str(pod, "name"), NULL);
-        cn_err e = CN_ERR_INIT;
-        int r = cn_client_delete(s->c, path, NULL, NULL, &e);
-        free(path);
-        if (r == 0) {
-            cn_recorder_event(s->rec, rs, "Normal", "SuccessfulDelete", "Deleted pod: %s", cn_meta_str(pod, "name"));
-        } else {
-            /* Not deleted by us: its deletion will not be seen as ours. */
-            cn_expect_deletion_observed(s->exp, key, keys[i]);
-            if (e.code != 404) {
-                cn_recorder_event(s->rec, rs, "Warning", "FailedDelete", "Error deleting: %s", e.message ? e.message : "unknown error");
-                if (!ret) {
-                    ret = r;
-                    cn_err_move(err, &e);
-                }
-            }
-        }
-        cn_err_clear(&e);
-    }
+    cn_parallel_run((int)n, PARALLEL_WRITES, delete_one, &j, &ret);
+    pthread_mutex_destroy(&j.mu);
+    if (ret < 0) cn_err_move(err, &j.err);
+    cn_err_clear(&j.err);
     for (size_t i = 0; i < n; i++) free(keys[i]);
     free(keys);
     return ret;
