@@ -169,15 +169,17 @@ void cn_expect_age(cn_expectations *e, int64_t ms)
  * JSON helpers and pod facts
  * ------------------------------------------------------------------- */
 
+/* Hot: every pod of a ReplicaSet is looked at on every sync. */
 static const json_t *at(const json_t *obj, const char *dotted)
 {
-    char buf[256];
-    size_t n = strlen(dotted);
-    if (n >= sizeof buf) return NULL;
-    memcpy(buf, dotted, n + 1);
     const json_t *cur = obj;
-    for (char *save = NULL, *p = strtok_r(buf, ".", &save); p && cur; p = strtok_r(NULL, ".", &save))
-        cur = json_object_get(cur, p);
+    const char *p = dotted;
+    while (cur && *p) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        cur = json_object_getn(cur, p, n);
+        p += n + (dot != NULL);
+    }
     return cur;
 }
 
