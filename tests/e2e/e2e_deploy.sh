@@ -348,6 +348,23 @@ else
     expect_eq "its ReplicaSets stay" 2 rs_count app=mid
     expect_eq "its pods stay" 6 live_count app=mid
     expect_eq "the ReplicaSets lost their owner" "" k get rs -l app=mid -o jsonpath='{.items[*].metadata.ownerReferences}'
+    # A name collision: an orphaned ReplicaSet holds <deployment>-<hash>
+    # with another template; the Deployment adopts it as an old one, bumps
+    # status.collisionCount and names its new ReplicaSet by the new hash.
+    deployment col 1 img:1 >"$WORK/col.json"
+    expect_ok "a Deployment col" k apply -f "$WORK/col.json"
+    wait_for "it rolls out" 60 rolled_out col
+    COLRS=$(k get rs -l app=col -o jsonpath='{.items[0].metadata.name}')
+    expect_ok "orphan its ReplicaSet" k delete deploy col --cascade=orphan
+    wait_for "the ReplicaSet has no owner" 30 sh -c "[ -z \"\$($K get rs $COLRS -o jsonpath='{.metadata.ownerReferences}')\" ]"
+    expect_ok "change that ReplicaSet's template" k set image rs/"$COLRS" c=img:other
+    expect_ok "create col again with the first template" k apply -f "$WORK/col.json"
+    wait_for "status.collisionCount becomes 1" 30 sh -c "[ \"\$($K get deploy col -o jsonpath='{.status.collisionCount}')\" = 1 ]"
+    wait_for "it rolls out on a differently named ReplicaSet" 60 rolled_out col
+    expect_eq "two ReplicaSets, both owned by col" "col col" \
+        sh -c "$K get rs -l app=col -o jsonpath='{range .items[*]}{.metadata.ownerReferences[0].name}{\"\\n\"}{end}' | xargs"
+    expect_eq "the new one runs img:1" img:1 \
+        sh -c "$K get rs -l app=col -o jsonpath='{range .items[?(@.spec.replicas==1)]}{.spec.template.spec.containers[0].image}{end}'"
     expect_ok "delete a Deployment (background)" k delete deploy web
     wait_for "its ReplicaSets are deleted" 60 count_is 0 rs_count app=web
     wait_for "its pods are deleted" 60 count_is 0 live_count app=web
