@@ -59,6 +59,10 @@ live_pods() {
     api GET "/api/v1/namespaces/default/pods?labelSelector=$1" | sed '$d' |
         jq -r '.items[] | select(.metadata.deletionTimestamp == null) | .metadata.name'
 }
+live_images() {
+    api GET "/api/v1/namespaces/default/pods?labelSelector=$1" | sed '$d' |
+        jq -r '[.items[] | select(.metadata.deletionTimestamp == null) | .spec.containers[0].image] | unique | join(" ")'
+}
 live_count() { live_pods "$1" | grep -c . ; }
 ready_count() {
     api GET "/api/v1/namespaces/default/pods?labelSelector=$1" | sed '$d' |
@@ -132,8 +136,9 @@ expect_out "ScalingReplicaSet events" "Scaled up replica set $RS1 to 3" k get ev
 expect_out "...for scaling down too" "Scaled down replica set $RS1 to 2" k get events --field-selector involvedObject.name=web
 
 # --- a rolling update, sampled ---
-expect_ok "scale to 4 for the rollout" k scale deploy/web --replicas=4
-wait_for "4 ready" 60 rolled_out web
+expect_ok "10 replicas, maxSurge 25% (3, rounded up), maxUnavailable 25% (2, rounded down)" \
+    k patch deploy/web --type=merge -p '{"spec":{"replicas":10,"strategy":{"rollingUpdate":{"maxSurge":"25%","maxUnavailable":"25%"}}}}'
+wait_for "10 ready" 60 rolled_out web
 # Watches pods and ReplicaSets from a listed resourceVersion, so every
 # change during the rollout is seen, not only the moments a poll hits.
 PODS_LIST=$(api GET "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb" | sed '$d')
@@ -146,10 +151,10 @@ watch_to "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb" "$(echo "$POD
 W1=$!
 watch_to "/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dweb" "$(echo "$RS_LIST" | jq -r .metadata.resourceVersion)" "$WORK/rs.watch"
 W2=$!
-expect_ok "kubectl set image (maxSurge 1, maxUnavailable 1)" k set image deploy/web c=img:2
+expect_ok "kubectl set image" k set image deploy/web c=img:2
 end=$(( $(date +%s) + 90 ))
 while [ "$(date +%s)" -le "$end" ]; do
-    if rolled_out web && [ "$(image_of web)" = img:2 ] && [ "$(live_count app=web)" = 4 ]; then break; fi
+    if rolled_out web && [ "$(image_of web)" = img:2 ] && [ "$(live_count app=web)" = 10 ]; then break; fi
     sleep 0.2
 done
 sleep 0.5
@@ -170,13 +175,12 @@ MAXRS=$(echo "$RS_LIST" | jq -n --slurpfile w "$WORK/rs.watch" '
         [.[]] | add)] | max // 0')
 echo "  rollout: $SAMPLES pod events watched, fewest available pods $MIN, most replicas in ReplicaSets $MAXRS"
 expect_ok "the rollout finished" rolled_out web
-expect_ok "ready pods never fell below replicas - maxUnavailable (3)" test "$MIN" -ge 3
-expect_ok "ReplicaSets never held more than replicas + maxSurge (5)" test "$MAXRS" -le 5
+expect_ok "ready pods never fell below replicas - maxUnavailable (8)" test "$MIN" -ge 8
+expect_ok "ReplicaSets never held more than replicas + maxSurge (13)" test "$MAXRS" -le 13
 expect_ok "the watch saw the rollout (>= 8 pod events)" test "$SAMPLES" -ge 8
-expect_eq "two ReplicaSets, the old one at 0" "0 4" \
+expect_eq "two ReplicaSets, the old one at 0" "0 10" \
     sh -c "$K get rs -l app=web -o jsonpath='{range .items[*]}{.spec.replicas}{\"\\n\"}{end}' | sort -n | xargs"
-expect_eq "every live pod runs the new image" "img:2" \
-    sh -c "$K get pods -l app=web -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}{end}{range .items[*]}{.spec.containers[0].image}{\"\\n\"}{end}' | sort -u | xargs"
+expect_eq "every live pod runs the new image" "img:2" live_images app=web
 expect_ok "kubectl rollout status" k rollout status deploy/web --timeout=10s
 
 # --- history, undo ---
@@ -323,7 +327,7 @@ SERVER_PID=
 start_server
 if [ -n "$AGENT_WAS" ]; then start_agent; else start_standin; fi
 wait_for "after a kill -9 and a restart the rollout finishes" 120 rolled_out mid
-wait_for "exactly 6 live pods, all img:2" 60 sh -c "[ \"\$($K get pods -l app=mid -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}{end}{range .items[*]}{.spec.containers[0].image}{\"\\n\"}{end}' | sort | uniq -c | xargs)\" = '6 img:2' ]"
+wait_for "live pods all run img:2" 60 count_is img:2 live_images app=mid
 expect_eq "exactly 6 live pods (no duplicates)" 6 live_count app=mid
 NEWRS=$(k get rs -l app=mid -o jsonpath='{range .items[?(@.spec.replicas==6)]}{.metadata.name}{end}')
 expect_eq "every pod belongs to the new ReplicaSet (no orphans)" "$NEWRS" \
