@@ -107,11 +107,10 @@ const cn_resource cn_builtin_resources[] = {
     /* discovery.k8s.io/v1 */
     RES("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", true, NOGEN),
 
-    /* apps/v1 history, policy/v1, scheduling.k8s.io/v1: what the workload
-     * controllers and the scheduler need. */
+    /* apps/v1 history (DaemonSets, StatefulSets) */
     RES("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", true, NOGEN),
-    RES("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", true,
-        CN_RES_STATUS, .short_names = SN("pdb")),
+
+    /* scheduling.k8s.io/v1 */
     RES("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", false, NOGEN,
         .short_names = SN("pc")),
 };

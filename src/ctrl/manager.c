@@ -7,9 +7,12 @@
 #include <string.h>
 
 #include "ctrl/apps.h"
-#include "ctrl/nodelifecycle.h"
+#include "ctrl/daemonset.h"
 #include "ctrl/gc.h"
 #include "ctrl/housekeeping.h"
+#include "ctrl/job.h"
+#include "ctrl/nodelifecycle.h"
+#include "ctrl/statefulset.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -22,6 +25,9 @@ static const cn_controller *const controllers[] = {
     &cn_nodelifecycle_controller,
     &cn_ctrl_replicaset,
     &cn_ctrl_deployment,
+    &cn_daemonset_controller,
+    &cn_statefulset_controller,
+    &cn_job_controller,
     NULL,
 };
 
