@@ -216,12 +216,39 @@ static bool collect_active(void *ud, const json_t *pod)
 }
 
 #define PARALLEL_WRITES 16   /* creates or deletes in flight per sync (upstream: a goroutine each) */
+/* Per-pod events per sync; the rest become one "(combined from similar
+ * events)" event, as client-go's aggregator and spam filter would leave
+ * it: a 5,000-pod scale-up must not write 5,000 Events. */
+#define EVENTS_PER_SYNC 10
+
+/* Counts one success; true if it still gets its own event, else its name
+ * is kept for the combined one. Under the job's mutex. */
+static bool own_event(pthread_mutex_t *mu, int *count, char **last, const char *name)
+{
+    pthread_mutex_lock(mu);
+    bool own = ++*count <= EVENTS_PER_SYNC;
+    if (!own) {
+        free(*last);
+        *last = cn_strdup(name);
+    }
+    pthread_mutex_unlock(mu);
+    return own;
+}
+
+static void combined_event(rs_ctl *s, const json_t *rs, int count, char *last, const char *reason, const char *verb)
+{
+    if (count > EVENTS_PER_SYNC && last)
+        cn_recorder_event(s->rec, rs, "Normal", reason, "(combined from similar events): %s pod: %s", verb, last);
+    free(last);
+}
 
 typedef struct create_job {
     rs_ctl *s;
     const json_t *rs;
-    pthread_mutex_t mu;   /* guards err */
+    pthread_mutex_t mu;   /* guards err, events, last */
     cn_err err;           /* the first failure */
+    int events;
+    char *last;
 } create_job;
 
 static int create_one(void *ud, int i)
@@ -234,7 +261,8 @@ static int create_one(void *ud, int i)
     cn_err e = CN_ERR_INIT;
     int r = cn_client_create(j->s->c, path, pod, &out, &e);
     if (r == 0) {
-        cn_recorder_event(j->s->rec, j->rs, "Normal", "SuccessfulCreate", "Created pod: %s", cn_meta_str(out, "name"));
+        if (own_event(&j->mu, &j->events, &j->last, cn_meta_str(out, "name")))
+            cn_recorder_event(j->s->rec, j->rs, "Normal", "SuccessfulCreate", "Created pod: %s", cn_meta_str(out, "name"));
     } else {
         cn_recorder_event(j->s->rec, j->rs, "Warning", "FailedCreate", "Error creating: %s", e.message ? e.message : "unknown error");
         pthread_mutex_lock(&j->mu);
@@ -291,8 +319,10 @@ typedef struct delete_job {
     const char *key;
     const json_t **pods;
     char **keys;
-    pthread_mutex_t mu;   /* guards err */
+    pthread_mutex_t mu;   /* guards err, events, last */
     cn_err err;
+    int events;
+    char *last;
 } delete_job;
 
 static int delete_one(void *ud, int i)
@@ -304,7 +334,8 @@ static int delete_one(void *ud, int i)
     int r = cn_client_delete(j->s->c, path, NULL, NULL, &e);
     free(path);
     if (r == 0) {
-        cn_recorder_event(j->s->rec, j->rs, "Normal", "SuccessfulDelete", "Deleted pod: %s", cn_meta_str(pod, "name"));
+        if (own_event(&j->mu, &j->events, &j->last, cn_meta_str(pod, "name")))
+            cn_recorder_event(j->s->rec, j->rs, "Normal", "SuccessfulDelete", "Deleted pod: %s", cn_meta_str(pod, "name"));
     } else {
         /* Not deleted by us: its deletion will not be seen as ours. */
         cn_expect_deletion_observed(j->s->exp, j->key, j->keys[i]);
@@ -337,6 +368,7 @@ static int manage(rs_ctl *s, const char *key, const json_t *rs, podvec *pods, bo
         int first = 0;
         int ok = cn_slow_start_batch(n, 1, PARALLEL_WRITES, create_one, &j, &first);
         pthread_mutex_destroy(&j.mu);
+        combined_event(s, rs, j.events, j.last, "SuccessfulCreate", "Created");
         /* The ones never tried (or refused) will never be seen: stop
          * waiting for them. */
         for (int i = ok; i < n; i++) cn_expect_creation_observed(s->exp, key);
@@ -360,6 +392,7 @@ static int manage(rs_ctl *s, const char *key, const json_t *rs, podvec *pods, bo
     int ret = 0;
     cn_parallel_run((int)n, PARALLEL_WRITES, delete_one, &j, &ret);
     pthread_mutex_destroy(&j.mu);
+    combined_event(s, rs, j.events, j.last, "SuccessfulDelete", "Deleted");
     if (ret < 0) cn_err_move(err, &j.err);
     cn_err_clear(&j.err);
     for (size_t i = 0; i < n; i++) free(keys[i]);
