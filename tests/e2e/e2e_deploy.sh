@@ -27,7 +27,7 @@ have_agent() { "$CAIRN" agent --help 2>&1 | grep -q -- --simulate; }
 
 start_agent() {
     if have_agent; then
-        "$CAIRN" agent --simulate --nodes 3 --kubeconfig "$KUBECONFIG" --ready-delay 300ms \
+        "$CAIRN" agent --simulate --nodes 8 --kubeconfig "$KUBECONFIG" --ready-delay 300ms \
             >>"$WORK/agent.log" 2>&1 &
         AGENT_PID=$!
     fi
@@ -334,6 +334,27 @@ expect_eq "every pod belongs to the new ReplicaSet (no orphans)" "$NEWRS" \
     sh -c "$K get pods -l app=mid -o jsonpath='{range .items[*]}{.metadata.ownerReferences[0].name}{\"\\n\"}{end}' | sort -u | xargs"
 expect_eq "two ReplicaSets, no duplicate for the new template" 2 rs_count app=mid
 
+# --- kill -9 while a scale-up is creating pods ---
+# (8 simulated nodes of 110 pods each hold them.)
+pod_total() { api GET "/api/v1/namespaces/default/pods?labelSelector=app%3Dmid" | sed '$d' | jq '.items | length'; }
+expect_ok "scale mid to 600" k scale deploy/mid --replicas=600
+# Kill as soon as creates are under way, to catch some in flight.
+end=$(( $(date +%s) + 60 ))
+SEEN=0
+while [ "$(date +%s)" -le "$end" ] && [ "$SEEN" -lt 8 ]; do SEEN=$(pod_total); done
+AGENT_WAS=$AGENT_PID
+e2e_extra_cleanup
+kill -KILL "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null
+SERVER_PID=
+start_server
+echo "  killed -9 right after seeing $SEEN of 600 pods"
+if [ -n "$AGENT_WAS" ]; then start_agent; else start_standin; fi
+wait_for "after the restart the Deployment reaches 600" 240 rolled_out mid
+expect_eq "exactly 600 pods exist (none made twice)" 600 pod_total
+expect_eq "no pod of $NEWRS was deleted as an extra" "" \
+    sh -c "$K get events --field-selector reason=SuccessfulDelete -o jsonpath='{range .items[*]}{.involvedObject.name}{\"\\n\"}{end}' | grep -x '$NEWRS'"
+
 # --- cascading deletes (the garbage collector) ---
 k create configmap gc-owner >/dev/null 2>&1
 uid=$(k get configmap gc-owner -o jsonpath='{.metadata.uid}')
@@ -350,7 +371,7 @@ else
     expect_ok "delete a Deployment --cascade=orphan" k delete deploy mid --cascade=orphan
     sleep 2
     expect_eq "its ReplicaSets stay" 2 rs_count app=mid
-    expect_eq "its pods stay" 6 live_count app=mid
+    expect_eq "its pods stay" 600 live_count app=mid
     expect_eq "the ReplicaSets lost their owner" "" k get rs -l app=mid -o jsonpath='{.items[*].metadata.ownerReferences}'
     # A name collision: an orphaned ReplicaSet holds <deployment>-<hash>
     # with another template; the Deployment adopts it as an old one, bumps
