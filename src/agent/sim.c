@@ -1,7 +1,8 @@
 /* sim: the running node simulator (see sim.h). Threads:
  *  - the caller's thread waits for the stop flag and logs rates;
- *  - two informers (pods bound to any node, nodes) call the handlers below,
- *    which only update the in-memory records and queue timers;
+ *  - two streams (stream.h: list+watch without a cache) of pods bound to
+ *    any node and of nodes call the handlers below, which only update the
+ *    in-memory records and queue timers;
  *  - `workers` threads pop due timers from the one heap and make the API
  *    calls (registration, lease renewals, pod status, final deletes).
  * One mutex guards the records and the heap; no API call is made under it.
@@ -25,9 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/stream.h"
 #include "agent/timerheap.h"
 #include "client/client.h"
-#include "client/informer.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -42,6 +43,7 @@ struct simnode {
     char *uid;
     bool registered;
     bool status_queued;          /* a T_NODE_STATUS is pending */
+    unsigned mark;               /* relist mark of the last sighting */
     int64_t lease_due;           /* next renewal (monotonic) */
     uint8_t slots[32];           /* pod IP host parts in use (bit per slot) */
 };
@@ -49,6 +51,8 @@ struct simnode {
 struct simpod {
     struct simpod *next;         /* hash chain */
     char *uid, *ns, *name;
+    json_t *lite;                /* uid, containers' names and images, restartPolicy */
+    unsigned mark;               /* relist mark of the last sighting */
     int node;
     int slot;
     uint64_t gen;
@@ -62,7 +66,8 @@ struct simpod {
 typedef struct sim {
     const cn_sim_config *cfg;
     cn_client *client;
-    cn_informer *pods, *nodes_inf;
+    cn_stream *pods, *nodes_inf;
+    unsigned pod_mark, node_mark;
     pthread_mutex_t mu;
     pthread_cond_t cond;
     cn_timerheap heap;
@@ -123,6 +128,7 @@ static void pod_remove(sim *s, const char *uid)
         free(p->uid);
         free(p->ns);
         free(p->name);
+        json_decref(p->lite);
         free(p);
         s->npods--;
         return;
@@ -156,6 +162,27 @@ static bool pod_ready_true(const json_t *pod)
     return false;
 }
 
+/* What the status writes need from a pod, kept instead of the pod. */
+static json_t *pod_lite(const json_t *pod)
+{
+    const json_t *spec = json_object_get(pod, "spec");
+    json_t *lite = json_pack("{s:{s:s},s:{s:s}}", "metadata", "uid", cn_meta_str(pod, "uid"), "spec",
+                             "restartPolicy", cn_json_str_at(pod, "spec.restartPolicy"));
+    static const char *const lists[] = { "containers", "initContainers" };
+    for (int k = 0; k < 2; k++) {
+        json_t *src = json_object_get(spec, lists[k]);
+        if (!json_array_size(src)) continue;
+        json_t *dst = json_array();
+        size_t i;
+        json_t *c;
+        json_array_foreach(src, i, c)
+            json_array_append_new(dst, json_pack("{s:s,s:s}", "name", cn_json_str_at(c, "name"),
+                                                 "image", cn_json_str_at(c, "image")));
+        json_object_set_new(json_object_get(lite, "spec"), lists[k], dst);
+    }
+    return lite;
+}
+
 static int pod_restarts(const json_t *pod)
 {
     const json_t *cs = json_array_get(json_object_get(json_object_get(pod, "status"), "containerStatuses"), 0);
@@ -180,6 +207,7 @@ static void pod_seen(sim *s, const json_t *pod)
         p->ns = cn_strdup(cn_meta_str(pod, "namespace"));
         p->name = cn_strdup(cn_meta_str(pod, "name"));
         p->node = idx;
+        p->lite = pod_lite(pod);
         p->gen = ++s->next_gen;
         p->duration_ms = pod_duration_ms(pod, &p->exit_code);
         /* A pod we ran before a restart keeps its IP. */
@@ -215,6 +243,7 @@ static void pod_seen(sim *s, const json_t *pod)
         p->gen = ++s->next_gen;
         push(s, now, T_POD_START, 0, p->gen, uid);
     }
+    p->mark = s->pod_mark;
     if (deleting && p->state != P_DELETING) {
         p->state = P_DELETING;
         p->gen = ++s->next_gen;
@@ -223,14 +252,29 @@ static void pod_seen(sim *s, const json_t *pod)
     pthread_mutex_unlock(&s->mu);
 }
 
-static void on_pod_add(void *ud, const json_t *obj) { pod_seen(ud, obj); }
-static void on_pod_update(void *ud, const json_t *old, const json_t *obj) { pod_seen(ud, obj); }
-static void on_pod_delete(void *ud, const json_t *obj)
+static void on_pod(void *ud, const char *type, const json_t *obj)
 {
     sim *s = ud;
-    const char *uid = cn_meta_str(obj, "uid");
+    if (strcmp(type, "DELETED")) return pod_seen(s, obj);
     pthread_mutex_lock(&s->mu);
-    pod_remove(s, uid);
+    pod_remove(s, cn_meta_str(obj, "uid"));
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* A relist of pods: those not listed again were deleted meanwhile. */
+static void on_pod_relist(void *ud, bool done)
+{
+    sim *s = ud;
+    pthread_mutex_lock(&s->mu);
+    if (!done) {
+        s->pod_mark++;
+    } else {
+        for (size_t b = 0; b < POD_BUCKETS; b++)
+            for (struct simpod *p = s->buckets[b], *next; p; p = next) {
+                next = p->next;
+                if (p->mark != s->pod_mark) pod_remove(s, p->uid);
+            }
+    }
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -250,6 +294,7 @@ static void node_seen(sim *s, const json_t *node, bool deleted)
     if (idx < 0) return;
     pthread_mutex_lock(&s->mu);
     struct simnode *n = &s->nodes[idx];
+    n->mark = s->node_mark;
     if (n->registered && deleted) {
         /* Like the kubelet: a deleted node registers itself again. */
         n->registered = false;
@@ -263,9 +308,26 @@ static void node_seen(sim *s, const json_t *node, bool deleted)
     pthread_mutex_unlock(&s->mu);
 }
 
-static void on_node_add(void *ud, const json_t *obj) { node_seen(ud, obj, false); }
-static void on_node_update(void *ud, const json_t *old, const json_t *obj) { node_seen(ud, obj, false); }
-static void on_node_delete(void *ud, const json_t *obj) { node_seen(ud, obj, true); }
+static void on_node(void *ud, const char *type, const json_t *obj) { node_seen(ud, obj, !strcmp(type, "DELETED")); }
+
+/* A relist of nodes: ours that were not listed were deleted meanwhile. */
+static void on_node_relist(void *ud, bool done)
+{
+    sim *s = ud;
+    pthread_mutex_lock(&s->mu);
+    if (!done) {
+        s->node_mark++;
+    } else {
+        for (int i = 0; i < s->cfg->nodes; i++) {
+            struct simnode *n = &s->nodes[i];
+            if (!n->registered || n->mark == s->node_mark) continue;
+            n->registered = false;
+            s->registered--;
+            push(s, cn_now_ms(), T_REGISTER, i, 0, NULL);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+}
 
 /* ---- the work behind each timer (no lock held while calling the API) ---- */
 
@@ -390,6 +452,7 @@ static void node_status(sim *s, int idx)
 /* Snapshot of a record for a status write, taken under the lock. */
 struct podjob {
     char ns[254], name[254];
+    json_t *lite;                /* a reference */
     cn_sim_pod_state st;
     char host_ip[16], pod_ip[16];
 };
@@ -402,6 +465,7 @@ static bool pod_job(sim *s, const cn_timer *t, enum pod_state want, struct podjo
     snprintf(j->name, sizeof j->name, "%s", p->name);
     memcpy(j->host_ip, p->host_ip, sizeof j->host_ip);
     memcpy(j->pod_ip, p->pod_ip, sizeof j->pod_ip);
+    j->lite = json_incref(p->lite);
     j->st = p->st;
     j->st.host_ip = j->host_ip;
     j->st.pod_ip = j->pod_ip;
@@ -411,13 +475,9 @@ static bool pod_job(sim *s, const cn_timer *t, enum pod_state want, struct podjo
 /* Writes the status for j; 0, or negative (404 means the pod is gone). */
 static int pod_write(sim *s, const char *uid, struct podjob *j, cn_err *err)
 {
-    json_t *pod = cn_informer_get(s->pods, j->ns, j->name);
-    if (!pod || strcmp(cn_meta_str(pod, "uid"), uid)) {
-        json_decref(pod);
-        return cn_err_set(err, 404, "NotFound", "pod gone");
-    }
-    json_t *status = cn_sim_pod_status(pod, &j->st);
-    json_decref(pod);
+    json_t *status = cn_sim_pod_status(j->lite, &j->st);
+    json_decref(j->lite);
+    j->lite = NULL;
     char *path = cn_client_path("", "v1", j->ns, "pods", j->name, "status");
     json_t *body = json_pack("{s:{s:s},s:o}", "metadata", "uid", uid, "status", status);
     int r = cn_client_patch(s->client, path, CN_PATCH_MERGE, body, NULL, err);
@@ -465,9 +525,7 @@ static void pod_end(sim *s, const cn_timer *t)
     struct simpod *p = pod_find(s, t->key);
     bool ok = p && p->gen == t->gen && p->state == P_RUNNING;
     if (ok) {
-        json_t *pod = cn_informer_get(s->pods, p->ns, p->name);
-        restart = cn_sim_restarts(cn_json_str_at(pod, "spec.restartPolicy"), p->exit_code);
-        json_decref(pod);
+        restart = cn_sim_restarts(cn_json_str_at(p->lite, "spec.restartPolicy"), p->exit_code);
         p->st.exit_code = p->exit_code;
         p->st.finished_s = cn_wall_s();
         if (restart) {
@@ -639,11 +697,10 @@ int cn_sim_run(const cn_sim_config *cfg, volatile int *stop, cn_err *err)
     /* Pods bound to some node: the server filters out the unscheduled ones
      * (there may be many while the scheduler works); ours are picked by
      * name locally, so one watch serves thousands of nodes. */
-    s.pods = cn_informer_new(s.client, "/api/v1/pods?fieldSelector=spec.nodeName%21%3D");
-    cn_informer_add_handler(s.pods, &(cn_informer_handler){ on_pod_add, on_pod_update, on_pod_delete, &s });
-    s.nodes_inf = cn_informer_new(s.client, "/api/v1/nodes");
-    cn_informer_add_handler(s.nodes_inf, &(cn_informer_handler){ on_node_add, on_node_update, on_node_delete, &s });
-    if ((r = cn_informer_start(s.pods, err)) < 0 || (r = cn_informer_start(s.nodes_inf, err)) < 0) goto done;
+    cn_stream_handler ph = { on_pod, on_pod_relist, &s }, nh = { on_node, on_node_relist, &s };
+    if ((r = cn_stream_start(s.client, "/api/v1/pods?fieldSelector=spec.nodeName%21%3D", &ph, &s.pods, err)) < 0 ||
+        (r = cn_stream_start(s.client, "/api/v1/nodes", &nh, &s.nodes_inf, err)) < 0)
+        goto done;
 
     threads = cn_calloc((size_t)workers, sizeof *threads);
     for (; nthreads < workers; nthreads++)
@@ -681,8 +738,8 @@ done:
     pthread_mutex_unlock(&s.mu);
     for (int i = 0; i < nthreads; i++) pthread_join(threads[i], NULL);
     free(threads);
-    cn_informer_free(s.pods);
-    cn_informer_free(s.nodes_inf);
+    cn_stream_free(s.pods);
+    cn_stream_free(s.nodes_inf);
     for (size_t b = 0; b < POD_BUCKETS; b++)
         while (s.buckets[b]) pod_remove(&s, s.buckets[b]->uid);
     free(s.buckets);

@@ -16,7 +16,7 @@ start_server --node-monitor-grace-period ${GRACE}s
 
 AGENTS=()
 e2e_extra_cleanup() {
-    for p in "${AGENTS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    for p in "${AGENTS[@]}"; do { kill -KILL "$p"; wait "$p"; } 2>/dev/null; done
     if grep -q "ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer" "$WORK"/agent-*.log 2>/dev/null; then
         echo "FAIL sanitizer report in an agent log"; grep -A30 "Sanitizer\|runtime error" "$WORK"/agent-*.log | head -60
     fi
@@ -186,13 +186,12 @@ else
     k delete deployment spread --ignore-not-found >/dev/null 2>&1
 fi
 
-kill -KILL "$A_PID"
-wait "$A_PID" 2>/dev/null
+{ kill -KILL "$A_PID"; wait "$A_PID"; } 2>/dev/null
 t0=$(date +%s)
 wait_for "after SIGKILL and the ${GRACE}s grace, a-0002 is Ready Unknown" 30 node_ready_is a-0002 Unknown
 expect_eq "...reason NodeStatusUnknown with upstream's message" "NodeStatusUnknown Kubelet stopped posting node status." \
     k get node a-0002 -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason} {.status.conditions[?(@.type=="Ready")].message}'
-expect_out "kubectl shows every node of agent a NotReady" "a-0000 +NotReady" k get nodes
+wait_for "kubectl shows every node of agent a NotReady" 15 sh -c "[ \$($K get nodes | grep -c '^a-.* NotReady ') -eq 3 ]"
 wait_for "it has the unreachable NoExecute taint" 10 has_taint a-0002 node.kubernetes.io/unreachable:NoExecute
 expect_ok "...and the unreachable NoSchedule taint" has_taint a-0002 node.kubernetes.io/unreachable:NoSchedule
 expect_ok "agent b's nodes stay Ready" node_ready_is b-0001 True
