@@ -70,7 +70,8 @@ typedef struct sim {
     unsigned pod_mark, node_mark;
     pthread_mutex_t mu;
     pthread_cond_t cond;
-    cn_timerheap heap;
+    cn_timerheap heap;           /* pods and registrations */
+    cn_timerheap beat;           /* lease renewals and node status: served first */
     bool stopping;
     struct simnode *nodes;
     struct simpod **buckets;
@@ -137,7 +138,9 @@ static void pod_remove(sim *s, const char *uid)
 
 static void push(sim *s, int64_t due, int kind, int idx, uint64_t gen, const char *key)
 {
-    cn_timerheap_push(&s->heap, due, kind, idx, gen, key);
+    /* Heartbeats never wait behind a burst of pod work: a node whose Lease
+     * is late is declared dead, a pod that is late is only late. */
+    cn_timerheap_push(kind == T_LEASE || kind == T_NODE_STATUS ? &s->beat : &s->heap, due, kind, idx, gen, key);
     pthread_cond_signal(&s->cond);
 }
 
@@ -392,7 +395,7 @@ static int node_register(sim *s, int idx)
     json_t *node = cn_sim_node_object(s->cfg, idx, cn_wall_s()), *out = NULL;
     int r = cn_client_create(s->client, coll, node, &out, &err);
     json_decref(node);
-    count(s, &s->w_node, r);
+    count(s, &s->w_node, r < 0 && err.code == 409 ? 0 : r);
     if (r < 0 && err.code == 409) {
         cn_err_clear(&err);
         r = cn_client_get(s->client, path, &out, &err);
@@ -627,14 +630,15 @@ static void *worker(void *arg)
     while (!s->stopping) {
         cn_timer t;
         int64_t now = cn_now_ms();
-        if (cn_timerheap_pop_due(&s->heap, now, &t)) {
+        if (cn_timerheap_pop_due(&s->beat, now, &t) || cn_timerheap_pop_due(&s->heap, now, &t)) {
             pthread_mutex_unlock(&s->mu);
             run_timer(s, &t);
             free(t.key);
             pthread_mutex_lock(&s->mu);
             continue;
         }
-        int64_t next = cn_timerheap_next(&s->heap);
+        int64_t next = cn_timerheap_next(&s->heap), nb = cn_timerheap_next(&s->beat);
+        if (nb < next) next = nb;
         int64_t wait = next == INT64_MAX ? 500 : next - now;
         if (wait > 500) wait = 500;
         struct timespec ts;
@@ -686,6 +690,7 @@ int cn_sim_run(const cn_sim_config *cfg, volatile int *stop, cn_err *err)
     pthread_cond_init(&s.cond, &ca);
     pthread_condattr_destroy(&ca);
     cn_timerheap_init(&s.heap);
+    cn_timerheap_init(&s.beat);
     s.nodes = cn_calloc((size_t)cfg->nodes, sizeof *s.nodes);
     s.buckets = cn_calloc(POD_BUCKETS, sizeof *s.buckets);
     s.start_ms = cn_now_ms();
@@ -749,6 +754,7 @@ done:
     }
     free(s.nodes);
     cn_timerheap_release(&s.heap);
+    cn_timerheap_release(&s.beat);
     pthread_cond_destroy(&s.cond);
     pthread_mutex_destroy(&s.mu);
     cn_client_free(s.client);
