@@ -17,9 +17,6 @@ start_server --node-monitor-grace-period ${GRACE}s
 AGENTS=()
 e2e_extra_cleanup() {
     for p in "${AGENTS[@]}"; do { kill -KILL "$p"; wait "$p"; } 2>/dev/null; done
-    if grep -q "ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer" "$WORK"/agent-*.log 2>/dev/null; then
-        echo "FAIL sanitizer report in an agent log"; grep -A30 "Sanitizer\|runtime error" "$WORK"/agent-*.log | head -60
-    fi
 }
 # start_agent NAME args... : runs in the background, pid in AGENT_PID.
 start_agent() {
@@ -246,4 +243,9 @@ expect_ok "delete the remaining pods" k delete pod web patient survivor --timeou
 stop_agent "$A_PID"
 stop_agent "$B_PID"
 AGENTS=()
+if grep -q "ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer" "$WORK"/agent-*.log; then
+    fail "sanitizer report in an agent log"; grep -A30 "Sanitizer\|runtime error" "$WORK"/agent-*.log | head -60
+else
+    pass "no sanitizer report in the agents' logs"
+fi
 finish
