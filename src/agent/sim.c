@@ -396,19 +396,23 @@ static int node_register(sim *s, int idx)
     int r = cn_client_create(s->client, coll, node, &out, &err);
     json_decref(node);
     count(s, &s->w_node, r < 0 && err.code == 409 ? 0 : r);
+    bool fresh = r >= 0;
     if (r < 0 && err.code == 409) {
         cn_err_clear(&err);
         r = cn_client_get(s->client, path, &out, &err);
     }
     if (r < 0) goto done;
     char *uid = cn_strdup(cn_meta_str(out, "uid"));
-    /* Status may be dropped on create, and after a restart it may say
-     * Unknown: post it either way. */
-    r = patch_status(s, spath, cn_sim_node_status(s->cfg, idx, cn_wall_s()), &err);
-    count(s, &s->w_node, r);
-    if (r < 0) {
-        free(uid);
-        goto done;
+    /* A server may drop status on create, and a node that existed may say
+     * Unknown or carry other capacity (after our restart): post the status
+     * unless we just created it and it kept what we sent. */
+    if (!fresh || !node_ready_true(out)) {
+        r = patch_status(s, spath, cn_sim_node_status(s->cfg, idx, cn_wall_s()), &err);
+        count(s, &s->w_node, r);
+        if (r < 0) {
+            free(uid);
+            goto done;
+        }
     }
     r = lease_write(s, idx, name, uid, true);
     pthread_mutex_lock(&s->mu);
