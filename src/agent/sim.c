@@ -420,6 +420,9 @@ static int node_register(sim *s, int idx)
     s->nodes[idx].uid = uid;
     if (r >= 0 && !s->nodes[idx].registered) {
         s->nodes[idx].registered = true;
+        /* Seen now: a node list under way may have been taken before the
+         * create, and must not count it as deleted. */
+        s->nodes[idx].mark = s->node_mark;
         if (++s->registered == s->cfg->nodes && !s->all_ready_ms) {
             s->all_ready_ms = cn_now_ms();
             cn_info("sim: %d nodes registered and Ready in %.2f s", s->cfg->nodes,
