@@ -239,7 +239,16 @@ wait_for "a restarted agent makes a-0002 Ready again" 30 node_ready_is a-0002 Tr
 wait_for "...and its taints are removed" 15 sh -c "! $K get node a-0002 -o jsonpath='{.spec.taints}' | grep -q node.kubernetes.io"
 wait_for "the pod that stayed is Ready again" 15 pod_ready_is patient True
 wait_for "the evicted pod is finished by the agent (gone)" 15 pod_gone brief
-expect_ok "delete the remaining pods" k delete pod web patient survivor --timeout=30s
+
+# --- the server restarts under the agents ---
+OLD_PORT=$PORT
+stop_server
+start_server --node-monitor-grace-period ${GRACE}s --listen 127.0.0.1:$OLD_PORT
+expect_ok "a pod created after the server restarted becomes Ready" \
+    sh -c "$K run after --image=nginx --overrides='{\"spec\":{\"nodeName\":\"b-0000\"}}' >/dev/null && $K wait --for=condition=Ready pod/after --timeout=30s"
+sleep $((GRACE + 2))   # longer than the grace period: heartbeats must have gone on
+expect_eq "every node is still Ready a grace period later" "5" ready_count ''
+expect_ok "delete the remaining pods" k delete pod web patient survivor after --timeout=30s
 stop_agent "$A_PID"
 stop_agent "$B_PID"
 AGENTS=()
