@@ -54,7 +54,7 @@ typedef struct cn_sim_config {
     int64_t ready_delay_ms;        /* bound pod -> Running+Ready */
     int64_t heartbeat_ms;          /* Lease renew period */
     int64_t lease_duration_s;
-    int workers;                   /* API-calling threads; 0 = 4 */
+    int workers;                   /* API-calling threads; 0 = 4 + nodes/1000, at most 16 */
     int64_t stats_interval_ms;     /* 0 = 30 s; a log line with write rates */
 } cn_sim_config;
 
