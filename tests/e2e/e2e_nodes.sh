@@ -200,6 +200,10 @@ else
     k delete deployment spread --ignore-not-found >/dev/null 2>&1
 fi
 
+# A Node made by hand has no Lease and no kubelet: it is not monitored.
+expect_ok "create a Node by hand (no Lease)" api POST /api/v1/nodes -H Content-Type:application/json \
+    -d '{"apiVersion":"v1","kind":"Node","metadata":{"name":"manual"},"status":{"conditions":[{"type":"Ready","status":"True"}]}}'
+
 { kill -KILL "$A_PID"; wait "$A_PID"; } 2>/dev/null
 t0=$(date +%s)
 wait_for "after SIGKILL and the ${GRACE}s grace, a-0002 is Ready Unknown" 30 node_ready_is a-0002 Unknown
@@ -217,6 +221,7 @@ if [ "$elapsed" -ge $((GRACE + 3 - 2)) ]; then pass "...not before grace + toler
 else fail "...evicted after only $elapsed s"; fi
 expect_ok "the pod with the default 300 s toleration stays" sh -c "! { $K get pod patient -o jsonpath='{.metadata.deletionTimestamp}' | grep -q .; }"
 expect_ok "the pod on the surviving node stays Ready" pod_ready_is survivor True
+expect_ok "the hand-made Node without a Lease stays Ready past the grace period" node_ready_is manual True
 
 if [ "$DEPLOY" = 1 ]; then
     # Pods left Terminating on the dead nodes are the kubelet's to finish;
@@ -247,7 +252,7 @@ start_server --node-monitor-grace-period ${GRACE}s --listen 127.0.0.1:$OLD_PORT
 expect_ok "a pod created after the server restarted becomes Ready" \
     sh -c "$K run after --image=nginx --overrides='{\"spec\":{\"nodeName\":\"b-0000\"}}' >/dev/null && $K wait --for=condition=Ready pod/after --timeout=30s"
 sleep $((GRACE + 2))   # longer than the grace period: heartbeats must have gone on
-expect_eq "every node is still Ready a grace period later" "5" ready_count ''
+expect_eq "every node is still Ready a grace period later" "6" ready_count ''
 expect_ok "delete the remaining pods" k delete pod web patient survivor after --timeout=30s
 stop_agent "$A_PID"
 stop_agent "$B_PID"
