@@ -493,7 +493,7 @@ static int pod_write(sim *s, const char *uid, struct podjob *j, cn_err *err)
     int r = cn_client_patch(s->client, path, CN_PATCH_MERGE, body, NULL, err);
     json_decref(body);
     free(path);
-    count(s, &s->w_pod_status, r);
+    count(s, &s->w_pod_status, r < 0 && (err->code == 404 || err->code == 409) ? 0 : r);   /* gone: fine */
     return r;
 }
 
@@ -581,7 +581,7 @@ static void pod_delete(sim *s, const cn_timer *t)
     int r = cn_client_delete(s->client, path, opts, NULL, &err);
     json_decref(opts);
     free(path);
-    count(s, &s->w_pod_delete, r);
+    count(s, &s->w_pod_delete, r < 0 && (err.code == 404 || err.code == 409) ? 0 : r);
     if (r < 0 && err.code != 404 && err.code != 409) {
         cn_warn("sim: deleting pod \"%s/%s\": %s (retrying)", ns, name, err.message ? err.message : "failed");
         pthread_mutex_lock(&s->mu);
