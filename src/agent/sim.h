@@ -12,7 +12,8 @@
  * Cheap at scale by design: no thread per node. Every piece of future work
  * (a lease renewal, a pod becoming Ready, a pod ending) is an entry in one
  * timer heap (timerheap.h), served by a few worker threads that also make
- * the API calls; pods are followed with one informer (one list+watch).
+ * the API calls; pods are followed with one list+watch that keeps no cache
+ * (stream.h).
  *
  * The pure parts (flag parsing, the Node/Lease/pod-status documents) are
  * exposed here for unit tests. */
