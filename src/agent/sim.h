@@ -10,8 +10,9 @@
  * tested and measured on thousands of nodes from one small process.
  *
  * Cheap at scale by design: no thread per node. Every piece of future work
- * (a lease renewal, a pod becoming Ready, a pod ending) is an entry in one
- * timer heap (timerheap.h), served by a few worker threads that also make
+ * (a lease renewal, a pod becoming Ready, a pod ending) is an entry in a
+ * timer heap (timerheap.h; heartbeats have their own, served first), taken
+ * by a few worker threads that also make
  * the API calls; pods are followed with one list+watch that keeps no cache
  * (stream.h).
  *
