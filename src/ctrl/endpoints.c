@@ -119,13 +119,20 @@ static json_t *endpoint_address(const json_t *svc, const json_t *pod)
     return a;
 }
 
-static int cmp_ip(const void *a, const void *b)
+/* An address's IP: "ip" of an EndpointAddress, addresses[0] of a slice
+ * endpoint. */
+static const char *addr_ip(const json_t *a)
 {
-    return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "ip")) ?: "",
-                  json_string_value(json_object_get(*(json_t *const *)b, "ip")) ?: "");
+    const char *ip = json_string_value(json_object_get(a, "ip"));
+    return ip ? ip : json_string_value(json_array_get(json_object_get(a, "addresses"), 0)) ?: "";
 }
 
-/* Sort an array of addresses by IP (upstream's repacking sorts too). */
+static int cmp_ip(const void *a, const void *b)
+{
+    return strcmp(addr_ip(*(json_t *const *)a), addr_ip(*(json_t *const *)b));
+}
+
+/* Sort addresses (or slice endpoints) by IP (upstream's repacking sorts too). */
 static void sort_addrs(json_t *arr)
 {
     size_t n = json_array_size(arr);
@@ -242,7 +249,11 @@ json_t *cn_endpointslices_build(const json_t *svc, const json_t *pods)
     }
     json_t *out = json_array();
     json_t *k;
-    json_array_foreach(order, i, k) json_array_append(out, json_object_get(groups, json_string_value(k)));
+    json_array_foreach(order, i, k) {
+        json_t *sl = json_object_get(groups, json_string_value(k));
+        sort_addrs(json_object_get(sl, "endpoints"));   /* stable: no rewrite when nothing changed */
+        json_array_append(out, sl);
+    }
     json_decref(groups);
     json_decref(order);
     if (!json_array_size(out)) {
