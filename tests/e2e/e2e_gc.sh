@@ -13,6 +13,9 @@ K=/usr/bin/kubectl
 [ -x "$K" ] || K=$(command -v kubectl)
 k() { "$K" "$@"; }
 start_server
+# The controllers run once the server leads; the default ServiceAccount
+# says they are up (bounded generously: see docs/controllers.md).
+wait_for "the controllers are running" 90 k get serviceaccount default
 
 uid_of() { k get "$@" -o jsonpath='{.metadata.uid}'; }
 gone() { ! k get "$@" >/dev/null 2>&1; }
