@@ -427,9 +427,28 @@ static json_t *dependents_of(gc *g, const char *uid)
 
 /* ---- the three kinds of work ---- */
 
+/* Whether the graph already shows every owner of uid alive and not
+ * deleting: then there is nothing to do and no need to ask the API (the
+ * common case after a start, when dependents were seen before owners). */
+static bool owners_solid(gc *g, const char *uid)
+{
+    pthread_mutex_lock(&g->lock);
+    gc_node *n = cn_strmap_get(g->nodes, uid);
+    bool solid = n && json_array_size(n->owners) > 0;
+    size_t i;
+    json_t *ref;
+    if (n) json_array_foreach(n->owners, i, ref) {
+        gc_node *o = cn_strmap_get(g->nodes, json_string_value(json_object_get(ref, "uid")));
+        if (!o || o->deleting) solid = false;
+    }
+    pthread_mutex_unlock(&g->lock);
+    return solid;
+}
+
 static int attempt_delete(gc *g, const gc_res *r, const char *ns, const char *name, const char *uid)
 {
     int rc;
+    if (owners_solid(g, uid)) return 0;
     json_t *live = get_live(g, r, ns, name, uid, &rc);
     if (!live) return rc;
     json_t *refs = json_object_get(json_object_get(live, "metadata"), "ownerReferences");
