@@ -110,4 +110,17 @@ EOF
 expect_ok "other namespaces are untouched" pod default free
 expect_eq "...no defaults there" "" k get pod free -o jsonpath='{.spec.containers[0].resources}'
 
+# --- after a restart (the admission cache is primed from the store) ---
+stop_server
+start_server
+expect_fail "after a restart the quota still holds" 'exceeded quota: counts, requested: pods=1, used: pods=2, limited: pods=2' pod q1 p4
+expect_fail "...and the LimitRange too" 'maximum cpu usage per Container is 1' k apply -n q3 -f - <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: big}
+spec:
+  containers: [{name: c, image: registry.k8s.io/pause:3.9, resources: {limits: {cpu: "2"}}}]
+EOF
+expect_ok "a namespace without quotas creates freely" pod default free2
+
 finish
