@@ -73,6 +73,7 @@ typedef struct gc {
     size_t nres;         /* under lock */
     cn_workqueue *q;
     cn_hk_workers *w;
+    cn_informer *crds;
 } gc;
 
 /* ---- pure decisions ---- */
@@ -559,6 +560,30 @@ static int delete_dependents(gc *g, const gc_res *r, const char *ns, const char 
 
 static int discover(gc *g, cn_err *err);
 
+struct crd_check {
+    gc *g;
+    bool all;
+};
+
+static bool crd_discovered(void *ud, const json_t *crd)
+{
+    struct crd_check *c = ud;
+    const char *group = cn_json_str_at(crd, "spec.group"), *plural = cn_json_str_at(crd, "spec.names.plural");
+    bool served = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(json_object_get(crd, "spec"), "versions"), i, v)
+        if (json_is_true(json_object_get(v, "served"))) served = true;
+    if (!served || *cn_meta_str(crd, "deletionTimestamp")) return true;
+    pthread_mutex_lock(&c->g->lock);
+    bool have = false;
+    for (size_t j = 0; j < c->g->nres && !have; j++)
+        have = !strcmp(c->g->res[j]->group, group) && !strcmp(c->g->res[j]->plural, plural);
+    pthread_mutex_unlock(&c->g->lock);
+    if (!have) c->all = false;
+    return c->all;
+}
+
 static int sync(void *ud, const char *uid)
 {
     gc *g = ud;
@@ -566,6 +591,14 @@ static int sync(void *ud, const char *uid)
         cn_err e = CN_ERR_INIT;
         int rc = discover(g, &e);
         cn_err_clear(&e);
+        /* The API serves a new CRD's resource a moment after the CRD is
+         * written: until discovery shows every served CRD, look again
+         * (with the queue's backoff). */
+        if (rc == 0 && g->crds) {
+            struct crd_check c = { g, true };
+            cn_informer_foreach(g->crds, crd_discovered, &c);
+            if (!c.all) rc = -1;
+        }
         return rc;
     }
     pthread_mutex_lock(&g->lock);
@@ -716,7 +749,7 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
     for (size_t i = 0; i < g->nres; i++)
         infs[i] = cn_informers_get(ctx->inf, g->res[i]->group, g->res[i]->version, g->res[i]->plural);
     /* A new or changed CRD may serve a new resource: discover again. */
-    infs[g->nres] = cn_informers_get(ctx->inf, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
+    infs[g->nres] = g->crds = cn_informers_get(ctx->inf, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
     cn_informer_handler hc = { crd_changed, crd_updated, NULL, g };
     cn_informer_add_handler(infs[g->nres], &hc);
     g->w = cn_hk_workers_start(ctx, "garbage-collector", g->q, ctx->cfg->workers, sync, g, infs, g->nres + 1);
