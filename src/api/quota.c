@@ -306,6 +306,12 @@ static int quota_validate(void *ud, const cn_admit_attrs *a, json_t *obj, cn_err
     json_t *delta = cn_quota_usage(a->res->group, a->res->plural, obj);
     size_t i;
     json_t *q;
+    /* Quotas whose scopes leave the object out play no part. */
+    for (i = json_array_size(qs.items); i-- > 0;)
+        if (!cn_quota_scope_matches(json_array_get(qs.items, i), a->res->group, a->res->plural, obj)) {
+            json_array_remove(qs.items, i);
+            json_array_remove(qs.revs, i);
+        }
     json_array_foreach(qs.items, i, q) {
         char *msg = NULL;
         if (is_core(a, "pods") && (msg = cn_quota_pod_constraints(q, obj))) {

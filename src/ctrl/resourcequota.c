@@ -9,8 +9,9 @@
  * pod turning terminal, queues the quotas of its namespace); any other
  * "count/<plural>.<group>" is counted with a list on each sync. Every quota
  * is recounted every 30 s as well, which returns what an admitted create
- * that failed later had charged. Quota scopes are not implemented: a
- * scoped quota counts everything in its namespace. */
+ * that failed later had charged. A scoped quota (Terminating,
+ * NotTerminating, BestEffort, NotBestEffort, PriorityClass) counts only the
+ * pods its scopes take in. */
 #include "ctrl/housekeeping.h"
 
 #include <stdlib.h>
@@ -90,11 +91,13 @@ static void quota_updated(void *ud, const json_t *old, const json_t *obj)
 struct sum {
     const char *group, *plural;
     json_t *total;
+    const json_t *quota;
 };
 
 static bool add_usage(void *ud, const json_t *obj)
 {
     struct sum *s = ud;
+    if (!cn_quota_scope_matches(s->quota, s->group, s->plural, obj)) return true;
     json_t *u = cn_quota_usage(s->group, s->plural, obj);
     cn_usage_add(s->total, u);
     json_decref(u);
@@ -151,7 +154,7 @@ static int sync(void *ud, const char *key)
     }
     for (int k = 0; k < T_MAX; k++) {
         if (!need[k]) continue;
-        struct sum s = { "", tracked[k], total };
+        struct sum s = { "", tracked[k], total, quota };
         cn_informer_foreach_ns(c->inf[k], ns, add_usage, &s);
     }
     json_t *nq = json_deep_copy(quota);

@@ -71,6 +71,14 @@ expect_fail "a second one exceeds requests.cpu" \
     'exceeded quota: compute, requested: requests.cpu=600m, used: requests.cpu=600m, limited: requests.cpu=1' pod q2 w2 600m 512Mi
 expect_ok "a smaller one fits" pod q2 w3 400m 512Mi
 
+# --- scopes ---
+expect_ok "namespace q4 with a BestEffort quota pods=1" bash -c "$K create namespace q4 && $K create quota be -n q4 --hard=pods=1 --scopes=BestEffort"
+wait_for "its status is filled" 20 bash -c "[ \"\$($K get quota be -n q4 -o jsonpath='{.status.used.pods}')\" = 0 ]"
+expect_ok "a BestEffort pod" pod q4 be1
+expect_fail "a second BestEffort pod is refused" "exceeded quota: be, requested: pods=1, used: pods=1, limited: pods=1" pod q4 be2
+expect_ok "a pod with requests is outside the scope" pod q4 sized 100m 64Mi
+expect_eq "...and not counted" "1" used be q4 pods
+
 # --- LimitRange ---
 expect_ok "namespace q3" k create namespace q3
 expect_ok "a LimitRange: default/defaultRequest, min and max" k apply -n q3 -f - <<EOF
