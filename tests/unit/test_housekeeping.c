@@ -171,6 +171,24 @@ static void test_endpoints(void)
     CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(sl, "metadata"), "ownerReferences"), 0), "uid")), "u1");
     json_decref(slices);
 
+    /* 250 pods: slices of 100, 100 and 50. */
+    json_t *many = json_array();
+    for (int i = 0; i < 250; i++) {
+        char ip[32], name[16];
+        snprintf(ip, sizeof ip, "10.1.%d.%d", i / 200, i % 200);
+        snprintf(name, sizeof name, "m%d", i);
+        json_array_append_new(many, json_pack("{s:{s:s,s:s,s:s},s:{s:[{s:[{s:s,s:i}]}]},s:{s:s,s:s}}", "metadata",
+                                              "name", name, "namespace", "default", "uid", name, "spec",
+                                              "containers", "ports", "name", "http", "containerPort", 8080,
+                                              "status", "phase", "Running", "podIP", ip));
+    }
+    slices = cn_endpointslices_build(svc, many);
+    CHECK_INT(json_array_size(slices), 3);
+    CHECK_INT(json_array_size(json_object_get(json_array_get(slices, 0), "endpoints")), 100);
+    CHECK_INT(json_array_size(json_object_get(json_array_get(slices, 2), "endpoints")), 50);
+    json_decref(slices);
+    json_decref(many);
+
     /* Without pods: no subsets, one empty slice. */
     json_t *none = json_array();
     ep = cn_endpoints_build(svc, none);
