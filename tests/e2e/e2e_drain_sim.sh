@@ -31,6 +31,7 @@ expect_ok "a Deployment of 4" k create deployment web --image=registry.k8s.io/pa
 expect_ok "a PDB maxUnavailable=1" k create pdb web --selector=app=web --max-unavailable=1
 wait_for "4 pods Ready" 60 bash -c "$(declare -f ready_pods k); K=$K; [ \"\$(ready_pods)\" = 4 ]"
 wait_for "the PDB allows 1 disruption" 30 bash -c "[ \"\$($K get pdb web -o jsonpath='{.status.disruptionsAllowed}')\" = 1 ]"
+expect_eq "...expecting the Deployment's 4 replicas" "4" k get pdb web -o jsonpath='{.status.expectedPods}'
 NODE=$(busiest)
 ON=$(k get pods -l app=web --field-selector spec.nodeName="$NODE" -o name | wc -l)
 echo "     draining $NODE, which holds $ON of the 4 pods"
@@ -58,5 +59,11 @@ expect_ok "kubectl uncordon" k uncordon "$NODE"
 expect_ok "delete the Deployment" k delete deployment web
 wait_for "its ReplicaSet is collected" 30 bash -c "[ -z \"\$($K get rs -l app=web -o name)\" ]"
 wait_for "its pods are collected" 30 bash -c "[ -z \"\$($K get pods -l app=web -o name)\" ]"
+
+expect_ok "a Deployment of 3 to delete in the foreground" k create deployment fg --image=registry.k8s.io/pause:3.9 --replicas=3
+wait_for "...its pods run" 60 bash -c "[ \"\$($K get pods -l app=fg -o name | wc -l)\" = 3 ]"
+expect_ok "kubectl delete --cascade=foreground returns once all is gone" timeout 60 "$K" delete deployment fg --cascade=foreground
+expect_eq "...no ReplicaSet is left" "" k get rs -l app=fg -o name
+expect_eq "...no pod is left" "" k get pods -l app=fg -o name
 
 finish
