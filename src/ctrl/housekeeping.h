@@ -52,7 +52,7 @@ json_t *cn_pdb_status(const json_t *pdb, const json_t *pods, int64_t expected_sc
  * labels). */
 json_t *cn_endpoints_build(const json_t *svc, const json_t *pods);
 /* The EndpointSlices (discovery.k8s.io/v1) for the same: one per distinct
- * set of resolved ports (usually one), terminating pods included with
+ * set of resolved ports (usually one) and 100 endpoints, terminating pods included with
  * conditions.terminating; labels kubernetes.io/service-name and
  * endpointslice.kubernetes.io/managed-by, an ownerReference to the
  * Service. metadata.name is left to the caller. New reference (array). */

@@ -227,6 +227,75 @@ json_t *cn_quota_usage(const char *group, const char *plural, const json_t *obj)
     return u;
 }
 
+static bool best_effort(const json_t *pod)
+{
+    json_t *spec = json_object_get(pod, "spec");
+    const char *lists[] = { "containers", "initContainers" };
+    for (int l = 0; l < 2; l++) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(spec, lists[l]), i, c) {
+            json_t *res = json_object_get(c, "resources");
+            if (json_object_size(json_object_get(res, "requests")) || json_object_size(json_object_get(res, "limits")))
+                return false;
+        }
+    }
+    return true;
+}
+
+static bool in_values(const json_t *values, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(values, i, v) if (!strcmp(json_string_value(v) ?: "", s)) return true;
+    return false;
+}
+
+/* One scope (with an operator and values for a scopeSelector entry). */
+static bool scope_matches(const char *scope, const char *op, const json_t *values, const json_t *pod)
+{
+    json_t *spec = json_object_get(pod, "spec");
+    bool yes;
+    if (!strcmp(scope, "Terminating") || !strcmp(scope, "NotTerminating")) {
+        json_t *ads = json_object_get(spec, "activeDeadlineSeconds");
+        yes = json_is_integer(ads) && json_integer_value(ads) >= 0;
+        if (!strcmp(scope, "NotTerminating")) yes = !yes;
+    } else if (!strcmp(scope, "BestEffort") || !strcmp(scope, "NotBestEffort")) {
+        yes = best_effort(pod);
+        if (!strcmp(scope, "NotBestEffort")) yes = !yes;
+    } else if (!strcmp(scope, "PriorityClass")) {
+        const char *pc = json_string_value(json_object_get(spec, "priorityClassName")) ?: "";
+        if (!op || !strcmp(op, "Exists")) return *pc != '\0';
+        if (!strcmp(op, "DoesNotExist")) return *pc == '\0';
+        yes = in_values(values, pc);
+        if (!strcmp(op, "NotIn")) yes = !yes;
+        return yes;
+    } else {
+        return false;   /* CrossNamespacePodAffinity and unknown scopes: not tracked here */
+    }
+    /* Other scopes through a scopeSelector: operator Exists / In ["..."]. */
+    if (op && !strcmp(op, "DoesNotExist")) yes = !yes;
+    return yes;
+}
+
+bool cn_quota_scope_matches(const json_t *quota, const char *group, const char *plural, const json_t *obj)
+{
+    json_t *spec = json_object_get(quota, "spec");
+    json_t *scopes = json_object_get(spec, "scopes");
+    json_t *exprs = json_object_get(json_object_get(spec, "scopeSelector"), "matchExpressions");
+    if (!json_array_size(scopes) && !json_array_size(exprs)) return true;
+    if ((group && *group) || strcmp(plural, "pods")) return false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(scopes, i, v)
+        if (!scope_matches(json_string_value(v) ?: "", NULL, NULL, obj)) return false;
+    json_array_foreach(exprs, i, v)
+        if (!scope_matches(json_string_value(json_object_get(v, "scopeName")) ?: "",
+                           json_string_value(json_object_get(v, "operator")), json_object_get(v, "values"), obj))
+            return false;
+    return true;
+}
+
 /* "a=1,b=2" over the given keys, sorted as upstream's prettyPrint. */
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 

@@ -25,6 +25,13 @@ bool cn_qty_is_bytes(const char *resource);
  * reference. Terminal pods (Succeeded/Failed) charge only count/pods. */
 json_t *cn_quota_usage(const char *group, const char *plural, const json_t *obj);
 
+/* Whether a quota's scopes (spec.scopes, spec.scopeSelector) take in obj
+ * (of core plural): Terminating / NotTerminating (activeDeadlineSeconds),
+ * BestEffort / NotBestEffort (any request or limit), PriorityClass
+ * (In, NotIn, Exists, DoesNotExist on priorityClassName). A scoped quota
+ * tracks pods only; an unscoped one takes in everything. */
+bool cn_quota_scope_matches(const json_t *quota, const char *group, const char *plural, const json_t *obj);
+
 /* Check a create charging delta against one quota's status (hard, used).
  * 0: allowed. 1: the quota does not know its usage yet (status.hard empty
  * while spec.hard tracks something delta charges). -1: exceeded; *msg is
