@@ -292,7 +292,7 @@ typedef struct ep_ctrl {
     cn_ctrl_ctx *ctx;
     cn_informer *svcs, *pods, *eps, *slices;
     cn_workqueue *q;
-    cn_hk_workers *w;
+    cn_ctrl_workers *w;
 } ep_ctrl;
 
 static void queue_obj(ep_ctrl *c, const json_t *obj)
@@ -525,8 +525,7 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
     cn_informer_add_handler(c->eps, &he);
     cn_informer_handler hl = { NULL, NULL, slice_del, c };
     cn_informer_add_handler(c->slices, &hl);
-    cn_informer *infs[] = { c->svcs, c->pods, c->eps, c->slices };
-    c->w = cn_hk_workers_start(ctx, "endpoints", c->q, ctx->cfg->workers, sync, c, infs, 4);
+    c->w = cn_ctrl_workers_start(ctx, "endpoints", c->q, ctx->cfg->workers, sync, c);
     *state = c;
     return 0;
 }
@@ -534,7 +533,7 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
 static void stop(void *state)
 {
     ep_ctrl *c = state;
-    cn_hk_workers_stop(c->w);
+    cn_ctrl_workers_stop(c->w);
     cn_workqueue_free(c->q);
     free(c);
 }

@@ -72,7 +72,7 @@ typedef struct gc {
     gc_res *res[GC_MAX_RES];
     size_t nres;         /* under lock */
     cn_workqueue *q;
-    cn_hk_workers *w;
+    cn_ctrl_workers *w;
     cn_informer *crds;
 } gc;
 
@@ -745,15 +745,13 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
     }
     /* Partly discovered: go on; the next CRD change discovers again. */
     if (rc < 0) cn_warn("garbage collector: discovery incomplete: %s", err->message ? err->message : "?");
-    cn_informer **infs = cn_calloc(g->nres + 1, sizeof *infs);
     for (size_t i = 0; i < g->nres; i++)
-        infs[i] = cn_informers_get(ctx->inf, g->res[i]->group, g->res[i]->version, g->res[i]->plural);
+        cn_informers_get(ctx->inf, g->res[i]->group, g->res[i]->version, g->res[i]->plural);
     /* A new or changed CRD may serve a new resource: discover again. */
-    infs[g->nres] = g->crds = cn_informers_get(ctx->inf, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
+    g->crds = cn_informers_get(ctx->inf, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
     cn_informer_handler hc = { crd_changed, crd_updated, NULL, g };
-    cn_informer_add_handler(infs[g->nres], &hc);
-    g->w = cn_hk_workers_start(ctx, "garbage-collector", g->q, ctx->cfg->workers, sync, g, infs, g->nres + 1);
-    free(infs);
+    cn_informer_add_handler(g->crds, &hc);
+    g->w = cn_ctrl_workers_start(ctx, "garbage-collector", g->q, ctx->cfg->workers, sync, g);
     *state = g;
     return 0;
 }
@@ -761,7 +759,7 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
 static void stop(void *state)
 {
     gc *g = state;
-    cn_hk_workers_stop(g->w);
+    cn_ctrl_workers_stop(g->w);
     gc_free(g);
 }
 

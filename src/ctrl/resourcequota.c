@@ -32,7 +32,7 @@ typedef struct rq_ctrl {
     cn_informer *quotas;
     cn_informer *inf[T_MAX];
     cn_workqueue *q;
-    cn_hk_workers *w;
+    cn_ctrl_workers *w;
 } rq_ctrl;
 
 /* Which tracked kind a quota resource name is about; -1: none of them. */
@@ -183,15 +183,12 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
     c->quotas = cn_informers_get(ctx->inf, "", "v1", "resourcequotas");
     cn_informer_handler hq = { quota_changed, quota_updated, NULL, c };
     cn_informer_add_handler(c->quotas, &hq);
-    cn_informer *infs[T_MAX + 1];
     for (int k = 0; k < T_MAX; k++) {
         c->inf[k] = cn_informers_get(ctx->inf, "", "v1", tracked[k]);
         cn_informer_handler h = { obj_changed, obj_updated, obj_changed, c };
         if (k != T_QUOTAS) cn_informer_add_handler(c->inf[k], &h);
-        infs[k] = c->inf[k];
     }
-    infs[T_MAX] = c->quotas;
-    c->w = cn_hk_workers_start(ctx, "resourcequota", c->q, ctx->cfg->workers, sync, c, infs, T_MAX + 1);
+    c->w = cn_ctrl_workers_start(ctx, "resourcequota", c->q, ctx->cfg->workers, sync, c);
     *state = c;
     return 0;
 }
@@ -199,7 +196,7 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
 static void stop(void *state)
 {
     rq_ctrl *c = state;
-    cn_hk_workers_stop(c->w);
+    cn_ctrl_workers_stop(c->w);
     cn_workqueue_free(c->q);
     free(c);
 }

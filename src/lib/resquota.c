@@ -8,69 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/quantity.h"
 #include "lib/util.h"
 
-#define QTY_MAX ((__int128)INT64_MAX)
-
-int cn_qty_parse(const char *s, int64_t *milli)
-{
-    if (!s || !*s) return -EINVAL;
-    const char *p = s;
-    bool neg = false;
-    if (*p == '+' || *p == '-') neg = *p++ == '-';
-    __int128 num = 0;
-    int frac = 0, digits = 0;
-    bool dot = false;
-    for (; *p; p++) {
-        if (*p == '.' && !dot) {
-            dot = true;
-            continue;
-        }
-        if (*p < '0' || *p > '9') break;
-        if (num < QTY_MAX * 1000) num = num * 10 + (*p - '0');
-        else return -EINVAL;
-        digits++;
-        if (dot) frac++;
-    }
-    if (!digits) return -EINVAL;
-    int e10 = 0;
-    int bin = 0;
-    static const char *const bins[] = { "Ki", "Mi", "Gi", "Ti", "Pi", "Ei" };
-    static const struct { const char *s; int e; } decs[] = {
-        { "n", -9 }, { "u", -6 }, { "m", -3 }, { "k", 3 }, { "M", 6 }, { "G", 9 }, { "T", 12 },
-        { "P", 15 }, { "E", 18 },
-    };
-    if (*p) {
-        bool found = false;
-        for (size_t i = 0; i < 6 && !found; i++)
-            if (!strcmp(p, bins[i])) bin = (int)(i + 1) * 10, found = true;
-        for (size_t i = 0; i < sizeof decs / sizeof decs[0] && !found; i++)
-            if (!strcmp(p, decs[i].s)) e10 = decs[i].e, found = true;
-        if (!found && (*p == 'e' || *p == 'E')) {
-            int64_t ex;
-            if (cn_parse_int64(p + 1, &ex) < 0 || ex < -30 || ex > 30) return -EINVAL;
-            e10 = (int)ex;
-            found = true;
-        }
-        if (!found) return -EINVAL;
-    }
-    /* milli = num * 2^bin * 10^(e10 + 3 - frac), rounded up. */
-    num <<= bin;
-    if (num > QTY_MAX * 1000000) return -EINVAL;
-    int pow = e10 + 3 - frac;
-    for (; pow > 0; pow--) {
-        num *= 10;
-        if (num > QTY_MAX) return -EINVAL;
-    }
-    if (pow < 0) {
-        __int128 d = 1;
-        for (; pow < 0; pow++) d *= 10;
-        num = (num + d - 1) / d;
-    }
-    if (num > QTY_MAX) return -EINVAL;
-    *milli = neg ? -(int64_t)num : (int64_t)num;
-    return 0;
-}
 
 char *cn_qty_format(int64_t milli, bool binary)
 {
@@ -99,7 +39,7 @@ bool cn_qty_is_bytes(const char *r)
 static int64_t qty_of(const json_t *v)
 {
     int64_t m = 0;
-    if (json_is_string(v) && cn_qty_parse(json_string_value(v), &m) == 0) return m;
+    if (json_is_string(v) && cn_quantity_milli(json_string_value(v), &m) == 0) return m;
     if (json_is_integer(v)) return json_integer_value(v) * 1000;
     return 0;
 }
@@ -313,7 +253,7 @@ static char *pretty(const json_t *keys, const json_t *vals_milli, const json_t *
         if (vals_str && sv) {
             /* Canonicalise what the quota says ("2" stays "2"). */
             int64_t m;
-            char *f = cn_qty_parse(sv, &m) == 0 ? cn_qty_format(m, cn_qty_is_bytes(ks[i])) : cn_strdup(sv);
+            char *f = cn_quantity_milli(sv, &m) == 0 ? cn_qty_format(m, cn_qty_is_bytes(ks[i])) : cn_strdup(sv);
             cn_buf_addf(&b, "%s=%s", ks[i], f);
             free(f);
         } else {

@@ -12,9 +12,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-/* "500m", "1", "1.5", "128Mi", "2G", "1e3" -> milli-units (fractions of a
- * milli round up, as upstream's MilliValue). -EINVAL on junk or overflow. */
-int cn_qty_parse(const char *s, int64_t *milli);
+/* Quantities are parsed by lib/quantity.h (cn_quantity_milli). */
 /* Canonical text: "500m", "2", "1k"; binary suffixes (Ki..Ei) when binary
  * and the value divides exactly. Caller frees. */
 char *cn_qty_format(int64_t milli, bool binary);

@@ -2,6 +2,7 @@
  * limits, with upstream's messages. */
 #include <stdlib.h>
 
+#include "lib/quantity.h"
 #include "lib/resquota.h"
 #include "test.h"
 
@@ -15,7 +16,7 @@ static json_t *J(const char *s)
 static int64_t q(const char *s)
 {
     int64_t m = -1;
-    if (cn_qty_parse(s, &m) < 0) return -999;
+    if (cn_quantity_milli(s, &m) < 0) return -999;
     return m;
 }
 
