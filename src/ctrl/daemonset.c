@@ -9,6 +9,7 @@
 
 #include "ctrl/daemonset.h"
 #include "ctrl/wl.h"
+#include "lib/strmap.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -188,7 +189,7 @@ typedef struct ds_ctrl {
     cn_client *c;
     cn_informer *dss, *pods, *nodes, *revs;
     cn_workqueue *q;
-    cn_wl_workers *w;
+    cn_ctrl_workers *w;
     cn_wl_expect *exp;
     cn_recorder *rec;
 } ds_ctrl;
@@ -331,16 +332,20 @@ static bool is_new(const json_t *pod, const char *hash)
     return h && !strcmp(h, hash);
 }
 
-typedef struct ds_plan {
-    json_t *create;   /* node names */
-    json_t *del;      /* pod names */
-    int64_t desired, current, ready, available, updated, misscheduled;
-    int64_t requeue_ms;
-} ds_plan;
+static bool gone_pods(void *ud, const char *key, void *val)
+{
+    (void)key;
+    size_t i;
+    json_t *pod;
+    json_array_foreach((json_t *)val, i, pod)
+        if (!cn_wl_pod_terminating(pod)) json_array_append_new(ud, json_string(cn_meta_str(pod, "name")));
+    return true;
+}
 
-/* Decide creations/deletions and the status counts. nodes, pods: arrays. */
-static void ds_plan_compute(const json_t *ds, const json_t *nodes, const json_t *pods, const char *hash,
-                            int64_t now, ds_plan *p)
+static void free_pods(void *val) { json_decref(val); }
+
+void cn_ds_plan_compute(const json_t *ds, const json_t *nodes, const json_t *pods, const char *hash,
+                        int64_t now, cn_ds_plan *p)
 {
     memset(p, 0, sizeof *p);
     p->create = json_array();
@@ -352,7 +357,14 @@ static void ds_plan_compute(const json_t *ds, const json_t *nodes, const json_t 
     json_t **pp = cn_calloc(np + 1, sizeof *pp);
     for (size_t i = 0; i < np; i++) pp[i] = json_array_get(pods, i);
     qsort(pp, np, sizeof *pp, cmp_created);
-    bool *seen = cn_calloc(np + 1, sizeof *seen);
+    /* node name -> its pods, oldest first (one pass, not nodes x pods) */
+    cn_strmap *by_node = cn_strmap_new();
+    for (size_t j = 0; j < np; j++) {
+        const char *nn_ = cn_ds_pod_node(pp[j]);
+        json_t *arr = cn_strmap_get(by_node, nn_);
+        if (!arr) cn_strmap_put(by_node, nn_, arr = json_array());
+        json_array_append(arr, pp[j]);
+    }
     /* rolling update candidates */
     json_t *replace_now = json_array(), *candidates = json_array();
     int64_t unavailable = 0;
@@ -362,14 +374,13 @@ static void ds_plan_compute(const json_t *ds, const json_t *nodes, const json_t 
         bool run, cont;
         cn_ds_node_check(spec, node, &run, &cont);
         /* this node's daemon pods, oldest first */
-        json_t *mine = json_array();
-        size_t nterm = 0;
-        for (size_t j = 0; j < np; j++) {
-            if (strcmp(cn_ds_pod_node(pp[j]), nname) != 0) continue;
-            seen[j] = true;
-            if (cn_wl_pod_terminating(pp[j])) nterm++;
-            else json_array_append(mine, pp[j]);
+        json_t *mine = json_array(), *all = cn_strmap_del(by_node, nname), *pd;
+        size_t nterm = 0, j0;
+        json_array_foreach(all, j0, pd) {
+            if (cn_wl_pod_terminating(pd)) nterm++;
+            else json_array_append(mine, pd);
         }
+        json_decref(all);
         size_t nm = json_array_size(mine);
         if (run) p->desired++;
         if (nm > 0 && run) {
@@ -421,9 +432,8 @@ static void ds_plan_compute(const json_t *ds, const json_t *nodes, const json_t 
         json_decref(mine);
     }
     /* pods on nodes that are gone */
-    for (size_t j = 0; j < np; j++)
-        if (!seen[j] && !cn_wl_pod_terminating(pp[j]))
-            json_array_append_new(p->del, json_string(cn_meta_str(pp[j], "name")));
+    cn_strmap_foreach(by_node, gone_pods, p->del);
+    cn_strmap_free(by_node, free_pods);
     if (rolling) {
         int64_t max_unavail = cn_wl_scaled(json_object_get(json_object_get(
             json_object_get(json_object_get(ds, "spec"), "updateStrategy"), "rollingUpdate"), "maxUnavailable"),
@@ -437,7 +447,6 @@ static void ds_plan_compute(const json_t *ds, const json_t *nodes, const json_t 
     json_decref(replace_now);
     json_decref(candidates);
     json_decref(spec);
-    free(seen);
     free(pp);
 }
 
@@ -462,7 +471,7 @@ static int ds_sync(void *ud, const char *key)
     int ret = 0;
     cn_err err = CN_ERR_INIT;
     json_t *pods = json_array(), *nodes = json_array(), *revs = json_array();
-    ds_plan p;
+    cn_ds_plan p;
     memset(&p, 0, sizeof p);
     cn_wl_history h = { 0 };
     const char **in_use = NULL;
@@ -486,7 +495,7 @@ static int ds_sync(void *ud, const char *key)
         goto out;
     }
     int64_t now = cn_wall_s();
-    ds_plan_compute(ds, nodes, pods, h.hash, now, &p);
+    cn_ds_plan_compute(ds, nodes, pods, h.hash, now, &p);
     if (cn_wl_expect_satisfied(dc->exp, key)) {
         size_t nc = json_array_size(p.create), nd = json_array_size(p.del);
         if (nc || nd) cn_wl_expect_set(dc->exp, key, (int)nc, (int)nd);
@@ -570,8 +579,8 @@ static int ds_start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
     cn_informer_add_handler(dc->pods, &ph);
     cn_informer_add_handler(dc->nodes, &nh);
     cn_informer_add_handler(dc->revs, &rh);
-    cn_informer *const infs[] = { dc->dss, dc->pods, dc->nodes, dc->revs, NULL };
-    dc->w = cn_wl_workers_start(infs, dc->q, ctx->cfg && ctx->cfg->workers ? ctx->cfg->workers : 2, ds_sync, dc);
+    dc->w = cn_ctrl_workers_start(ctx, "daemonset", dc->q, ctx->cfg && ctx->cfg->workers ? ctx->cfg->workers : 2,
+                                  ds_sync, dc);
     *state = dc;
     return 0;
 }
@@ -580,7 +589,7 @@ static void ds_stop(void *state)
 {
     ds_ctrl *dc = state;
     if (!dc) return;
-    cn_wl_workers_stop(dc->w);
+    cn_ctrl_workers_stop(dc->w);
     cn_workqueue_free(dc->q);
     cn_recorder_free(dc->rec);
     cn_wl_expect_free(dc->exp);

@@ -20,6 +20,7 @@
 #define CN_CTRL_DAEMONSET_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <jansson.h>
 #include "ctrl/ctrl.h"
 
@@ -39,5 +40,18 @@ void cn_ds_node_check(const json_t *pod_spec, const json_t *node, bool *should_r
 /* The node a daemon pod is for: spec.nodeName, else the value of its
  * metadata.name node affinity; "" if neither. Borrowed. */
 const char *cn_ds_pod_node(const json_t *pod);
+
+
+/* What a sync does: pods to create (node names) and delete (pod names), and
+ * the status counts. nodes, pods: arrays; hash: the current template's
+ * controller-revision-hash; now: epoch seconds. */
+typedef struct cn_ds_plan {
+    json_t *create;
+    json_t *del;
+    int64_t desired, current, ready, available, updated, misscheduled;
+    int64_t requeue_ms;
+} cn_ds_plan;
+void cn_ds_plan_compute(const json_t *ds, const json_t *nodes, const json_t *pods, const char *hash,
+                        int64_t now, cn_ds_plan *p);
 
 #endif

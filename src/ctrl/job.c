@@ -360,7 +360,7 @@ typedef struct job_ctrl {
     cn_client *c;
     cn_informer *jobs, *pods;
     cn_workqueue *q;
-    cn_wl_workers *w;
+    cn_ctrl_workers *w;
     cn_wl_expect *exp;
     cn_recorder *rec;
 } job_ctrl;
@@ -587,8 +587,8 @@ static int job_start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
     cn_informer_handler ph = { pod_add, pod_update, pod_delete, jc };
     cn_informer_add_handler(jc->jobs, &jh);
     cn_informer_add_handler(jc->pods, &ph);
-    cn_informer *const infs[] = { jc->jobs, jc->pods, NULL };
-    jc->w = cn_wl_workers_start(infs, jc->q, ctx->cfg && ctx->cfg->workers ? ctx->cfg->workers : 2, job_sync, jc);
+    jc->w = cn_ctrl_workers_start(ctx, "job", jc->q, ctx->cfg && ctx->cfg->workers ? ctx->cfg->workers : 2,
+                                  job_sync, jc);
     *state = jc;
     return 0;
 }
@@ -597,7 +597,7 @@ static void job_stop(void *state)
 {
     job_ctrl *jc = state;
     if (!jc) return;
-    cn_wl_workers_stop(jc->w);
+    cn_ctrl_workers_stop(jc->w);
     cn_workqueue_free(jc->q);
     cn_recorder_free(jc->rec);
     cn_wl_expect_free(jc->exp);

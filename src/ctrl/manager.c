@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctrl/apps.h"
+#include "ctrl/cronjob.h"
 #include "ctrl/daemonset.h"
 #include "ctrl/gc.h"
 #include "ctrl/housekeeping.h"
@@ -29,6 +30,7 @@ static const cn_controller *const controllers[] = {
     &cn_daemonset_controller,
     &cn_statefulset_controller,
     &cn_job_controller,
+    &cn_cronjob_controller,
     NULL,
 };
 

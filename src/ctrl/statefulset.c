@@ -168,7 +168,7 @@ typedef struct sts_ctrl {
     cn_client *c;
     cn_informer *sets, *pods, *revs;
     cn_workqueue *q;
-    cn_wl_workers *w;
+    cn_ctrl_workers *w;
     cn_recorder *rec;
 } sts_ctrl;
 
@@ -448,8 +448,8 @@ static int sts_start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
     cn_informer_add_handler(sc->sets, &sh);
     cn_informer_add_handler(sc->pods, &oh);
     cn_informer_add_handler(sc->revs, &oh);
-    cn_informer *const infs[] = { sc->sets, sc->pods, sc->revs, NULL };
-    sc->w = cn_wl_workers_start(infs, sc->q, ctx->cfg && ctx->cfg->workers ? ctx->cfg->workers : 2, sts_sync, sc);
+    sc->w = cn_ctrl_workers_start(ctx, "statefulset", sc->q, ctx->cfg && ctx->cfg->workers ? ctx->cfg->workers : 2,
+                                  sts_sync, sc);
     *state = sc;
     return 0;
 }
@@ -458,7 +458,7 @@ static void sts_stop(void *state)
 {
     sts_ctrl *sc = state;
     if (!sc) return;
-    cn_wl_workers_stop(sc->w);
+    cn_ctrl_workers_stop(sc->w);
     cn_workqueue_free(sc->q);
     cn_recorder_free(sc->rec);
     free(sc);

@@ -237,57 +237,6 @@ void cn_wl_expect_forget(cn_wl_expect *x, const char *key)
     pthread_mutex_unlock(&x->mu);
 }
 
-/* --- workers --- */
-
-struct cn_wl_workers {
-    cn_informer *infs[8];
-    cn_workqueue *q;
-    int (*sync)(void *ud, const char *key);
-    void *ud;
-    pthread_t *threads;
-    int n;
-};
-
-static void *wl_work(void *arg)
-{
-    cn_wl_workers *w = arg;
-    for (size_t i = 0; i < 8 && w->infs[i]; i++)
-        while (!cn_informer_wait_synced(w->infs[i], 500))
-            if (cn_workqueue_shutting_down(w->q)) return NULL;
-    char *key;
-    while ((key = cn_workqueue_get(w->q))) {
-        if (w->sync(w->ud, key) < 0) cn_workqueue_add_rate_limited(w->q, key);
-        else cn_workqueue_forget(w->q, key);
-        cn_workqueue_done(w->q, key);
-        free(key);
-    }
-    return NULL;
-}
-
-cn_wl_workers *cn_wl_workers_start(cn_informer *const *infs, cn_workqueue *q, int n,
-                                   int (*sync)(void *ud, const char *key), void *ud)
-{
-    cn_wl_workers *w = cn_calloc(1, sizeof *w);
-    for (size_t i = 0; i < 7 && infs[i]; i++) w->infs[i] = infs[i];
-    w->q = q;
-    w->sync = sync;
-    w->ud = ud;
-    if (n <= 0) n = 2;
-    w->threads = cn_calloc((size_t)n, sizeof *w->threads);
-    for (int i = 0; i < n; i++)
-        if (pthread_create(&w->threads[w->n], NULL, wl_work, w) == 0) w->n++;
-    return w;
-}
-
-void cn_wl_workers_stop(cn_wl_workers *w)
-{
-    if (!w) return;
-    cn_workqueue_shutdown(w->q);
-    for (int i = 0; i < w->n; i++) pthread_join(w->threads[i], NULL);
-    free(w->threads);
-    free(w);
-}
-
 /* --- ControllerRevisions --- */
 
 char *cn_wl_hash(const json_t *obj, int64_t collision_count)

@@ -14,8 +14,6 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "client/client.h"
-#include "client/informer.h"
-#include "client/workqueue.h"
 #include "lib/err.h"
 
 /* --- pods --- */
@@ -57,16 +55,6 @@ void cn_wl_expect_observed(cn_wl_expect *x, const char *key, int adds, int dels)
  * than 5 minutes (a lost event must not wedge the controller). */
 bool cn_wl_expect_satisfied(cn_wl_expect *x, const char *key);
 void cn_wl_expect_forget(cn_wl_expect *x, const char *key);
-
-/* --- workers --- */
-/* cn_ctrl_workers_start's pool, but waiting only for the given informers
- * (NULL-terminated) to sync: cn_informers_wait_synced holds the factory's
- * lock while it waits, which starves cn_informers_get/start of the
- * controllers that start later. */
-typedef struct cn_wl_workers cn_wl_workers;
-cn_wl_workers *cn_wl_workers_start(cn_informer *const *infs, cn_workqueue *q, int n,
-                                   int (*sync)(void *ud, const char *key), void *ud);
-void cn_wl_workers_stop(cn_wl_workers *w);
 
 /* --- ControllerRevisions --- */
 /* Upstream's short safe encoding of a 32-bit FNV-1a over the compact,
