@@ -27,13 +27,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "lib/util.h"
+#include "sched/sched-internal.h"
 
 static const char *opt_cairn = "build/cairn";
 static const char *opt_nodes = "1000";
 static const char *opt_pods = "2000";
 static const char *opt_workloads = "plain,anti,spread";
 static int opt_clients = 32;
+static const char *opt_modes = "algo,live,backlog";
 static char workdir[256];
 
 enum { ZONES = 10, GROUP_ANTI = 10 };
@@ -85,12 +89,12 @@ static CURL *new_handle(const server *s)
 
 static size_t sink(char *p, size_t sz, size_t n, void *ud)
 {
-    (void)p;
-    (void)ud;
+    if (ud) cn_buf_add(ud, p, sz * n);
     return sz * n;
 }
 
-static long request(CURL *h, const char *method, const char *url, const char *ctype, const char *body)
+static long request_out(CURL *h, const char *method, const char *url, const char *ctype, const char *body,
+                        cn_buf *out)
 {
     struct curl_slist *hdr = NULL;
     char ct[128];
@@ -103,13 +107,19 @@ static long request(CURL *h, const char *method, const char *url, const char *ct
     if (!body) curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
     long code = 0;
     if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_slist_free_all(hdr);
     return code;
 }
 
-static int start_server(server *s, const char *name)
+static long request(CURL *h, const char *method, const char *url, const char *ctype, const char *body)
+{
+    return request_out(h, method, url, ctype, body, NULL);
+}
+
+static int start_server(server *s, const char *name, bool no_sched)
 {
     char dir[400], out[400], listen[64];
     snprintf(dir, sizeof dir, "%s/%s", workdir, name);
@@ -117,10 +127,11 @@ static int start_server(server *s, const char *name)
     int port = free_port();
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
     char *argv[] = { (char *)opt_cairn, "server", "--data-dir", dir, "--listen", listen, "--no-fsync",
-                     "--max-connections", "4096", "--log-level", "warn", NULL };
+                     "--max-connections", "4096", "--log-level", "warn",
+                     no_sched ? "--disable-scheduler" : NULL, NULL };
     s->pid = fork();
     if (s->pid == 0) {
-        FILE *f = freopen(out, "w", stdout);
+        FILE *f = freopen(out, "a", stdout);
         f = freopen(out, "a", stderr);
         (void)f;
         execv(argv[0], argv);
@@ -167,6 +178,7 @@ typedef struct run {
     atomic_long nbound;
     int64_t first_create, last_bound;
     bool phase_pods;
+    char rv[64];                /* watch from here (backlog mode) */
     volatile bool stop_watch;
 } run;
 
@@ -289,8 +301,9 @@ static void *watcher(void *arg)
 {
     wstate *w = arg;
     CURL *h = new_handle(w->r->s);
-    char url[256];
-    snprintf(url, sizeof url, "%s/api/v1/namespaces/bench/pods?watch=1&timeoutSeconds=3600", w->r->s->base);
+    char url[400];
+    snprintf(url, sizeof url, "%s/api/v1/namespaces/bench/pods?watch=1&timeoutSeconds=3600%s%s", w->r->s->base,
+             w->r->rv[0] ? "&resourceVersion=" : "", w->r->rv);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, watch_sink);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
@@ -308,12 +321,35 @@ static int cmp64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void one_run(workload wl, long nodes, long pods)
+/* The resourceVersion of the pod list now (owned), to watch from. */
+static char *list_rv(const server *s)
+{
+    CURL *h = new_handle(s);
+    char url[256];
+    cn_buf out;
+    cn_buf_init(&out);
+    snprintf(url, sizeof url, "%s/api/v1/namespaces/bench/pods?limit=1", s->base);
+    request_out(h, "GET", url, NULL, NULL, &out);
+    curl_easy_cleanup(h);
+    cn_buf_addc(&out, '\0');
+    json_t *j = json_loads(out.data, 0, NULL);
+    char *rv = cn_strdup(json_string_value(json_object_get(json_object_get(j, "metadata"), "resourceVersion")));
+    json_decref(j);
+    cn_buf_release(&out);
+    return rv ? rv : cn_strdup("");
+}
+
+/* live: pods are created while the scheduler runs (the end-to-end figure:
+ * create -> bound latency). backlog: nodes and pods are created with the
+ * scheduler off (--disable-scheduler), then the server restarts with it on
+ * and drains the backlog: pods scheduled per second from the first binding
+ * to the last, as scheduler_perf measures the scheduler alone. */
+static void one_run(workload wl, long nodes, long pods, bool backlog)
 {
     server s = { 0 };
     char name[64];
-    snprintf(name, sizeof name, "s-%s-%ld-%ld", wl_name[wl], nodes, pods);
-    if (start_server(&s, name) < 0) {
+    snprintf(name, sizeof name, "s-%s-%ld-%ld-%d", wl_name[wl], nodes, pods, (int)backlog);
+    if (start_server(&s, name, backlog) < 0) {
         fprintf(stderr, "bench: server did not start (see %s/%s.out)\n", workdir, name);
         stop_server(&s);
         return;
@@ -333,11 +369,28 @@ static void one_run(workload wl, long nodes, long pods)
     wstate ws = { .r = &r };
     cn_buf_init(&ws.line);
     pthread_t wt;
-    pthread_create(&wt, NULL, watcher, &ws);
-    usleep(300000);
-    r.first_create = now_us();
-    parallel(&r, true);
-    int64_t created_at = now_us();
+    int64_t created_at = 0;
+    if (backlog) {
+        parallel(&r, true);
+        char *rv = list_rv(&s);
+        stop_server(&s);
+        if (start_server(&s, name, false) < 0) {
+            fprintf(stderr, "bench: server did not restart (see %s/%s.out)\n", workdir, name);
+            stop_server(&s);
+            free(rv);
+            return;
+        }
+        snprintf(r.rv, sizeof r.rv, "%s", rv);
+        free(rv);
+        r.first_create = now_us();
+        pthread_create(&wt, NULL, watcher, &ws);
+    } else {
+        pthread_create(&wt, NULL, watcher, &ws);
+        usleep(300000);
+        r.first_create = now_us();
+        parallel(&r, true);
+        created_at = now_us();
+    }
     /* wait for the last binding: up to 60 s without progress */
     long last = -1;
     int64_t last_change = now_us();
@@ -354,26 +407,90 @@ static void one_run(workload wl, long nodes, long pods)
     long nb = atomic_load(&r.nbound);
     int64_t *lat = cn_calloc((size_t)pods + 1, sizeof *lat);
     size_t n = 0;
-    for (long i = 0; i < pods; i++)
-        if (r.bound[i] && r.created[i]) lat[n++] = r.bound[i] > r.created[i] ? r.bound[i] - r.created[i] : 0;
+    int64_t first_bound = INT64_MAX;
+    for (long i = 0; i < pods; i++) {
+        if (r.bound[i] && r.bound[i] < first_bound) first_bound = r.bound[i];
+        int64_t from = backlog ? r.first_create : r.created[i];
+        if (r.bound[i] && from) lat[n++] = r.bound[i] > from ? r.bound[i] - from : 0;
+    }
     qsort(lat, n, sizeof *lat, cmp64);
-    double span = (double)(r.last_bound - r.first_create) / 1e6;
-    double cspan = (double)(created_at - r.first_create) / 1e6;
-    printf("%-15s nodes %5ld pods %6ld: scheduled %6ld (%ld create errors) in %.2f s = %7.0f pods/s "
-           "(created at %.0f/s); create->bound p50 %.1f ms p99 %.1f ms; server RSS %.0f MiB (nodes created in %.1f s)\n",
-           wl_name[wl], nodes, pods, nb, atomic_load(&r.errors), span, span > 0 ? (double)nb / span : 0,
-           cspan > 0 ? (double)pods / cspan : 0, n ? (double)lat[n / 2] / 1000.0 : NAN,
-           n ? (double)lat[(size_t)((double)(n - 1) * 0.99)] / 1000.0 : NAN, (double)rss / 1024.0, node_s);
+    if (backlog) {
+        double span = (double)(r.last_bound - first_bound) / 1e6;
+        double total = (double)(r.last_bound - r.first_create) / 1e6;
+        printf("%-15s nodes %5ld pods %6ld backlog: scheduled %6ld in %.2f s = %7.0f pods/s "
+               "(first binding %.2f s after the restart; %.2f s in all); server RSS %.0f MiB\n",
+               wl_name[wl], nodes, pods, nb, span, span > 0 ? (double)nb / span : 0,
+               (double)(first_bound - r.first_create) / 1e6, total, (double)rss / 1024.0);
+    } else {
+        double span = (double)(r.last_bound - r.first_create) / 1e6;
+        double cspan = (double)(created_at - r.first_create) / 1e6;
+        printf("%-15s nodes %5ld pods %6ld live:    scheduled %6ld (%ld create errors) in %.2f s = %7.0f pods/s "
+               "(created at %.0f/s); create->bound p50 %.1f ms p99 %.1f ms; server RSS %.0f MiB (nodes created in %.1f s)\n",
+               wl_name[wl], nodes, pods, nb, atomic_load(&r.errors), span, span > 0 ? (double)nb / span : 0,
+               cspan > 0 ? (double)pods / cspan : 0, n ? (double)lat[n / 2] / 1000.0 : NAN,
+               n ? (double)lat[(size_t)((double)(n - 1) * 0.99)] / 1000.0 : NAN, (double)rss / 1024.0, node_s);
+    }
     free(lat);
     free(r.created);
     free(r.bound);
     stop_server(&s);
 }
 
+/* algo: the scheduling algorithm alone, in this process: the same nodes
+ * and pods parsed into the scheduler's cache, one cycle per pod with the
+ * pod assumed on its node, no API. Shows what the scheduler itself costs
+ * next to the API writes a binding needs. */
+static void algo_run(workload wl, long nodes, long pods)
+{
+    cn_sched_cache c;
+    cn_sched_cache_init(&c);
+    char body[2048];
+    for (long i = 0; i < nodes; i++) {
+        node_body(body, sizeof body, i);
+        json_t *n = json_loads(body, 0, NULL);
+        json_t *st = json_loads(node_status, 0, NULL);
+        json_object_update(n, st);
+        cn_sched_cache_set_node(&c, cn_sched_node_parse(n));
+        json_decref(st);
+        json_decref(n);
+    }
+    cn_sched_pod **ps = cn_calloc((size_t)pods, sizeof *ps);
+    for (long i = 0; i < pods; i++) {
+        pod_body(body, sizeof body, wl, i);
+        json_t *j = json_loads(body, 0, NULL);
+        json_object_set_new(json_object_get(j, "metadata"), "namespace", json_string("bench"));
+        ps[i] = cn_sched_pod_parse(j);
+        json_decref(j);
+    }
+    int64_t t0 = now_us();
+    long ok = 0;
+    for (long i = 0; i < pods; i++) {
+        cn_sched_result r;
+        cn_sched_schedule(&c, ps[i], 0, false, &r);
+        if (r.node) {
+            free(ps[i]->node_name);
+            ps[i]->node_name = cn_strdup(r.node->name);
+            cn_sched_cache_add_pod(&c, ps[i]);
+            ok++;
+        } else {
+            cn_sched_pod_free(ps[i]);
+        }
+        cn_sched_result_release(&r);
+    }
+    double sec = (double)(now_us() - t0) / 1e6;
+    printf("%-15s nodes %5ld pods %6ld algo:    scheduled %6ld in %.2f s = %7.0f pods/s (%.1f us per cycle, no API)\n",
+           wl_name[wl], nodes, pods, ok, sec, (double)ok / sec, sec * 1e6 / (double)pods);
+    free(ps);
+    cn_sched_cache_release(&c);
+}
+
 static void usage(void)
 {
     printf("usage: bench_sched [--cairn PATH] [--nodes N[,N...]] [--pods N[,N...]]\n"
-           "                   [--workloads plain,anti,spread] [--clients N] [--full]\n"
+           "                   [--workloads plain,anti,spread] [--modes algo,live,backlog] [--clients N] [--full]\n"
+           "algo: the scheduling algorithm alone, in process (no API);\n"
+           "live: pods created while the scheduler runs (create->bound latency);\n"
+           "backlog: pods created with the scheduler off, then the server restarts and drains them.\n"
            "Defaults: --nodes 1000 --pods 2000, all three workloads (about a minute).\n"
            "--full: nodes 1000,5000 x pods 10000,30000 x the three workloads (long).\n");
 }
@@ -386,6 +503,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--pods") && i + 1 < argc) opt_pods = argv[++i];
         else if (!strcmp(argv[i], "--workloads") && i + 1 < argc) opt_workloads = argv[++i];
         else if (!strcmp(argv[i], "--clients") && i + 1 < argc) opt_clients = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--modes") && i + 1 < argc) opt_modes = argv[++i];
         else if (!strcmp(argv[i], "--full")) { opt_nodes = "1000,5000"; opt_pods = "10000,30000"; }
         else { usage(); return !strcmp(argv[i], "--help") ? 0 : 2; }
     }
@@ -407,16 +525,25 @@ int main(int argc, char **argv)
             pp = strchr(sp, ',');
             if (pp) *pp++ = '\0';
             long pods = atol(sp);
-            if (strstr(opt_workloads, "plain")) one_run(W_PLAIN, nodes, pods);
-            if (strstr(opt_workloads, "anti")) one_run(W_ANTI, nodes, pods);
-            if (strstr(opt_workloads, "spread")) one_run(W_SPREAD, nodes, pods);
+            if (strstr(opt_modes, "algo")) {
+                if (strstr(opt_workloads, "plain")) algo_run(W_PLAIN, nodes, pods);
+                if (strstr(opt_workloads, "anti")) algo_run(W_ANTI, nodes, pods);
+                if (strstr(opt_workloads, "spread")) algo_run(W_SPREAD, nodes, pods);
+            }
+            for (int m = 0; m < 2; m++) {
+                bool backlog = m == 1;
+                if ((backlog && !strstr(opt_modes, "backlog")) || (!backlog && !strstr(opt_modes, "live"))) continue;
+                if (strstr(opt_workloads, "plain")) one_run(W_PLAIN, nodes, pods, backlog);
+                if (strstr(opt_workloads, "anti")) one_run(W_ANTI, nodes, pods, backlog);
+                if (strstr(opt_workloads, "spread")) one_run(W_SPREAD, nodes, pods, backlog);
+            }
         }
         free(pl);
     }
     free(nl);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", workdir);
-    if (system(cmd) != 0) fprintf(stderr, "bench: could not remove %s\n", workdir);
+    if (!getenv("BENCH_KEEP") && system(cmd) != 0) fprintf(stderr, "bench: could not remove %s\n", workdir);
     curl_global_cleanup();
     return 0;
 }

@@ -610,8 +610,7 @@ int cn_sched_start(const cn_sched_config *cfg, cn_sched **out, cn_err *err)
     s->name = cn_strdup(cfg->name ? cfg->name : "default-scheduler");
     s->pct = cfg->percentage_of_nodes_to_score;
     s->retry_s = cfg->unschedulable_retry_s > 0 ? cfg->unschedulable_retry_s : 60;
-    s->nbinders = cfg->binders > 0 ? cfg->binders : 16;
-    if (getenv("CAIRN_SCHED_BINDERS")) s->nbinders = atoi(getenv("CAIRN_SCHED_BINDERS"));
+    s->nbinders = cfg->binders > 0 ? cfg->binders : 32;
     s->scheduled_events = !cfg->no_scheduled_events;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
