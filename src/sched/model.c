@@ -356,6 +356,40 @@ static void sel_free(sc_sel *s)
     free(s->r);
 }
 
+void cn_sc_sel_free(sc_sel *s)
+{
+    sel_free(s);
+    memset(s, 0, sizeof *s);
+}
+
+void cn_sc_sel_copy(sc_sel *dst, const sc_sel *src)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->none = src->none;
+    dst->n = src->n;
+    dst->r = cn_calloc(src->n + 1, sizeof *dst->r);
+    for (size_t i = 0; i < src->n; i++) {
+        const sc_req *r = &src->r[i];
+        sc_req *o = &dst->r[i];
+        o->key = cn_strdup(r->key);
+        o->op = r->op;
+        o->num = r->num;
+        o->nv = r->nv;
+        o->vals = cn_calloc(r->nv + 1, sizeof *o->vals);
+        for (size_t j = 0; j < r->nv; j++) o->vals[j] = cn_strdup(r->vals[j]);
+    }
+}
+
+void cn_sc_sel_sig(cn_buf *b, const sc_sel *s)
+{
+    if (s->none) { cn_buf_adds(b, "!none"); return; }
+    for (size_t i = 0; i < s->n; i++) {
+        cn_buf_addf(b, "%s\x02%d", s->r[i].key, (int)s->r[i].op);
+        for (size_t j = 0; j < s->r[i].nv; j++) cn_buf_addf(b, "\x03%s", s->r[i].vals[j]);
+        cn_buf_addc(b, '\x04');
+    }
+}
+
 static bool req_matches(const sc_req *r, const char *v)
 {
     switch (r->op) {
