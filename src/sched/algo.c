@@ -714,7 +714,8 @@ void cn_sched_schedule(cn_sched_cache *c, cn_sched_pod *p, int pct, bool want_pr
         render(&msg, &why);
     }
     cn_buf_adds(&msg, ".");
-    if (want_preempt) preempt(&cy, unres, res, &msg);
+    if (want_preempt && p->never_preempt) cn_buf_adds(&msg, " preemption: not eligible due to preemptionPolicy=Never.");
+    else if (want_preempt) preempt(&cy, unres, res, &msg);
     res->message = cn_buf_detach(&msg, NULL);
     cn_sc_map_clear(&why, NULL);
     free(unres);

@@ -579,6 +579,8 @@ cn_sched_pod *cn_sched_pod_parse(json_t *obj)
     p->has_priority = json_is_integer(prio);
     p->priority = (int32_t)json_integer_value(prio);
     p->deleting = json_object_get(meta, "deletionTimestamp") != NULL;
+    const char *pp = json_string_value(json_object_get(spec, "preemptionPolicy"));
+    p->never_preempt = pp && !strcmp(pp, "Never");
     const char *phase = json_string_value(jpath(obj, "status", "phase"));
     p->terminal = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
     const char *ct = json_string_value(json_object_get(meta, "creationTimestamp"));

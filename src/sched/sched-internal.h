@@ -110,6 +110,7 @@ typedef struct cn_sched_pod {
     char *ns, *name, *uid, *node_name, *scheduler, *pc_name;
     int32_t priority;
     bool has_priority, deleting, terminal;
+    bool never_preempt;         /* preemptionPolicy: Never */
     int64_t created;            /* creationTimestamp, epoch seconds */
     sc_res req;                 /* max(sum containers, max init) + overhead */
     int64_t nz_cpu, nz_mem;     /* requests with upstream's non-zero defaults (scoring) */
