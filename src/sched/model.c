@@ -44,9 +44,14 @@ void *cn_sc_map_get(const sc_map *m, const char *key)
     return i == SIZE_MAX ? NULL : m->vals[i];
 }
 
+/* Rehash, dropping tombstones, to a load of at most 1/4, so the next
+ * rehash is at least cap/4 inserts away whatever the churn. */
 static void map_grow(sc_map *m)
 {
-    sc_map n = { .cap = m->cap ? m->cap * 2 : 16 };
+    size_t live = 0;
+    for (size_t i = 0; i < m->cap; i++) live += cn_sc_map_live(m, i);
+    sc_map n = { .cap = 16 };
+    while ((live + 1) * 4 > n.cap) n.cap *= 2;
     n.keys = cn_calloc(n.cap, sizeof *n.keys);
     n.vals = cn_calloc(n.cap, sizeof *n.vals);
     for (size_t i = 0; i < m->cap; i++) {
@@ -70,9 +75,7 @@ void **cn_sc_map_slot(sc_map *m, const char *key)
     }
     /* tombstones count as used so probes stay short; grow (and drop them)
      * at half full */
-    size_t used = 0;
     if ((m->len + 1) * 2 > m->cap) map_grow(m);
-    (void)used;
     size_t mask = m->cap - 1, i = hash_str(key) & mask;
     while (m->keys[i] && m->keys[i] != tomb) i = (i + 1) & mask;
     m->keys[i] = cn_strdup(key);
@@ -128,11 +131,12 @@ int cn_sc_quantity(const char *s, bool milli, int64_t *out)
             if (mant < ((__int128)1 << 100)) { mant = mant * 10 + (*p - '0'); exp10--; }
     }
     if (!digits) return -EINVAL;
-    __int128 mult = 1;
     int shift2 = 0;
     if (!*p) {
     } else if ((p[0] == 'e' || p[0] == 'E') && (isdigit((unsigned char)p[1]) || p[1] == '-' || p[1] == '+')) {
-        exp10 += atoi(p + 1);
+        long e = strtol(p + 1, NULL, 10);
+        if (e > 40 || e < -40) return -EINVAL;
+        exp10 += (int)e;
     } else if (p[1] == 'i' && !p[2]) {
         const char *bin = "KMGTPE", *f = strchr(bin, p[0]);
         if (!f || !p[0]) return -EINVAL;
@@ -156,7 +160,6 @@ int cn_sc_quantity(const char *s, bool milli, int64_t *out)
     if (milli) exp10 += 3;
     __int128 v = mant;
     if (shift2) v <<= shift2;
-    (void)mult;
     for (; exp10 > 0; exp10--) {
         v *= 10;
         if (v > (__int128)INT64_MAX) { *out = neg ? INT64_MIN : INT64_MAX; return 0; }
