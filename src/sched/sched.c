@@ -262,7 +262,15 @@ static void pod_upsert(void *ud, const json_t *old, const json_t *obj)
             q_unlink(s, q);
             qent_free(cn_sc_map_del(&s->queued, key));
         }
-        if (p->terminal) {
+        if (cached && cached->assumed && !strcmp(cached->uid, p->uid) && !strcmp(cached->node_name, p->node_name) &&
+            !p->deleting && !p->terminal) {
+            /* our binding confirmed: what the cache counts is unchanged
+             * (a binding changes neither labels nor requests) */
+            json_decref(cached->obj);
+            cached->obj = json_incref(p->obj);
+            cached->assumed = false;
+            cn_sched_pod_free(p);
+        } else if (p->terminal) {
             /* a finished pod holds nothing */
             if (cached) { cn_sched_cache_del_pod(&s->cache, p->ns, p->name); move_all(s); }
             cn_sched_pod_free(p);
