@@ -126,7 +126,10 @@ static int start_server(server *s, const char *name, bool no_sched)
     snprintf(out, sizeof out, "%s/%s.out", workdir, name);
     int port = free_port();
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    /* plain Node objects renew no Lease: a long grace keeps the node
+     * lifecycle controller from tainting them unreachable mid-run */
     char *argv[] = { (char *)opt_cairn, "server", "--data-dir", dir, "--listen", listen, "--no-fsync",
+                     "--node-monitor-grace-period", "86400",
                      "--max-connections", "4096", "--log-level", "warn",
                      no_sched ? "--disable-scheduler" : NULL, NULL };
     s->pid = fork();

@@ -11,7 +11,9 @@
 K=/usr/bin/kubectl
 [ -x "$K" ] || K=$(command -v kubectl)
 k() { "$K" "$@"; }
-start_server
+# plain Node objects have no kubelet renewing a Lease: keep the node
+# lifecycle controller from marking them unreachable during the test
+start_server --node-monitor-grace-period 3600
 
 # mknode NAME ZONE CPU [extra labels as ,"k":"v"...] -- a Ready node
 mknode() {
