@@ -18,6 +18,7 @@
  * it (it is short and never does I/O), so handlers never see a half-done
  * cycle. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -473,14 +474,16 @@ static void *sched_thread(void *arg)
             continue;
         }
         /* a batch between checks of the waiting list and the lease */
-        for (int i = 0; i < 64 && s->nheap && !s->stopping; i++) {
+        for (int i = 0; i < 16 && s->nheap && !s->stopping; i++) {
             qent *q = s->heap[0];
             heap_remove(s, q);
             cn_sched_cache_resolve_priority(&s->cache, q->p);
             schedule_one(s, q);
         }
-        /* let handlers in between batches */
+        /* let the informer handlers and binders in between batches: a
+         * mutex is not fair, so give up the CPU while it is free */
         pthread_mutex_unlock(&s->mu);
+        sched_yield();
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
