@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/quantity.h"
 #include "lib/util.h"
 #include "sched/sched-internal.h"
 
@@ -112,67 +113,11 @@ void cn_sc_map_clear(sc_map *m, void (*free_val)(void *))
 
 /* ---- quantities ---- */
 
-/* "100m", "1.5", "2Gi", "1e3", "500Mi" -> integer (milli units when milli,
- * rounded up as upstream's MilliValue/Value). */
+/* Integer form of a quantity through lib/quantity (cpu in milli). */
 int cn_sc_quantity(const char *s, bool milli, int64_t *out)
 {
     if (!s || !*s) return -EINVAL;
-    const char *p = s;
-    bool neg = false;
-    if (*p == '+' || *p == '-') neg = *p++ == '-';
-    /* mantissa as integer digits + scale of 10 */
-    __int128 mant = 0;
-    int exp10 = 0;
-    bool digits = false;
-    for (; isdigit((unsigned char)*p); p++, digits = true)
-        if (mant < ((__int128)1 << 100)) mant = mant * 10 + (*p - '0'); else exp10++;
-    if (*p == '.') {
-        for (p++; isdigit((unsigned char)*p); p++, digits = true)
-            if (mant < ((__int128)1 << 100)) { mant = mant * 10 + (*p - '0'); exp10--; }
-    }
-    if (!digits) return -EINVAL;
-    int shift2 = 0;
-    if (!*p) {
-    } else if ((p[0] == 'e' || p[0] == 'E') && (isdigit((unsigned char)p[1]) || p[1] == '-' || p[1] == '+')) {
-        long e = strtol(p + 1, NULL, 10);
-        if (e > 40 || e < -40) return -EINVAL;
-        exp10 += (int)e;
-    } else if (p[1] == 'i' && !p[2]) {
-        const char *bin = "KMGTPE", *f = strchr(bin, p[0]);
-        if (!f || !p[0]) return -EINVAL;
-        shift2 = 10 * (int)(f - bin + 1);
-    } else if (!p[1]) {
-        switch (p[0]) {
-        case 'n': exp10 -= 9; break;
-        case 'u': exp10 -= 6; break;
-        case 'm': exp10 -= 3; break;
-        case 'k': exp10 += 3; break;
-        case 'M': exp10 += 6; break;
-        case 'G': exp10 += 9; break;
-        case 'T': exp10 += 12; break;
-        case 'P': exp10 += 15; break;
-        case 'E': exp10 += 18; break;
-        default: return -EINVAL;
-        }
-    } else {
-        return -EINVAL;
-    }
-    if (milli) exp10 += 3;
-    __int128 v = mant;
-    if (shift2) v <<= shift2;
-    for (; exp10 > 0; exp10--) {
-        v *= 10;
-        if (v > (__int128)INT64_MAX) { *out = neg ? INT64_MIN : INT64_MAX; return 0; }
-    }
-    bool frac = false;
-    for (; exp10 < 0; exp10++) {
-        if (v % 10) frac = true;
-        v /= 10;
-    }
-    if (frac) v++;               /* round up */
-    if (v > (__int128)INT64_MAX) v = INT64_MAX;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 0;
+    return milli ? cn_quantity_milli(s, out) : cn_quantity_value(s, out);
 }
 
 /* ---- helpers ---- */
