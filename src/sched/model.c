@@ -3,7 +3,6 @@
  * small string map the cache indexes use. Parsing is lenient: the API
  * server has validated the objects, so a field of an unexpected shape is
  * simply absent here. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
