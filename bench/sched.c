@@ -29,6 +29,7 @@
 
 #include <jansson.h>
 
+#include "common/bench.h"
 #include "lib/util.h"
 #include "sched/sched-internal.h"
 
@@ -41,37 +42,6 @@ static const char *opt_modes = "algo,live,backlog";
 static char workdir[256];
 
 enum { ZONES = 10, GROUP_ANTI = 10 };
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t l = sizeof a;
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &l);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static long rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    if (!f) return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-    fclose(f);
-    return kib;
-}
 
 typedef struct server { pid_t pid; char base[128], ca[500], cert[500], key[500]; } server;
 
@@ -124,7 +94,7 @@ static int start_server(server *s, const char *name, bool no_sched)
     char dir[400], out[400], listen[64];
     snprintf(dir, sizeof dir, "%s/%s", workdir, name);
     snprintf(out, sizeof out, "%s/%s.out", workdir, name);
-    int port = free_port();
+    int port = bn_free_port();
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
     /* plain Node objects renew no Lease: a long grace keeps the node
      * lifecycle controller from tainting them unreachable mid-run */
@@ -233,7 +203,7 @@ static void *creator(void *arg)
             snprintf(url, sizeof url, "%s/api/v1/namespaces/bench/pods", r->s->base);
             pod_body(body, sizeof body, r->wl, i);
             code = request(h, "POST", url, NULL, body);
-            if (code == 201) r->created[i] = now_us();
+            if (code == 201) r->created[i] = bn_now_us();
         } else {
             snprintf(url, sizeof url, "%s/api/v1/nodes", r->s->base);
             node_body(body, sizeof body, i);
@@ -272,7 +242,7 @@ static void on_line(run *r, const char *l)
     if (!name) return;
     long i = strtol(name + 10, NULL, 10);
     if (i < 0 || i >= r->pods || r->bound[i]) return;
-    int64_t t = now_us();
+    int64_t t = bn_now_us();
     r->bound[i] = t;
     r->last_bound = t;
     atomic_fetch_add(&r->nbound, 1);
@@ -365,9 +335,9 @@ static void one_run(workload wl, long nodes, long pods, bool backlog)
     snprintf(url, sizeof url, "%s/api/v1/namespaces", s.base);
     request(h, "POST", url, NULL, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"bench\"}}");
     curl_easy_cleanup(h);
-    int64_t t0 = now_us();
+    int64_t t0 = bn_now_us();
     parallel(&r, false);
-    double node_s = (double)(now_us() - t0) / 1e6;
+    double node_s = (double)(bn_now_us() - t0) / 1e6;
     sleep(1);   /* the scheduler's node informer catches up */
     wstate ws = { .r = &r };
     cn_buf_init(&ws.line);
@@ -385,25 +355,25 @@ static void one_run(workload wl, long nodes, long pods, bool backlog)
         }
         snprintf(r.rv, sizeof r.rv, "%s", rv);
         free(rv);
-        r.first_create = now_us();
+        r.first_create = bn_now_us();
         pthread_create(&wt, NULL, watcher, &ws);
     } else {
         pthread_create(&wt, NULL, watcher, &ws);
         usleep(300000);
-        r.first_create = now_us();
+        r.first_create = bn_now_us();
         parallel(&r, true);
-        created_at = now_us();
+        created_at = bn_now_us();
     }
     /* wait for the last binding: up to 60 s without progress */
     long last = -1;
-    int64_t last_change = now_us();
+    int64_t last_change = bn_now_us();
     while (atomic_load(&r.nbound) < pods - atomic_load(&r.errors)) {
         long nb = atomic_load(&r.nbound);
-        if (nb != last) { last = nb; last_change = now_us(); }
-        if (now_us() - last_change > 60 * 1000000LL) break;
+        if (nb != last) { last = nb; last_change = bn_now_us(); }
+        if (bn_now_us() - last_change > 60 * 1000000LL) break;
         usleep(20000);
     }
-    long rss = rss_kib(s.pid);
+    long rss = bn_rss_kib(s.pid);
     r.stop_watch = true;
     pthread_join(wt, NULL);
     cn_buf_release(&ws.line);
@@ -465,7 +435,7 @@ static void algo_run(workload wl, long nodes, long pods)
         ps[i] = cn_sched_pod_parse(j);
         json_decref(j);
     }
-    int64_t t0 = now_us();
+    int64_t t0 = bn_now_us();
     long ok = 0;
     for (long i = 0; i < pods; i++) {
         cn_sched_result r;
@@ -480,7 +450,7 @@ static void algo_run(workload wl, long nodes, long pods)
         }
         cn_sched_result_release(&r);
     }
-    double sec = (double)(now_us() - t0) / 1e6;
+    double sec = (double)(bn_now_us() - t0) / 1e6;
     printf("%-15s nodes %5ld pods %6ld algo:    scheduled %6ld in %.2f s = %7.0f pods/s (%.1f us per cycle, no API)\n",
            wl_name[wl], nodes, pods, ok, sec, (double)ok / sec, sec * 1e6 / (double)pods);
     free(ps);
