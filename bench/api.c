@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "lib/base64.h"
+#include "common/bench.h"
 #include "lib/util.h"
 
 static const char *opt_cairn = "build/cairn";
@@ -50,42 +51,11 @@ static char raw_prefix[80], cairn_prefix[64];
 static bool phase(const char *name) { return !opt_only || !strcmp(opt_only, name); }
 static char workdir[256];
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int64_t wall_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t l = sizeof a;
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &l);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static long rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    if (!f) return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-    fclose(f);
-    return kib;
 }
 
 /* ---- targets ---- */
@@ -244,12 +214,12 @@ static void *worker_main(void *arg)
     worker *w = arg;
     CURL *h = new_handle(w->t);
     long i = w->start_i;
-    while (now_us() < w->deadline) {
-        int64_t t0 = now_us();
+    while (bn_now_us() < w->deadline) {
+        int64_t t0 = bn_now_us();
         long code = do_op(w->t, h, w->op, w->id, i++, NULL);
         if (code < 200 || code >= 300) w->errors++;
         else w->count++;
-        add_lat(w, now_us() - t0);
+        add_lat(w, bn_now_us() - t0);
     }
     curl_easy_cleanup(h);
     return NULL;
@@ -273,7 +243,7 @@ typedef struct result { double ops, p50, p99; long errors; } result;
 static result run_phase(const target *t, int op, int conc, double seconds, long base_i)
 {
     worker *ws = cn_calloc((size_t)conc, sizeof *ws);
-    int64_t start = now_us(), deadline = start + (int64_t)(seconds * 1e6);
+    int64_t start = bn_now_us(), deadline = start + (int64_t)(seconds * 1e6);
     for (int i = 0; i < conc; i++) {
         ws[i] = (worker){ .t = t, .op = op, .id = i, .deadline = deadline, .start_i = base_i };
         pthread_create(&ws[i].th, NULL, worker_main, &ws[i]);
@@ -286,7 +256,7 @@ static result run_phase(const target *t, int op, int conc, double seconds, long 
         errors += ws[i].errors;
         n += ws[i].nlat;
     }
-    double elapsed = (double)(now_us() - start) / 1e6;
+    double elapsed = (double)(bn_now_us() - start) / 1e6;
     int64_t *all = cn_malloc((n ? n : 1) * sizeof *all);
     size_t k = 0;
     for (int i = 0; i < conc; i++) {
@@ -313,12 +283,12 @@ static void *paced_main(void *arg)
     for (long i = 0;; i++) {
         int64_t sched = p->start + (int64_t)(interval * (double)i) + (int64_t)(interval * p->id / p->nthreads);
         if (sched >= p->deadline) break;
-        int64_t now = now_us();
+        int64_t now = bn_now_us();
         if (sched > now) usleep((useconds_t)(sched - now));
         long code = do_op(p->t, h, 1, p->id, i, NULL);
         if (code != 200) p->w.errors++;
         /* From the scheduled time: no coordinated omission. */
-        add_lat(&p->w, now_us() - sched);
+        add_lat(&p->w, bn_now_us() - sched);
     }
     curl_easy_cleanup(h);
     return NULL;
@@ -328,7 +298,7 @@ static result run_paced(const target *t, double rate, double seconds)
 {
     enum { N = 8 };
     paced ps[N];
-    int64_t start = now_us() + 10000;
+    int64_t start = bn_now_us() + 10000;
     for (int i = 0; i < N; i++) {
         ps[i] = (paced){ .t = t, .id = i, .nthreads = N, .rate = rate, .start = start,
                          .deadline = start + (int64_t)(seconds * 1e6) };
@@ -441,9 +411,9 @@ static void run_watch(const target *t, int nwatchers, int events)
         pthread_create(&pumps[k].th, NULL, pump_main, &pumps[k]);
     }
     /* Let every watcher connect (TLS handshakes) before writing. */
-    int64_t until = now_us() + 15 * 1000000;
+    int64_t until = bn_now_us() + 15 * 1000000;
     long connected = 0;
-    while (now_us() < until) {
+    while (bn_now_us() < until) {
         connected = 0;
         for (int k = 0; k < WATCH_PUMPS; k++) connected += atomic_load(&pumps[k].connected);
         if (connected == nwatchers) break;
@@ -453,9 +423,9 @@ static void run_watch(const target *t, int nwatchers, int events)
         fprintf(stderr, "bench: only %ld of %d watchers connected\n", connected, nwatchers);
     CURL *w = new_handle(t);
     int sent = 0;
-    int64_t next = now_us();
+    int64_t next = bn_now_us();
     for (; sent < events; sent++) {
-        int64_t now = now_us();
+        int64_t now = bn_now_us();
         if (next > now) usleep((useconds_t)(next - now));
         next += 50000;   /* 20 events/s */
         char u[256], body[512];
@@ -500,20 +470,6 @@ static void run_watch(const target *t, int nwatchers, int events)
 
 /* ---- process management ---- */
 
-static pid_t spawn(char *const argv[], const char *out)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        FILE *f = freopen(out, "w", stdout);
-        (void)f;
-        f = freopen(out, "a", stderr);
-        (void)f;
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
 /* Start a cairn server named name (also its directory under workdir); on
  * etcd when datastore is set, with prefix as --etcd-prefix when set. */
 static int start_cairn(target *t, const char *name, const char *datastore, const char *prefix)
@@ -521,7 +477,7 @@ static int start_cairn(target *t, const char *name, const char *datastore, const
     char dir[300], out[300], listen[64];
     snprintf(dir, sizeof dir, "%s/%s", workdir, name);
     snprintf(out, sizeof out, "%s/%s.out", workdir, name);
-    int port = free_port();
+    int port = bn_free_port();
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
     char *argv[16] = { (char *)opt_cairn, "server", "--data-dir", dir, "--listen", listen,
                        "--max-connections", "4096", "--log-level", "warn", NULL };
@@ -534,7 +490,7 @@ static int start_cairn(target *t, const char *name, const char *datastore, const
         argv[n++] = "--etcd-prefix";
         argv[n++] = (char *)prefix;
     }
-    t->pid = spawn(argv, out);
+    t->pid = bn_spawn(argv, out);
     t->kind = CAIRN;
     t->name = name;
     snprintf(t->base, sizeof t->base, "https://127.0.0.1:%d", port);
@@ -559,7 +515,7 @@ static int start_etcd(target *t)
     char dir[300], out[300], curl_[64], peer[64], cluster[128];
     snprintf(dir, sizeof dir, "%s/etcd", workdir);
     snprintf(out, sizeof out, "%s/etcd.out", workdir);
-    int cp = free_port(), pp = free_port();
+    int cp = bn_free_port(), pp = bn_free_port();
     snprintf(curl_, sizeof curl_, "http://127.0.0.1:%d", cp);
     snprintf(peer, sizeof peer, "http://127.0.0.1:%d", pp);
     snprintf(cluster, sizeof cluster, "bench=%s", peer);
@@ -567,7 +523,7 @@ static int start_etcd(target *t)
         "--listen-client-urls", curl_, "--advertise-client-urls", curl_,
         "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
         "--initial-cluster", cluster, "--log-level", "error", NULL };
-    t->pid = spawn(argv, out);
+    t->pid = bn_spawn(argv, out);
     t->kind = ETCD;
     t->name = "etcd";
     snprintf(t->base, sizeof t->base, "%s", curl_);
@@ -710,7 +666,7 @@ int main(int argc, char **argv)
         return 1;
     }
     sleep(1);
-    long idle = rss_kib(cairn.pid);
+    long idle = bn_rss_kib(cairn.pid);
     bool have_etcd;
     if (opt_datastore) {
         etcd.kind = ETCD;
@@ -800,7 +756,7 @@ int main(int argc, char **argv)
     snprintf(url, sizeof url, "%s/api/v1/namespaces", cairn.base);
     request(h, "POST", url, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"rss\"}}", NULL);
     curl_easy_cleanup(h);
-    int64_t t0 = now_us();
+    int64_t t0 = bn_now_us();
     enum { NF = 64 };
     filler fs[NF];
     for (int i = 0; i < NF; i++) {
@@ -808,12 +764,12 @@ int main(int argc, char **argv)
         pthread_create(&fs[i].th, NULL, fill_main, &fs[i]);
     }
     for (int i = 0; i < NF; i++) pthread_join(fs[i].th, NULL);
-    double fill_s = (double)(now_us() - t0) / 1e6;
+    double fill_s = (double)(bn_now_us() - t0) / 1e6;
     sleep(1);
-    long full = rss_kib(cairn.pid);
+    long full = bn_rss_kib(cairn.pid);
     printf("\n%-8s RSS idle %.1f MiB; with %ld ConfigMaps of 1 KiB %.1f MiB (created at %.0f/s with 64 clients)\n",
            "cairn", idle / 1024.0, opt_objects, full / 1024.0, (double)opt_objects / fill_s);
-    if (etcd.pid > 0) printf("%-8s RSS after its phases %.1f MiB\n", "etcd", rss_kib(etcd.pid) / 1024.0);
+    if (etcd.pid > 0) printf("%-8s RSS after its phases %.1f MiB\n", "etcd", bn_rss_kib(etcd.pid) / 1024.0);
 out:
 
     stop(&cairn);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "client/client.h"
+#include "common/bench.h"
 #include "lib/util.h"
 
 static const char *opt_cairn = "build/cairn";
@@ -30,55 +31,6 @@ static long opt_replicas = 5000;
 static long opt_nodes = 0;            /* 0: replicas / 100, at least 3 */
 static bool opt_no_fsync = false;
 static double opt_timeout_s = 600;
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t l = sizeof a;
-    int port = 0;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &l) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0) close(fd);
-    return port;
-}
-
-static long rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmRSS:", 6)) kib = strtol(line + 6, NULL, 10);
-    if (f) fclose(f);
-    return kib;
-}
-
-static pid_t spawn(char *const argv[], const char *log)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        FILE *f = freopen(log, "w", stdout);
-        if (f) dup2(fileno(f), 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static void stop(pid_t pid)
-{
-    if (pid <= 0) return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 100; i++) {
-        if (waitpid(pid, NULL, WNOHANG) == pid) return;
-        usleep(50000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-}
 
 static long ready_nodes(cn_client *c)
 {
@@ -134,14 +86,14 @@ int main(int argc, char **argv)
     if (!mkdtemp(dir)) return 1;
     char datadir[300], listen[64], kubeconfig[320], slog[320], alog[320], nodes[32];
     snprintf(datadir, sizeof datadir, "%s/server", dir);
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", free_port());
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", bn_free_port());
     snprintf(kubeconfig, sizeof kubeconfig, "%s/kubeconfig", datadir);
     snprintf(slog, sizeof slog, "%s/server.log", dir);
     snprintf(alog, sizeof alog, "%s/agent.log", dir);
     snprintf(nodes, sizeof nodes, "%ld", opt_nodes);
     char *sargv[] = { (char *)opt_cairn, "server", "--data-dir", datadir, "--listen", listen,
                       "--log-level", "warn", opt_no_fsync ? "--no-fsync" : NULL, NULL };
-    pid_t server = spawn(sargv, slog), agent = -1;
+    pid_t server = bn_spawn(sargv, slog), agent = -1;
     cn_client *c = NULL;
     cn_err err = CN_ERR_INIT;
     int rc = 1;
@@ -157,7 +109,7 @@ int main(int argc, char **argv)
     char *aargv[] = { (char *)opt_cairn, "agent", "--simulate", "--nodes", nodes, "--kubeconfig", kubeconfig,
                       "--ready-delay", "0s", NULL };
     int64_t t0 = cn_now_ms();
-    agent = spawn(aargv, alog);
+    agent = bn_spawn(aargv, alog);
     while (ready_nodes(c) < opt_nodes && cn_now_ms() - t0 < 120000) usleep(100000);
     printf("simulated nodes: %ld Ready in %.2f s\n", ready_nodes(c), (cn_now_ms() - t0) / 1000.0);
 
@@ -186,7 +138,7 @@ int main(int argc, char **argv)
         }
         cn_err_clear(&err);
         json_decref(d);
-        long s = rss_kib(server), a = rss_kib(agent);
+        long s = bn_rss_kib(server), a = bn_rss_kib(agent);
         if (s > max_rss_server) max_rss_server = s;
         if (a > max_rss_agent) max_rss_agent = a;
         if (t_available) break;
@@ -206,8 +158,8 @@ int main(int argc, char **argv)
 out:
     cn_err_clear(&err);
     cn_client_free(c);
-    stop(agent);
-    stop(server);
+    bn_stop(agent);
+    bn_stop(server);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "bench_ctrl: could not remove %s\n", dir);

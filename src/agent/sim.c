@@ -1,7 +1,8 @@
 /* sim: the running node simulator (see sim.h). Threads:
  *  - the caller's thread waits for the stop flag and logs rates;
- *  - two informers (pods bound to any node, nodes) call the handlers below,
- *    which only update the in-memory records and queue timers;
+ *  - two streams (stream.h: list+watch without a cache) of pods bound to
+ *    any node and of nodes call the handlers below, which only update the
+ *    in-memory records and queue timers;
  *  - `workers` threads pop due timers from the one heap and make the API
  *    calls (registration, lease renewals, pod status, final deletes).
  * One mutex guards the records and the heap; no API call is made under it.
@@ -25,9 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/stream.h"
 #include "agent/timerheap.h"
 #include "client/client.h"
-#include "client/informer.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -42,6 +43,7 @@ struct simnode {
     char *uid;
     bool registered;
     bool status_queued;          /* a T_NODE_STATUS is pending */
+    unsigned mark;               /* relist mark of the last sighting */
     int64_t lease_due;           /* next renewal (monotonic) */
     uint8_t slots[32];           /* pod IP host parts in use (bit per slot) */
 };
@@ -49,6 +51,8 @@ struct simnode {
 struct simpod {
     struct simpod *next;         /* hash chain */
     char *uid, *ns, *name;
+    json_t *lite;                /* uid, containers' names and images, restartPolicy */
+    unsigned mark;               /* relist mark of the last sighting */
     int node;
     int slot;
     uint64_t gen;
@@ -62,10 +66,12 @@ struct simpod {
 typedef struct sim {
     const cn_sim_config *cfg;
     cn_client *client;
-    cn_informer *pods, *nodes_inf;
+    cn_stream *pods, *nodes_inf;
+    unsigned pod_mark, node_mark;
     pthread_mutex_t mu;
     pthread_cond_t cond;
-    cn_timerheap heap;
+    cn_timerheap heap;           /* pods and registrations */
+    cn_timerheap beat;           /* lease renewals and node status: served first */
     bool stopping;
     struct simnode *nodes;
     struct simpod **buckets;
@@ -123,6 +129,7 @@ static void pod_remove(sim *s, const char *uid)
         free(p->uid);
         free(p->ns);
         free(p->name);
+        json_decref(p->lite);
         free(p);
         s->npods--;
         return;
@@ -131,7 +138,9 @@ static void pod_remove(sim *s, const char *uid)
 
 static void push(sim *s, int64_t due, int kind, int idx, uint64_t gen, const char *key)
 {
-    cn_timerheap_push(&s->heap, due, kind, idx, gen, key);
+    /* Heartbeats never wait behind a burst of pod work: a node whose Lease
+     * is late is declared dead, a pod that is late is only late. */
+    cn_timerheap_push(kind == T_LEASE || kind == T_NODE_STATUS ? &s->beat : &s->heap, due, kind, idx, gen, key);
     pthread_cond_signal(&s->cond);
 }
 
@@ -154,6 +163,27 @@ static bool pod_ready_true(const json_t *pod)
     json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, c)
         if (!strcmp(cn_json_str_at(c, "type"), "Ready")) return !strcmp(cn_json_str_at(c, "status"), "True");
     return false;
+}
+
+/* What the status writes need from a pod, kept instead of the pod. */
+static json_t *pod_lite(const json_t *pod)
+{
+    const json_t *spec = json_object_get(pod, "spec");
+    json_t *lite = json_pack("{s:{s:s},s:{s:s}}", "metadata", "uid", cn_meta_str(pod, "uid"), "spec",
+                             "restartPolicy", cn_json_str_at(pod, "spec.restartPolicy"));
+    static const char *const lists[] = { "containers", "initContainers" };
+    for (int k = 0; k < 2; k++) {
+        json_t *src = json_object_get(spec, lists[k]);
+        if (!json_array_size(src)) continue;
+        json_t *dst = json_array();
+        size_t i;
+        json_t *c;
+        json_array_foreach(src, i, c)
+            json_array_append_new(dst, json_pack("{s:s,s:s}", "name", cn_json_str_at(c, "name"),
+                                                 "image", cn_json_str_at(c, "image")));
+        json_object_set_new(json_object_get(lite, "spec"), lists[k], dst);
+    }
+    return lite;
 }
 
 static int pod_restarts(const json_t *pod)
@@ -180,6 +210,7 @@ static void pod_seen(sim *s, const json_t *pod)
         p->ns = cn_strdup(cn_meta_str(pod, "namespace"));
         p->name = cn_strdup(cn_meta_str(pod, "name"));
         p->node = idx;
+        p->lite = pod_lite(pod);
         p->gen = ++s->next_gen;
         p->duration_ms = pod_duration_ms(pod, &p->exit_code);
         /* A pod we ran before a restart keeps its IP. */
@@ -215,6 +246,7 @@ static void pod_seen(sim *s, const json_t *pod)
         p->gen = ++s->next_gen;
         push(s, now, T_POD_START, 0, p->gen, uid);
     }
+    p->mark = s->pod_mark;
     if (deleting && p->state != P_DELETING) {
         p->state = P_DELETING;
         p->gen = ++s->next_gen;
@@ -223,14 +255,29 @@ static void pod_seen(sim *s, const json_t *pod)
     pthread_mutex_unlock(&s->mu);
 }
 
-static void on_pod_add(void *ud, const json_t *obj) { pod_seen(ud, obj); }
-static void on_pod_update(void *ud, const json_t *old, const json_t *obj) { pod_seen(ud, obj); }
-static void on_pod_delete(void *ud, const json_t *obj)
+static void on_pod(void *ud, const char *type, const json_t *obj)
 {
     sim *s = ud;
-    const char *uid = cn_meta_str(obj, "uid");
+    if (strcmp(type, "DELETED")) return pod_seen(s, obj);
     pthread_mutex_lock(&s->mu);
-    pod_remove(s, uid);
+    pod_remove(s, cn_meta_str(obj, "uid"));
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* A relist of pods: those not listed again were deleted meanwhile. */
+static void on_pod_relist(void *ud, bool done)
+{
+    sim *s = ud;
+    pthread_mutex_lock(&s->mu);
+    if (!done) {
+        s->pod_mark++;
+    } else {
+        for (size_t b = 0; b < POD_BUCKETS; b++)
+            for (struct simpod *p = s->buckets[b], *next; p; p = next) {
+                next = p->next;
+                if (p->mark != s->pod_mark) pod_remove(s, p->uid);
+            }
+    }
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -250,6 +297,7 @@ static void node_seen(sim *s, const json_t *node, bool deleted)
     if (idx < 0) return;
     pthread_mutex_lock(&s->mu);
     struct simnode *n = &s->nodes[idx];
+    n->mark = s->node_mark;
     if (n->registered && deleted) {
         /* Like the kubelet: a deleted node registers itself again. */
         n->registered = false;
@@ -263,9 +311,26 @@ static void node_seen(sim *s, const json_t *node, bool deleted)
     pthread_mutex_unlock(&s->mu);
 }
 
-static void on_node_add(void *ud, const json_t *obj) { node_seen(ud, obj, false); }
-static void on_node_update(void *ud, const json_t *old, const json_t *obj) { node_seen(ud, obj, false); }
-static void on_node_delete(void *ud, const json_t *obj) { node_seen(ud, obj, true); }
+static void on_node(void *ud, const char *type, const json_t *obj) { node_seen(ud, obj, !strcmp(type, "DELETED")); }
+
+/* A relist of nodes: ours that were not listed were deleted meanwhile. */
+static void on_node_relist(void *ud, bool done)
+{
+    sim *s = ud;
+    pthread_mutex_lock(&s->mu);
+    if (!done) {
+        s->node_mark++;
+    } else {
+        for (int i = 0; i < s->cfg->nodes; i++) {
+            struct simnode *n = &s->nodes[i];
+            if (!n->registered || n->mark == s->node_mark) continue;
+            n->registered = false;
+            s->registered--;
+            push(s, cn_now_ms(), T_REGISTER, i, 0, NULL);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+}
 
 /* ---- the work behind each timer (no lock held while calling the API) ---- */
 
@@ -330,20 +395,24 @@ static int node_register(sim *s, int idx)
     json_t *node = cn_sim_node_object(s->cfg, idx, cn_wall_s()), *out = NULL;
     int r = cn_client_create(s->client, coll, node, &out, &err);
     json_decref(node);
-    count(s, &s->w_node, r);
+    count(s, &s->w_node, r < 0 && err.code == 409 ? 0 : r);
+    bool fresh = r >= 0;
     if (r < 0 && err.code == 409) {
         cn_err_clear(&err);
         r = cn_client_get(s->client, path, &out, &err);
     }
     if (r < 0) goto done;
     char *uid = cn_strdup(cn_meta_str(out, "uid"));
-    /* Status may be dropped on create, and after a restart it may say
-     * Unknown: post it either way. */
-    r = patch_status(s, spath, cn_sim_node_status(s->cfg, idx, cn_wall_s()), &err);
-    count(s, &s->w_node, r);
-    if (r < 0) {
-        free(uid);
-        goto done;
+    /* A server may drop status on create, and a node that existed may say
+     * Unknown or carry other capacity (after our restart): post the status
+     * unless we just created it and it kept what we sent. */
+    if (!fresh || !node_ready_true(out)) {
+        r = patch_status(s, spath, cn_sim_node_status(s->cfg, idx, cn_wall_s()), &err);
+        count(s, &s->w_node, r);
+        if (r < 0) {
+            free(uid);
+            goto done;
+        }
     }
     r = lease_write(s, idx, name, uid, true);
     pthread_mutex_lock(&s->mu);
@@ -351,6 +420,9 @@ static int node_register(sim *s, int idx)
     s->nodes[idx].uid = uid;
     if (r >= 0 && !s->nodes[idx].registered) {
         s->nodes[idx].registered = true;
+        /* Seen now: a node list under way may have been taken before the
+         * create, and must not count it as deleted. */
+        s->nodes[idx].mark = s->node_mark;
         if (++s->registered == s->cfg->nodes && !s->all_ready_ms) {
             s->all_ready_ms = cn_now_ms();
             cn_info("sim: %d nodes registered and Ready in %.2f s", s->cfg->nodes,
@@ -390,6 +462,7 @@ static void node_status(sim *s, int idx)
 /* Snapshot of a record for a status write, taken under the lock. */
 struct podjob {
     char ns[254], name[254];
+    json_t *lite;                /* a reference */
     cn_sim_pod_state st;
     char host_ip[16], pod_ip[16];
 };
@@ -402,6 +475,7 @@ static bool pod_job(sim *s, const cn_timer *t, enum pod_state want, struct podjo
     snprintf(j->name, sizeof j->name, "%s", p->name);
     memcpy(j->host_ip, p->host_ip, sizeof j->host_ip);
     memcpy(j->pod_ip, p->pod_ip, sizeof j->pod_ip);
+    j->lite = json_incref(p->lite);
     j->st = p->st;
     j->st.host_ip = j->host_ip;
     j->st.pod_ip = j->pod_ip;
@@ -411,19 +485,15 @@ static bool pod_job(sim *s, const cn_timer *t, enum pod_state want, struct podjo
 /* Writes the status for j; 0, or negative (404 means the pod is gone). */
 static int pod_write(sim *s, const char *uid, struct podjob *j, cn_err *err)
 {
-    json_t *pod = cn_informer_get(s->pods, j->ns, j->name);
-    if (!pod || strcmp(cn_meta_str(pod, "uid"), uid)) {
-        json_decref(pod);
-        return cn_err_set(err, 404, "NotFound", "pod gone");
-    }
-    json_t *status = cn_sim_pod_status(pod, &j->st);
-    json_decref(pod);
+    json_t *status = cn_sim_pod_status(j->lite, &j->st);
+    json_decref(j->lite);
+    j->lite = NULL;
     char *path = cn_client_path("", "v1", j->ns, "pods", j->name, "status");
     json_t *body = json_pack("{s:{s:s},s:o}", "metadata", "uid", uid, "status", status);
     int r = cn_client_patch(s->client, path, CN_PATCH_MERGE, body, NULL, err);
     json_decref(body);
     free(path);
-    count(s, &s->w_pod_status, r);
+    count(s, &s->w_pod_status, r < 0 && (err->code == 404 || err->code == 409) ? 0 : r);   /* gone: fine */
     return r;
 }
 
@@ -465,9 +535,7 @@ static void pod_end(sim *s, const cn_timer *t)
     struct simpod *p = pod_find(s, t->key);
     bool ok = p && p->gen == t->gen && p->state == P_RUNNING;
     if (ok) {
-        json_t *pod = cn_informer_get(s->pods, p->ns, p->name);
-        restart = cn_sim_restarts(cn_json_str_at(pod, "spec.restartPolicy"), p->exit_code);
-        json_decref(pod);
+        restart = cn_sim_restarts(cn_json_str_at(p->lite, "spec.restartPolicy"), p->exit_code);
         p->st.exit_code = p->exit_code;
         p->st.finished_s = cn_wall_s();
         if (restart) {
@@ -513,7 +581,7 @@ static void pod_delete(sim *s, const cn_timer *t)
     int r = cn_client_delete(s->client, path, opts, NULL, &err);
     json_decref(opts);
     free(path);
-    count(s, &s->w_pod_delete, r);
+    count(s, &s->w_pod_delete, r < 0 && (err.code == 404 || err.code == 409) ? 0 : r);
     if (r < 0 && err.code != 404 && err.code != 409) {
         cn_warn("sim: deleting pod \"%s/%s\": %s (retrying)", ns, name, err.message ? err.message : "failed");
         pthread_mutex_lock(&s->mu);
@@ -569,14 +637,15 @@ static void *worker(void *arg)
     while (!s->stopping) {
         cn_timer t;
         int64_t now = cn_now_ms();
-        if (cn_timerheap_pop_due(&s->heap, now, &t)) {
+        if (cn_timerheap_pop_due(&s->beat, now, &t) || cn_timerheap_pop_due(&s->heap, now, &t)) {
             pthread_mutex_unlock(&s->mu);
             run_timer(s, &t);
             free(t.key);
             pthread_mutex_lock(&s->mu);
             continue;
         }
-        int64_t next = cn_timerheap_next(&s->heap);
+        int64_t next = cn_timerheap_next(&s->heap), nb = cn_timerheap_next(&s->beat);
+        if (nb < next) next = nb;
         int64_t wait = next == INT64_MAX ? 500 : next - now;
         if (wait > 500) wait = 500;
         struct timespec ts;
@@ -615,7 +684,11 @@ int cn_sim_run(const cn_sim_config *cfg, volatile int *stop, cn_err *err)
     int r = 0;
     pthread_t *threads = NULL;
     int nthreads = 0;
-    int workers = cfg->workers > 0 ? cfg->workers : 4;
+    /* Requests are synchronous, so throughput is workers / latency: 5,000
+     * nodes need 500 renewals/s, more than 4 threads make once the server
+     * answers in over 8 ms. */
+    int workers = cfg->workers > 0 ? cfg->workers : 4 + cfg->nodes / 1000;
+    if (workers > 16 && cfg->workers <= 0) workers = 16;
     if (cfg->nodes < 1 || cfg->nodes > CN_SIM_MAX_NODES)
         return cn_err_bad_request(err, "--nodes: want 1 to %d", CN_SIM_MAX_NODES);
     r = cn_client_new_kubeconfig(cfg->kubeconfig, &s.client, err);
@@ -628,6 +701,7 @@ int cn_sim_run(const cn_sim_config *cfg, volatile int *stop, cn_err *err)
     pthread_cond_init(&s.cond, &ca);
     pthread_condattr_destroy(&ca);
     cn_timerheap_init(&s.heap);
+    cn_timerheap_init(&s.beat);
     s.nodes = cn_calloc((size_t)cfg->nodes, sizeof *s.nodes);
     s.buckets = cn_calloc(POD_BUCKETS, sizeof *s.buckets);
     s.start_ms = cn_now_ms();
@@ -639,11 +713,10 @@ int cn_sim_run(const cn_sim_config *cfg, volatile int *stop, cn_err *err)
     /* Pods bound to some node: the server filters out the unscheduled ones
      * (there may be many while the scheduler works); ours are picked by
      * name locally, so one watch serves thousands of nodes. */
-    s.pods = cn_informer_new(s.client, "/api/v1/pods?fieldSelector=spec.nodeName%21%3D");
-    cn_informer_add_handler(s.pods, &(cn_informer_handler){ on_pod_add, on_pod_update, on_pod_delete, &s });
-    s.nodes_inf = cn_informer_new(s.client, "/api/v1/nodes");
-    cn_informer_add_handler(s.nodes_inf, &(cn_informer_handler){ on_node_add, on_node_update, on_node_delete, &s });
-    if ((r = cn_informer_start(s.pods, err)) < 0 || (r = cn_informer_start(s.nodes_inf, err)) < 0) goto done;
+    cn_stream_handler ph = { on_pod, on_pod_relist, &s }, nh = { on_node, on_node_relist, &s };
+    if ((r = cn_stream_start(s.client, "/api/v1/pods?fieldSelector=spec.nodeName%21%3D", &ph, &s.pods, err)) < 0 ||
+        (r = cn_stream_start(s.client, "/api/v1/nodes", &nh, &s.nodes_inf, err)) < 0)
+        goto done;
 
     threads = cn_calloc((size_t)workers, sizeof *threads);
     for (; nthreads < workers; nthreads++)
@@ -681,8 +754,8 @@ done:
     pthread_mutex_unlock(&s.mu);
     for (int i = 0; i < nthreads; i++) pthread_join(threads[i], NULL);
     free(threads);
-    cn_informer_free(s.pods);
-    cn_informer_free(s.nodes_inf);
+    cn_stream_free(s.pods);
+    cn_stream_free(s.nodes_inf);
     for (size_t b = 0; b < POD_BUCKETS; b++)
         while (s.buckets[b]) pod_remove(&s, s.buckets[b]->uid);
     free(s.buckets);
@@ -692,6 +765,7 @@ done:
     }
     free(s.nodes);
     cn_timerheap_release(&s.heap);
+    cn_timerheap_release(&s.beat);
     pthread_cond_destroy(&s.cond);
     pthread_mutex_destroy(&s.mu);
     cn_client_free(s.client);

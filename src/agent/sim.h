@@ -10,9 +10,11 @@
  * tested and measured on thousands of nodes from one small process.
  *
  * Cheap at scale by design: no thread per node. Every piece of future work
- * (a lease renewal, a pod becoming Ready, a pod ending) is an entry in one
- * timer heap (timerheap.h), served by a few worker threads that also make
- * the API calls; pods are followed with one informer (one list+watch).
+ * (a lease renewal, a pod becoming Ready, a pod ending) is an entry in a
+ * timer heap (timerheap.h; heartbeats have their own, served first), taken
+ * by a few worker threads that also make
+ * the API calls; pods are followed with one list+watch that keeps no cache
+ * (stream.h).
  *
  * The pure parts (flag parsing, the Node/Lease/pod-status documents) are
  * exposed here for unit tests. */
@@ -54,7 +56,7 @@ typedef struct cn_sim_config {
     int64_t ready_delay_ms;        /* bound pod -> Running+Ready */
     int64_t heartbeat_ms;          /* Lease renew period */
     int64_t lease_duration_s;
-    int workers;                   /* API-calling threads; 0 = 4 */
+    int workers;                   /* API-calling threads; 0 = 4 + nodes/1000, at most 16 */
     int64_t stats_interval_ms;     /* 0 = 30 s; a log line with write rates */
 } cn_sim_config;
 

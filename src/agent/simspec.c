@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/quantity.h"
 #include "lib/util.h"
 
 /* ---- flags ---- */
@@ -46,29 +47,8 @@ int cn_sim_parse_duration(const char *s, int64_t *ms)
 
 bool cn_sim_quantity_ok(const char *s)
 {
-    static const char *const suffixes[] = { "", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m",
-                                            "k", "M", "G", "T", "P", "E", NULL };
-    const char *p = s;
-    if (!s || !*s) return false;
-    if (*p == '+' || *p == '-') p++;
-    int digits = 0;
-    for (; *p >= '0' && *p <= '9'; p++) digits++;
-    if (*p == '.') {
-        p++;
-        for (; *p >= '0' && *p <= '9'; p++) digits++;
-    }
-    if (!digits) return false;
-    if (*p == 'e' || *p == 'E') {
-        const char *q = p + 1;
-        if (*q == '+' || *q == '-') q++;
-        if (*q >= '0' && *q <= '9') {
-            while (*q >= '0' && *q <= '9') q++;
-            return *q == '\0';
-        }
-    }
-    for (size_t i = 0; suffixes[i]; i++)
-        if (!strcmp(p, suffixes[i])) return true;
-    return false;
+    __int128 q;
+    return cn_quantity_parse(s, &q) == 0 && q >= 0;
 }
 
 bool cn_sim_parse_kv(char *s, cn_sim_kv *kv)

@@ -384,6 +384,15 @@ static int mkdir_parents(const char *path)
 /* The config's DefaultTolerationSeconds value: 0 = 300, -1 = 0. */
 static int64_t toleration_s(int64_t v) { return v == 0 ? 300 : v < 0 ? 0 : v; }
 
+/* The watch cache's tap: the caches that must see every change before a
+ * writer is answered. */
+static void store_tap(void *ud, const cn_event *e)
+{
+    cn_apiserver *s = ud;
+    cn_nscache_on_event(s->nscache, e);
+    cn_quota_on_event(s, e);
+}
+
 int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_err *err)
 {
     cn_apiserver *s = cn_calloc(1, sizeof *s);
@@ -429,7 +438,7 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
     if (r < 0) goto fail;
     s->wc = cn_watchcache_new(s->store, 0, 0);
     s->nscache = cn_nscache_new("/registry/namespaces/");
-    cn_watchcache_set_tap(s->wc, cn_nscache_on_event, s->nscache);
+    cn_watchcache_set_tap(s->wc, store_tap, s);
     s->reg = cn_registry_new();
 
     r = cn_ctl_bootstrap(s, err);
@@ -476,6 +485,8 @@ void cn_apiserver_stop(cn_apiserver *s)
     cn_http_stop(s->http);
     cn_watchcache_free(s->wc);
     cn_nscache_free(s->nscache);    /* after the tap's last call */
+    cn_quota_cache_free(s->quota);
+    s->quota = NULL;
     cn_store_free(s->store);
     cn_registry_free(s->reg);
     cn_admission_free(s->admission);

@@ -15,18 +15,123 @@
  *    The controller (ctrl/resourcequota.c) recounts from the objects, which
  *    also returns what a create that failed later had charged.
  *
- * Both read the namespace's LimitRanges / ResourceQuotas from the store:
- * namespaces without any cost one empty range read per create. */
+ * Both read the namespace's LimitRanges / ResourceQuotas from the store,
+ * but only for namespaces that hold any: a presence cache (which store
+ * keys of either kind exist, per namespace) is fed by the watch cache's
+ * tap, in revision order, before a writer is answered, so a create right
+ * after a quota's is checked against it. The cache is primed by one scan
+ * on first use and again after the change feed lost changes (RESET). */
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/rest-internal.h"
 #include "lib/resquota.h"
+#include "lib/strmap.h"
 #include "lib/util.h"
 
 #define QUOTA_ATTEMPTS 8
+
+static const char *const cached_prefixes[] = { "/registry/resourcequotas/", "/registry/limitranges/" };
+
+struct cn_quota_cache {
+    pthread_mutex_t lock;
+    cn_strmap *keys;       /* store key -> (void *)1 */
+    cn_strmap *per_ns;     /* "<prefix index><ns>" -> count (intptr_t) */
+    bool primed;
+    uint64_t resets;       /* bumped by every RESET; a scan that saw one does not prime */
+};
+
+/* "<i><ns>" for a key under cached_prefixes[i], or NULL. */
+static char *ns_slot(const char *key)
+{
+    for (size_t i = 0; i < 2; i++) {
+        size_t pl = strlen(cached_prefixes[i]);
+        if (strncmp(key, cached_prefixes[i], pl)) continue;
+        const char *ns = key + pl, *slash = strchr(ns, '/');
+        if (!slash || slash == ns) return NULL;
+        return cn_asprintf("%zu%.*s", i, (int)(slash - ns), ns);
+    }
+    return NULL;
+}
+
+/* Under q->lock. */
+static void cache_put(cn_quota_cache *q, const char *key, bool present)
+{
+    char *slot = ns_slot(key);
+    if (!slot) return;
+    bool had = cn_strmap_has(q->keys, key);
+    if (had != present) {
+        intptr_t n = (intptr_t)cn_strmap_get(q->per_ns, slot) + (present ? 1 : -1);
+        if (present) cn_strmap_put(q->keys, key, (void *)1);
+        else cn_strmap_del(q->keys, key);
+        if (n > 0) cn_strmap_put(q->per_ns, slot, (void *)n);
+        else cn_strmap_del(q->per_ns, slot);
+    }
+    free(slot);
+}
+
+void cn_quota_on_event(cn_apiserver *s, const cn_event *e)
+{
+    cn_quota_cache *q = s->quota;
+    if (!q) return;
+    pthread_mutex_lock(&q->lock);
+    if (e->type == CN_EV_RESET) {
+        q->primed = false;
+        q->resets++;
+    } else {
+        cache_put(q, e->key, e->type != CN_EV_DELETE);
+    }
+    pthread_mutex_unlock(&q->lock);
+}
+
+static int prime_one(void *ud, const cn_kv *kv)
+{
+    cn_quota_cache *q = ud;
+    pthread_mutex_lock(&q->lock);
+    cache_put(q, kv->key, true);
+    pthread_mutex_unlock(&q->lock);
+    return 0;
+}
+
+/* Whether ns may hold objects under cached_prefixes[which]; false only
+ * when the cache knows it does not. */
+static bool may_have(cn_apiserver *s, size_t which, const char *ns)
+{
+    cn_quota_cache *q = s->quota;
+    pthread_mutex_lock(&q->lock);
+    bool primed = q->primed;
+    uint64_t resets = q->resets;
+    pthread_mutex_unlock(&q->lock);
+    if (!primed) {
+        /* The tap already records changes; the scan adds what was there
+         * before (adding twice is harmless). */
+        int r = 0;
+        for (size_t i = 0; i < 2 && r >= 0; i++) r = cn_obj_foreach(s, cached_prefixes[i], prime_one, q, NULL);
+        pthread_mutex_lock(&q->lock);
+        if (r >= 0 && q->resets == resets) q->primed = true;
+        pthread_mutex_unlock(&q->lock);
+        if (r < 0) return true;
+    }
+    char *slot = cn_asprintf("%zu%s", which, ns);
+    pthread_mutex_lock(&q->lock);
+    bool has = !q->primed || cn_strmap_get(q->per_ns, slot) != NULL;
+    pthread_mutex_unlock(&q->lock);
+    free(slot);
+    return has;
+}
+
+void cn_quota_cache_free(cn_quota_cache *q)
+{
+    if (!q) return;
+    cn_strmap_free(q->keys, NULL);
+    cn_strmap_free(q->per_ns, NULL);
+    pthread_mutex_destroy(&q->lock);
+    free(q);
+}
 
 struct collect {
     json_t *items;    /* objects */
@@ -51,6 +156,7 @@ static int list_ns(cn_apiserver *s, const char *plural, const char *ns, struct c
     out->revs = json_array();
     const cn_resource *res = cn_registry_lookup(s->reg, "", "v1", plural);
     if (!res || !ns) return 0;
+    if (!may_have(s, strcmp(plural, "resourcequotas") ? 1 : 0, ns)) return 0;
     char *prefix = cn_obj_key(res, ns, "");
     int r = cn_obj_foreach(s, prefix, collect_one, out, err);
     free(prefix);
@@ -200,6 +306,12 @@ static int quota_validate(void *ud, const cn_admit_attrs *a, json_t *obj, cn_err
     json_t *delta = cn_quota_usage(a->res->group, a->res->plural, obj);
     size_t i;
     json_t *q;
+    /* Quotas whose scopes leave the object out play no part. */
+    for (i = json_array_size(qs.items); i-- > 0;)
+        if (!cn_quota_scope_matches(json_array_get(qs.items, i), a->res->group, a->res->plural, obj)) {
+            json_array_remove(qs.items, i);
+            json_array_remove(qs.revs, i);
+        }
     json_array_foreach(qs.items, i, q) {
         char *msg = NULL;
         if (is_core(a, "pods") && (msg = cn_quota_pod_constraints(q, obj))) {
@@ -227,6 +339,10 @@ static int quota_validate(void *ud, const cn_admit_attrs *a, json_t *obj, cn_err
 
 void cn_quota_admission_register(cn_apiserver *s)
 {
+    s->quota = cn_calloc(1, sizeof *s->quota);
+    pthread_mutex_init(&s->quota->lock, NULL);
+    s->quota->keys = cn_strmap_new();
+    s->quota->per_ns = cn_strmap_new();
     cn_admission_add(s->admission, true, "LimitRanger", limitranger_mutate, s);
     cn_admission_add(s->admission, false, "LimitRanger", limitranger_validate, s);
     cn_admission_add(s->admission, false, "ResourceQuota", quota_validate, s);

@@ -22,6 +22,7 @@
 
 typedef struct cn_alloc cn_alloc;
 typedef struct cn_nscache cn_nscache;
+typedef struct cn_quota_cache cn_quota_cache;
 
 struct cn_apiserver {
     char *data_dir;
@@ -35,6 +36,7 @@ struct cn_apiserver {
     cn_pki pki;
     char *join_token;               /* DATA/token: bearer of /cairn/v1/server-bootstrap */
     cn_admission *admission;
+    cn_quota_cache *quota;          /* namespaces with quotas / limit ranges (quota.c) */
     cn_alloc *alloc;                /* Service cluster IPs and node ports */
     cn_authorizer_fn authorize;
     void *authorize_ud;
@@ -163,8 +165,12 @@ void cn_alloc_release_service(cn_apiserver *s, const json_t *svc);
  * what Services hold without a claim. Run periodically by the controllers. */
 int cn_alloc_repair(cn_apiserver *s, cn_err *err);
 
-/* The ResourceQuota and LimitRanger admission plugins (quota.c). */
+/* The ResourceQuota and LimitRanger admission plugins (quota.c):
+ * register allocates s->quota, the cache of which namespaces hold quotas
+ * or limit ranges; on_event feeds it from the watch cache's tap. */
 void cn_quota_admission_register(cn_apiserver *s);
+void cn_quota_on_event(cn_apiserver *s, const cn_event *e);
+void cn_quota_cache_free(cn_quota_cache *q);
 
 /* Controllers (controllers.c): elect, then run the loops; stop releases
  * the leases after the loops have stopped. */

@@ -172,6 +172,12 @@ fail:
     reply_err(c, &e);
 }
 
+static const char *cond_type(const json_t *cond)
+{
+    const char *t = json_string_value(json_object_get(cond, "type"));
+    return t ? t : "";
+}
+
 static void do_binding(cn_reqctx *c)
 {
     cn_err e = CN_ERR_INIT;
@@ -216,6 +222,9 @@ static void do_binding(cn_reqctx *c)
             conds = json_array();
             json_object_set_new(st, "conditions", conds);
         }
+        /* One PodScheduled condition: True replaces an earlier Unschedulable. */
+        for (size_t i = json_array_size(conds); i-- > 0;)
+            if (!strcmp(cond_type(json_array_get(conds, i)), "PodScheduled")) json_array_remove(conds, i);
         char ts[32];
         cn_time_rfc3339(cn_wall_s(), ts);
         json_array_append_new(conds, json_pack("{s:s,s:s,s:n,s:s}", "type", "PodScheduled", "status", "True",

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "lib/quantity.h"
 #include "lib/util.h"
 #include "api/resource.h"
 #include "api/validate.h"
@@ -84,9 +85,6 @@ const char *cn_check_dns1035_label(const char *s);
 /* Immutable member: old and new must be json_equal (absent == null). */
 void cn_v_same(cn_vctx *v, const json_t *obj, const json_t *old, const char *key);
 
-/* Kubernetes quantities ("100m", "1Gi", "1e3", "0.5"): parsed into
- * nano-units; values beyond ~1.7e29 are rejected. */
-int cn_quantity_parse(const char *s, __int128 *nano);
 /* A resource map (requests/limits/capacity/hard): every value a quantity.
  * nonneg: negative values are invalid. */
 void cn_v_resource_list(cn_vctx *v, const json_t *list, bool nonneg);

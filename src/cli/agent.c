@@ -50,7 +50,7 @@ static void usage(FILE *f)
         "  --ready-delay D            a bound pod becomes Running and Ready after D (default 1s)\n"
         "  --heartbeat D              Lease renew period (default 10s, as the kubelet)\n"
         "  --lease-duration D         leaseDurationSeconds of the Leases (default 40s)\n"
-        "  --workers N                threads making API calls (default 4)\n"
+        "  --workers N                threads making API calls (default 4 + nodes/1000, at most 16)\n"
         "  --stats-interval D         log nodes, pods, write rates and RSS this often (default 30s)\n"
         "  --log-level LEVEL          debug, info, warn or error (default info)\n"
         "  -h, --help                 show this help\n"

@@ -64,6 +64,7 @@ static void usage(FILE *f)
         "  --default-not-ready-toleration-seconds N     pods without one get a toleration of the\n"
         "  --default-unreachable-toleration-seconds N   not-ready / unreachable NoExecute taints for\n"
         "                          N seconds (default 300): evicted that long after their node fails\n"
+        "  --disable-scheduler     do not run the scheduler in this server (docs/scheduler.md)\n"
         "  --no-fsync              do not fsync commits (tests and benchmarks only: loses data on power loss)\n"
         "  --join URL              take the cluster CA and service-account key from the server at\n"
         "                          https://HOST:PORT (needs --token or --token-file: its DATA-DIR/token)\n"
@@ -110,7 +111,7 @@ int cn_cmd_server(int argc, char **argv)
 {
     enum { O_DATA = 1, O_LISTEN, O_SAN, O_TOKENS, O_ADV, O_MAXC, O_IDLE, O_LOG, O_NOFSYNC, O_HIST, O_COMPACT, O_SVC,
            O_JOIN, O_TOKEN, O_TOKEN_FILE, O_DS, O_DS_PREFIX, O_DS_CA, O_DS_CERT, O_DS_KEY,
-           O_LE_LEASE, O_LE_RENEW, O_LE_RETRY, O_NODE_GRACE, O_TOL_NOT_READY, O_TOL_UNREACHABLE };
+           O_LE_LEASE, O_LE_RENEW, O_LE_RETRY, O_NODE_GRACE, O_TOL_NOT_READY, O_TOL_UNREACHABLE, O_NOSCHED };
     static const struct option opts[] = {
         { "data-dir", required_argument, NULL, O_DATA },
         { "listen", required_argument, NULL, O_LISTEN },
@@ -138,11 +139,13 @@ int cn_cmd_server(int argc, char **argv)
         { "node-monitor-grace-period", required_argument, NULL, O_NODE_GRACE },
         { "default-not-ready-toleration-seconds", required_argument, NULL, O_TOL_NOT_READY },
         { "default-unreachable-toleration-seconds", required_argument, NULL, O_TOL_UNREACHABLE },
+        { "disable-scheduler", no_argument, NULL, O_NOSCHED },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
     cn_apiserver_config cfg = { .data_dir = DEFAULT_DATA_DIR, .listen = DEFAULT_LISTEN };
     cn_ctrl_config ctrl_cfg = { 0 };
+    bool no_sched = false;
     const char *sans[64];
     const char *token_file = NULL;
     _cleanup_free_ char *token_text = NULL;
@@ -184,6 +187,7 @@ int cn_cmd_server(int argc, char **argv)
             }
             break;
         case O_NOFSYNC: cfg.no_fsync = true; break;
+        case O_NOSCHED: no_sched = true; break;
         case O_SVC: cfg.service_cidr = optarg; break;
         case O_DS: cfg.datastore_endpoint = optarg; break;
         case O_DS_PREFIX: cfg.etcd_prefix = optarg; break;
@@ -332,7 +336,7 @@ int cn_cmd_server(int argc, char **argv)
     /* The scheduler likewise (sched.h), while holding the scheduler lease. */
     cn_client *sched_client = NULL;
     cn_sched *sched = NULL;
-    if (cn_client_new_local(cn_apiserver_handle, srv, "system:kube-scheduler", cm_groups,
+    if (!no_sched && cn_client_new_local(cn_apiserver_handle, srv, "system:kube-scheduler", cm_groups,
                             &sched_client, &err) == 0) {
         cn_client_set_agent(sched_client, "cairn-scheduler");
         cn_sched_config sc = { .client = sched_client,

@@ -335,6 +335,15 @@ static cn_rsv **active_old_by_age(const cn_dep_plan *p, size_t *n)
     return v;
 }
 
+/* An RS's available pods, never more than its (planned) size: right after
+ * a scale-down its status still counts pods that are about to go, and
+ * trusting it would let the next step take availability below the floor.
+ * (Upstream trusts the status and can dip there; this cannot.) */
+static int64_t avail_capped(const cn_rsv *r)
+{
+    return r->available < r->replicas ? r->available : r->replicas;
+}
+
 bool cn_dep_reconcile_old(cn_dep_plan *p)
 {
     int64_t old_count = 0;
@@ -342,7 +351,7 @@ bool cn_dep_reconcile_old(cn_dep_plan *p)
     if (old_count == 0) return false;
     int64_t all = sum_replicas(p), want = cn_dep_replicas(p->d);
     int64_t min_avail = want - cn_dep_max_unavailable(p->d);
-    int64_t new_unavail = p->new_rs ? p->new_rs->replicas - p->new_rs->available : 0;
+    int64_t new_unavail = p->new_rs ? p->new_rs->replicas - avail_capped(p->new_rs) : 0;
     int64_t max_down = all - min_avail - new_unavail;
     if (max_down <= 0) return false;
     size_t n;
@@ -354,7 +363,7 @@ bool cn_dep_reconcile_old(cn_dep_plan *p)
     for (size_t i = 0; i < n && done < max_down; i++) {
         cn_rsv *r = olds[i];
         if (r->replicas == 0 || r->replicas <= r->available) continue;
-        int64_t k = r->replicas - r->available;
+        int64_t k = r->replicas - avail_capped(r);
         if (k > max_down - done) k = max_down - done;
         r->replicas -= k;
         done += k;
@@ -362,8 +371,8 @@ bool cn_dep_reconcile_old(cn_dep_plan *p)
     }
     /* scaleDownOldReplicaSetsForRollingUpdate: then available ones, down to
      * the minimum availability. */
-    int64_t avail = p->new_rs ? p->new_rs->available : 0;
-    for (size_t i = 0; i < p->nold; i++) avail += p->old[i]->available;
+    int64_t avail = p->new_rs ? avail_capped(p->new_rs) : 0;
+    for (size_t i = 0; i < p->nold; i++) avail += avail_capped(p->old[i]);
     if (avail > min_avail) {
         int64_t total = avail - min_avail, down = 0;
         for (size_t i = 0; i < n && down < total; i++) {

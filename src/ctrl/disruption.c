@@ -152,7 +152,7 @@ typedef struct pdb_ctrl {
     cn_ctrl_ctx *ctx;
     cn_informer *pdbs, *pods, *rs, *deploy, *sts;
     cn_workqueue *q;
-    cn_hk_workers *w;
+    cn_ctrl_workers *w;
 } pdb_ctrl;
 
 struct pod_match {
@@ -344,8 +344,7 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
     cn_informer_add_handler(c->pdbs, &hp);
     cn_informer_handler hpod = { pod_add, pod_upd, pod_del, c };
     cn_informer_add_handler(c->pods, &hpod);
-    cn_informer *infs[] = { c->pdbs, c->pods, c->rs, c->deploy, c->sts };
-    c->w = cn_hk_workers_start(ctx, "disruption", c->q, ctx->cfg->workers, sync, c, infs, 5);
+    c->w = cn_ctrl_workers_start(ctx, "disruption", c->q, ctx->cfg->workers, sync, c);
     *state = c;
     return 0;
 }
@@ -353,7 +352,7 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
 static void stop(void *state)
 {
     pdb_ctrl *c = state;
-    cn_hk_workers_stop(c->w);
+    cn_ctrl_workers_stop(c->w);
     cn_workqueue_free(c->q);
     free(c);
 }

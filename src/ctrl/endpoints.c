@@ -15,7 +15,8 @@
  * collector removes them with it, and the controller does too.
  * Services without a selector are left to whoever writes their Endpoints.
  *
- * Deviation: a slice is not split at 100 endpoints as upstream does. */
+ * A slice holds at most 100 endpoints (upstream's default
+ * --max-endpoints-per-slice); more make more slices of the same ports. */
 #include "ctrl/housekeeping.h"
 
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "lib/util.h"
 
 #define MANAGED_BY "endpointslice-controller.k8s.io"
+#define MAX_PER_SLICE 100
 
 /* ---- pure ---- */
 
@@ -119,13 +121,20 @@ static json_t *endpoint_address(const json_t *svc, const json_t *pod)
     return a;
 }
 
-static int cmp_ip(const void *a, const void *b)
+/* An address's IP: "ip" of an EndpointAddress, addresses[0] of a slice
+ * endpoint. */
+static const char *addr_ip(const json_t *a)
 {
-    return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "ip")) ?: "",
-                  json_string_value(json_object_get(*(json_t *const *)b, "ip")) ?: "");
+    const char *ip = json_string_value(json_object_get(a, "ip"));
+    return ip ? ip : json_string_value(json_array_get(json_object_get(a, "addresses"), 0)) ?: "";
 }
 
-/* Sort an array of addresses by IP (upstream's repacking sorts too). */
+static int cmp_ip(const void *a, const void *b)
+{
+    return strcmp(addr_ip(*(json_t *const *)a), addr_ip(*(json_t *const *)b));
+}
+
+/* Sort addresses (or slice endpoints) by IP (upstream's repacking sorts too). */
 static void sort_addrs(json_t *arr)
 {
     size_t n = json_array_size(arr);
@@ -242,7 +251,20 @@ json_t *cn_endpointslices_build(const json_t *svc, const json_t *pods)
     }
     json_t *out = json_array();
     json_t *k;
-    json_array_foreach(order, i, k) json_array_append(out, json_object_get(groups, json_string_value(k)));
+    json_array_foreach(order, i, k) {
+        json_t *sl = json_object_get(groups, json_string_value(k));
+        json_t *eps = json_object_get(sl, "endpoints");
+        sort_addrs(eps);   /* stable: no rewrite when nothing changed */
+        /* At most MAX_PER_SLICE endpoints a slice, as upstream's default. */
+        size_t n = json_array_size(eps);
+        for (size_t from = 0; from < n; from += MAX_PER_SLICE) {
+            json_t *part = json_deep_copy(sl);
+            json_t *chunk = json_array();
+            for (size_t j = from; j < n && j < from + MAX_PER_SLICE; j++) json_array_append(chunk, json_array_get(eps, j));
+            json_object_set_new(part, "endpoints", chunk);
+            json_array_append_new(out, part);
+        }
+    }
     json_decref(groups);
     json_decref(order);
     if (!json_array_size(out)) {
@@ -270,7 +292,7 @@ typedef struct ep_ctrl {
     cn_ctrl_ctx *ctx;
     cn_informer *svcs, *pods, *eps, *slices;
     cn_workqueue *q;
-    cn_hk_workers *w;
+    cn_ctrl_workers *w;
 } ep_ctrl;
 
 static void queue_obj(ep_ctrl *c, const json_t *obj)
@@ -503,8 +525,7 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
     cn_informer_add_handler(c->eps, &he);
     cn_informer_handler hl = { NULL, NULL, slice_del, c };
     cn_informer_add_handler(c->slices, &hl);
-    cn_informer *infs[] = { c->svcs, c->pods, c->eps, c->slices };
-    c->w = cn_hk_workers_start(ctx, "endpoints", c->q, ctx->cfg->workers, sync, c, infs, 4);
+    c->w = cn_ctrl_workers_start(ctx, "endpoints", c->q, ctx->cfg->workers, sync, c);
     *state = c;
     return 0;
 }
@@ -512,7 +533,7 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
 static void stop(void *state)
 {
     ep_ctrl *c = state;
-    cn_hk_workers_stop(c->w);
+    cn_ctrl_workers_stop(c->w);
     cn_workqueue_free(c->q);
     free(c);
 }

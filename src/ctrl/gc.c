@@ -22,8 +22,10 @@
  *
  * An owner absent from the graph is looked up on the API by uid before
  * anything is deleted; an owner of a kind the server does not serve is
- * treated as present (upstream refuses to guess as well). Resources created
- * after start (new CRDs) are watched from the next controller start. */
+ * treated as present (upstream refuses to guess as well). A CRD that is
+ * added or changes makes the collector discover again and watch the new
+ * resources too (a deleted CRD's resource stays watched, empty, until the
+ * next controller start). */
 #include "ctrl/gc.h"
 #include "ctrl/housekeeping.h"
 
@@ -45,8 +47,14 @@ struct gc;
 typedef struct gc_res {
     char *group, *version, *plural, *kind;
     bool namespaced;
+    size_t index;        /* in gc->res */
     struct gc *gc;
 } gc_res;
+
+/* Resources are only ever added (a new CRD), never moved: readers index
+ * g->res without the lock below nres. */
+#define GC_MAX_RES 2048
+#define DISCOVER_KEY "!discover"
 
 typedef struct gc_node {
     size_t res;          /* index in gc->res */
@@ -61,10 +69,11 @@ typedef struct gc {
     pthread_mutex_t lock;
     cn_strmap *nodes;    /* uid -> gc_node */
     cn_strmap *deps;     /* owner uid -> cn_strmap of dependent uid -> (void *)1 */
-    gc_res *res;
-    size_t nres;
+    gc_res *res[GC_MAX_RES];
+    size_t nres;         /* under lock */
     cn_workqueue *q;
-    cn_hk_workers *w;
+    cn_ctrl_workers *w;
+    cn_informer *crds;
 } gc;
 
 /* ---- pure decisions ---- */
@@ -161,7 +170,7 @@ static void observe(gc_res *r, const json_t *obj)
     gc_node *n = cn_strmap_get(g->nodes, uid);
     if (!n) {
         n = cn_calloc(1, sizeof *n);
-        n->res = (size_t)(r - g->res);
+        n->res = r->index;
         n->ns = cn_strdup(cn_meta_str(obj, "namespace"));
         n->name = cn_strdup(cn_meta_str(obj, "name"));
         cn_strmap_put(g->nodes, uid, n);
@@ -232,12 +241,21 @@ static char *obj_path(const gc_res *r, const char *ns, const char *name)
 static bool is_not_found(const cn_err *e) { return e->code == 404; }
 
 /* The resource serving apiVersion/kind, or NULL. */
-static const gc_res *res_for(const gc *g, const char *api_version, const char *kind)
+static size_t res_count(gc *g)
+{
+    pthread_mutex_lock(&g->lock);
+    size_t n = g->nres;
+    pthread_mutex_unlock(&g->lock);
+    return n;
+}
+
+static const gc_res *res_for(gc *g, const char *api_version, const char *kind)
 {
     const char *slash = strchr(api_version, '/');
     size_t glen = slash ? (size_t)(slash - api_version) : 0;
-    for (size_t i = 0; i < g->nres; i++) {
-        const gc_res *r = &g->res[i];
+    size_t n = res_count(g);
+    for (size_t i = 0; i < n; i++) {
+        const gc_res *r = g->res[i];
         if (strcmp(r->kind, kind)) continue;
         if (strlen(r->group) == glen && !strncmp(r->group, api_version, glen)) return r;
     }
@@ -427,9 +445,28 @@ static json_t *dependents_of(gc *g, const char *uid)
 
 /* ---- the three kinds of work ---- */
 
+/* Whether the graph already shows every owner of uid alive and not
+ * deleting: then there is nothing to do and no need to ask the API (the
+ * common case after a start, when dependents were seen before owners). */
+static bool owners_solid(gc *g, const char *uid)
+{
+    pthread_mutex_lock(&g->lock);
+    gc_node *n = cn_strmap_get(g->nodes, uid);
+    bool solid = n && json_array_size(n->owners) > 0;
+    size_t i;
+    json_t *ref;
+    if (n) json_array_foreach(n->owners, i, ref) {
+        gc_node *o = cn_strmap_get(g->nodes, json_string_value(json_object_get(ref, "uid")));
+        if (!o || o->deleting) solid = false;
+    }
+    pthread_mutex_unlock(&g->lock);
+    return solid;
+}
+
 static int attempt_delete(gc *g, const gc_res *r, const char *ns, const char *name, const char *uid)
 {
     int rc;
+    if (owners_solid(g, uid)) return 0;
     json_t *live = get_live(g, r, ns, name, uid, &rc);
     if (!live) return rc;
     json_t *refs = json_object_get(json_object_get(live, "metadata"), "ownerReferences");
@@ -479,7 +516,7 @@ static int orphan_dependents(gc *g, const gc_res *r, const char *ns, const char 
     size_t i;
     json_t *d;
     json_array_foreach(deps, i, d) {
-        const gc_res *dr = &g->res[json_integer_value(json_object_get(d, "res"))];
+        const gc_res *dr = g->res[json_integer_value(json_object_get(d, "res"))];
         int grc;
         json_t *live = get_live(g, dr, json_string_value(json_object_get(d, "ns")),
                                 json_string_value(json_object_get(d, "name")),
@@ -508,7 +545,7 @@ static int delete_dependents(gc *g, const gc_res *r, const char *ns, const char 
     json_array_foreach(deps, i, d) {
         if (json_is_true(json_object_get(d, "blocking"))) blocking++;
         if (json_is_true(json_object_get(d, "deleting"))) continue;
-        const gc_res *dr = &g->res[json_integer_value(json_object_get(d, "res"))];
+        const gc_res *dr = g->res[json_integer_value(json_object_get(d, "res"))];
         int arc = attempt_delete(g, dr, json_string_value(json_object_get(d, "ns")),
                                  json_string_value(json_object_get(d, "name")),
                                  json_string_value(json_object_get(d, "uid")));
@@ -521,16 +558,56 @@ static int delete_dependents(gc *g, const gc_res *r, const char *ns, const char 
     return remove_finalizer(g, r, ns, name, uid, "foregroundDeletion");
 }
 
+static int discover(gc *g, cn_err *err);
+
+struct crd_check {
+    gc *g;
+    bool all;
+};
+
+static bool crd_discovered(void *ud, const json_t *crd)
+{
+    struct crd_check *c = ud;
+    const char *group = cn_json_str_at(crd, "spec.group"), *plural = cn_json_str_at(crd, "spec.names.plural");
+    bool served = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(json_object_get(crd, "spec"), "versions"), i, v)
+        if (json_is_true(json_object_get(v, "served"))) served = true;
+    if (!served || *cn_meta_str(crd, "deletionTimestamp")) return true;
+    pthread_mutex_lock(&c->g->lock);
+    bool have = false;
+    for (size_t j = 0; j < c->g->nres && !have; j++)
+        have = !strcmp(c->g->res[j]->group, group) && !strcmp(c->g->res[j]->plural, plural);
+    pthread_mutex_unlock(&c->g->lock);
+    if (!have) c->all = false;
+    return c->all;
+}
+
 static int sync(void *ud, const char *uid)
 {
     gc *g = ud;
+    if (!strcmp(uid, DISCOVER_KEY)) {
+        cn_err e = CN_ERR_INIT;
+        int rc = discover(g, &e);
+        cn_err_clear(&e);
+        /* The API serves a new CRD's resource a moment after the CRD is
+         * written: until discovery shows every served CRD, look again
+         * (with the queue's backoff). */
+        if (rc == 0 && g->crds) {
+            struct crd_check c = { g, true };
+            cn_informer_foreach(g->crds, crd_discovered, &c);
+            if (!c.all) rc = -1;
+        }
+        return rc;
+    }
     pthread_mutex_lock(&g->lock);
     gc_node *n = cn_strmap_get(g->nodes, uid);
     if (!n) {
         pthread_mutex_unlock(&g->lock);
         return 0;
     }
-    const gc_res *r = &g->res[n->res];
+    const gc_res *r = g->res[n->res];
     char *ns = cn_strdup(n->ns), *name = cn_strdup(n->name);
     bool deleting = n->deleting;
     int fin = n->fin;
@@ -554,6 +631,30 @@ static bool has_verb(const json_t *verbs, const char *v)
     return false;
 }
 
+/* Watch a resource not watched yet (its informer starts at once when the
+ * factory has started; a handler added late is told of every cached
+ * object). */
+static void add_resource(gc *g, const char *group, const char *version, const char *plural, const char *kind,
+                         bool namespaced)
+{
+    pthread_mutex_lock(&g->lock);
+    bool have = false;
+    for (size_t i = 0; i < g->nres && !have; i++)
+        have = !strcmp(g->res[i]->group, group) && !strcmp(g->res[i]->plural, plural);
+    gc_res *r = NULL;
+    if (!have && g->nres < GC_MAX_RES) {
+        r = cn_calloc(1, sizeof *r);
+        *r = (gc_res){ cn_strdup(group), cn_strdup(version), cn_strdup(plural), cn_strdup(kind), namespaced,
+                       g->nres, g };
+        g->res[g->nres++] = r;
+    }
+    pthread_mutex_unlock(&g->lock);
+    if (!r) return;
+    cn_informer *inf = cn_informers_get(g->ctx->inf, group, version, plural);
+    cn_informer_handler h = { on_add, on_update, on_delete, r };
+    cn_informer_add_handler(inf, &h);
+}
+
 static void add_resources(gc *g, const char *group, const char *version, const json_t *list)
 {
     size_t i;
@@ -565,9 +666,7 @@ static void add_resources(gc *g, const char *group, const char *version, const j
         if (!name || !kind || strchr(name, '/')) continue;
         if (!has_verb(verbs, "list") || !has_verb(verbs, "watch") || !has_verb(verbs, "delete")) continue;
         if (!strcmp(name, "events")) continue;   /* as upstream: never owners, too many */
-        g->res = cn_realloc(g->res, (g->nres + 1) * sizeof *g->res);
-        g->res[g->nres++] = (gc_res){ cn_strdup(group), cn_strdup(version), cn_strdup(name), cn_strdup(kind),
-                                      json_is_true(json_object_get(r, "namespaced")), g };
+        add_resource(g, group, version, name, kind, json_is_true(json_object_get(r, "namespaced")));
     }
 }
 
@@ -602,15 +701,28 @@ static int discover(gc *g, cn_err *err)
 
 /* ---- controller ---- */
 
+static void crd_changed(void *ud, const json_t *obj)
+{
+    (void)obj;
+    gc *g = ud;
+    cn_workqueue_add(g->q, DISCOVER_KEY);
+}
+
+static void crd_updated(void *ud, const json_t *old, const json_t *obj)
+{
+    (void)old;
+    crd_changed(ud, obj);
+}
+
 static void gc_free(gc *g)
 {
     for (size_t i = 0; i < g->nres; i++) {
-        free(g->res[i].group);
-        free(g->res[i].version);
-        free(g->res[i].plural);
-        free(g->res[i].kind);
+        free(g->res[i]->group);
+        free(g->res[i]->version);
+        free(g->res[i]->plural);
+        free(g->res[i]->kind);
+        free(g->res[i]);
     }
-    free(g->res);
     cn_strmap_free(g->nodes, node_free);
     cn_strmap_free(g->deps, deps_free);
     if (g->q) cn_workqueue_free(g->q);
@@ -625,20 +737,21 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
     pthread_mutex_init(&g->lock, NULL);
     g->nodes = cn_strmap_new();
     g->deps = cn_strmap_new();
+    g->q = cn_workqueue_new(60000);
     int rc = discover(g, err);
-    if (rc < 0) {
+    if (rc < 0 && g->nres == 0) {
         gc_free(g);
         return rc;
     }
-    g->q = cn_workqueue_new(60000);
-    cn_informer **infs = cn_calloc(g->nres ? g->nres : 1, sizeof *infs);
-    for (size_t i = 0; i < g->nres; i++) {
-        infs[i] = cn_informers_get(ctx->inf, g->res[i].group, g->res[i].version, g->res[i].plural);
-        cn_informer_handler h = { on_add, on_update, on_delete, &g->res[i] };
-        cn_informer_add_handler(infs[i], &h);
-    }
-    g->w = cn_hk_workers_start(ctx, "garbage-collector", g->q, ctx->cfg->workers, sync, g, infs, g->nres);
-    free(infs);
+    /* Partly discovered: go on; the next CRD change discovers again. */
+    if (rc < 0) cn_warn("garbage collector: discovery incomplete: %s", err->message ? err->message : "?");
+    for (size_t i = 0; i < g->nres; i++)
+        cn_informers_get(ctx->inf, g->res[i]->group, g->res[i]->version, g->res[i]->plural);
+    /* A new or changed CRD may serve a new resource: discover again. */
+    g->crds = cn_informers_get(ctx->inf, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
+    cn_informer_handler hc = { crd_changed, crd_updated, NULL, g };
+    cn_informer_add_handler(g->crds, &hc);
+    g->w = cn_ctrl_workers_start(ctx, "garbage-collector", g->q, ctx->cfg->workers, sync, g);
     *state = g;
     return 0;
 }
@@ -646,7 +759,7 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
 static void stop(void *state)
 {
     gc *g = state;
-    cn_hk_workers_stop(g->w);
+    cn_ctrl_workers_stop(g->w);
     gc_free(g);
 }
 

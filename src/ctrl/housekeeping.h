@@ -16,16 +16,6 @@ extern const cn_controller cn_ctrl_endpoints;
 extern const cn_controller cn_ctrl_disruption;
 extern const cn_controller cn_ctrl_resourcequota;
 
-/* Workers that start once the given informers have synced. Until the
- * factory's informers are started, cn_ctrl_workers_start's threads sit in
- * cn_informers_wait_synced, which holds the factory lock while it waits,
- * and starve the manager's later cn_informers_get / cn_informers_start;
- * waiting on our own informers first (no factory lock) avoids that. */
-typedef struct cn_hk_workers cn_hk_workers;
-cn_hk_workers *cn_hk_workers_start(cn_ctrl_ctx *ctx, const char *name, cn_workqueue *q, int n,
-                                   cn_ctrl_sync_fn sync, void *ud, cn_informer *const *infs, size_t ninf);
-/* Stops the workers (or the wait) and shuts q down. */
-void cn_hk_workers_stop(cn_hk_workers *w);
 
 /* ---- disruption ---- */
 
@@ -52,7 +42,7 @@ json_t *cn_pdb_status(const json_t *pdb, const json_t *pods, int64_t expected_sc
  * labels). */
 json_t *cn_endpoints_build(const json_t *svc, const json_t *pods);
 /* The EndpointSlices (discovery.k8s.io/v1) for the same: one per distinct
- * set of resolved ports (usually one), terminating pods included with
+ * set of resolved ports (usually one) and 100 endpoints, terminating pods included with
  * conditions.terminating; labels kubernetes.io/service-name and
  * endpointslice.kubernetes.io/managed-by, an ownerReference to the
  * Service. metadata.name is left to the caller. New reference (array). */

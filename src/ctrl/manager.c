@@ -23,6 +23,7 @@ static const cn_controller *const controllers[] = {
     &cn_ctrl_serviceaccount,
     &cn_ctrl_disruption,
     &cn_ctrl_endpoints,
+    &cn_ctrl_resourcequota,
     &cn_nodelifecycle_controller,
     &cn_ctrl_replicaset,
     &cn_ctrl_deployment,

@@ -180,6 +180,7 @@ json_t *cn_nlc_unknown_conditions(const json_t *node, int64_t now_s)
 typedef struct probe {
     char *renew;                 /* last renewTime / heartbeat seen */
     int64_t at_ms;               /* local time it was seen to change */
+    bool has_lease;              /* a Lease of this node was seen */
 } probe;
 
 typedef struct nlc {
@@ -203,9 +204,9 @@ static void probe_free(void *p)
 
 /* A sign of life: `mark` is the Lease's renewTime or the Ready heartbeat.
  * NULL mark: just make sure the node has a probe (first sight = now).
- * True when the node had been silent for longer than the grace period: it
- * came back and needs a look. */
-static bool probe_see(nlc *n, const char *node, const char *mark)
+ * True when the node needs a look: it had been silent for longer than the
+ * grace period and came back, or this is its first Lease. */
+static bool probe_see(nlc *n, const char *node, const char *mark, bool lease)
 {
     bool back = false;
     pthread_mutex_lock(&n->mu);
@@ -222,15 +223,23 @@ static bool probe_see(nlc *n, const char *node, const char *mark)
         back = now - p->at_ms > n->grace_ms;
         p->at_ms = now;
     }
+    if (lease && !p->has_lease) {
+        p->has_lease = true;
+        back = true;   /* monitored from now on: its first look is due */
+    }
     pthread_mutex_unlock(&n->mu);
     return back;
 }
 
-static int64_t probe_age(nlc *n, const char *node)
+/* Milliseconds since the node's last sign of life; -1 if never seen. A
+ * node that never had a Lease (an object made by hand, as tests do: no
+ * kubelet will ever renew anything) is not aged: *monitored is false. */
+static int64_t probe_age(nlc *n, const char *node, bool *monitored)
 {
     pthread_mutex_lock(&n->mu);
     probe *p = cn_strmap_get(n->probes, node);
     int64_t age = p ? cn_now_ms() - p->at_ms : -1;
+    *monitored = p && p->has_lease;
     pthread_mutex_unlock(&n->mu);
     return age;
 }
@@ -292,8 +301,8 @@ static void node_add(void *ud, const json_t *obj)
 {
     nlc *n = ud;
     const char *name = cn_meta_str(obj, "name");
-    probe_see(n, name, NULL);
-    probe_see(n, name, heartbeat(obj));
+    probe_see(n, name, NULL, false);
+    probe_see(n, name, heartbeat(obj), false);
     cn_workqueue_add(n->nq, name);
 }
 
@@ -301,7 +310,7 @@ static void node_update(void *ud, const json_t *old, const json_t *obj)
 {
     nlc *n = ud;
     const char *name = cn_meta_str(obj, "name");
-    probe_see(n, name, heartbeat(obj));
+    probe_see(n, name, heartbeat(obj), false);
     cn_workqueue_add(n->nq, name);
     if (noexec_changed(old, obj)) queue_pods(n, name);
 }
@@ -318,7 +327,7 @@ static void lease_seen(nlc *n, const json_t *lease)
 {
     if (strcmp(cn_meta_str(lease, "namespace"), NODE_LEASE_NS)) return;
     const char *name = cn_meta_str(lease, "name");
-    if (probe_see(n, name, cn_json_str_at(lease, "spec.renewTime"))) cn_workqueue_add(n->nq, name);
+    if (probe_see(n, name, cn_json_str_at(lease, "spec.renewTime"), true)) cn_workqueue_add(n->nq, name);
 }
 
 static void lease_add(void *ud, const json_t *obj) { lease_seen(ud, obj); }
@@ -388,12 +397,13 @@ static int node_sync(void *ud, const char *name)
     json_t *node = cn_informer_get(n->nodes, NULL, name);
     if (!node) return 0;
     int64_t now_s = cn_wall_s();
-    int64_t age = probe_age(n, name);
+    bool monitored;
+    int64_t age = probe_age(n, name, &monitored);
     if (age < 0) {
-        probe_see(n, name, NULL);
+        probe_see(n, name, NULL, false);
         age = 0;
     }
-    bool stale = age > n->grace_ms;
+    bool stale = monitored && age > n->grace_ms;
     if (stale && strcmp(cn_nlc_ready(node), "Unknown")) {
         json_t *upd = json_deep_copy(node);
         json_t *st = json_object_get(upd, "status");
@@ -442,7 +452,7 @@ static int node_sync(void *ud, const char *name)
     }
     if (strcmp(cn_nlc_ready(node), "True") && mark_pods_not_ready(n, name, &err) < 0) ret = -EAGAIN;
     /* Look again when the grace period would run out. */
-    if (!stale) cn_workqueue_add_after(n->nq, name, n->grace_ms - age + 50);
+    if (monitored && !stale) cn_workqueue_add_after(n->nq, name, n->grace_ms - age + 50);
 out:
     cn_err_clear(&err);
     json_decref(node);

@@ -5,7 +5,10 @@
  * its Lease in kube-node-lease. When the controller has not seen the Lease
  * (or the node's Ready heartbeat) change for node_monitor_grace_ms, it sets
  * the node's conditions to Unknown ("Kubelet stopped posting node
- * status."). From the Ready condition it keeps the node's taints:
+ * status."). Only nodes that have a Lease are watched this way: a Node
+ * object made by hand (tests do that) has no kubelet that could ever renew
+ * one, and upstream would declare it dead after the grace period; cairn
+ * leaves it as it is. From the Ready condition it keeps the node's taints:
  *
  *   Ready True     -> no not-ready / unreachable taints
  *   Ready False    -> node.kubernetes.io/not-ready   NoSchedule + NoExecute

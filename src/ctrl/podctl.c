@@ -169,15 +169,17 @@ void cn_expect_age(cn_expectations *e, int64_t ms)
  * JSON helpers and pod facts
  * ------------------------------------------------------------------- */
 
+/* Hot: every pod of a ReplicaSet is looked at on every sync. */
 static const json_t *at(const json_t *obj, const char *dotted)
 {
-    char buf[256];
-    size_t n = strlen(dotted);
-    if (n >= sizeof buf) return NULL;
-    memcpy(buf, dotted, n + 1);
     const json_t *cur = obj;
-    for (char *save = NULL, *p = strtok_r(buf, ".", &save); p && cur; p = strtok_r(NULL, ".", &save))
-        cur = json_object_get(cur, p);
+    const char *p = dotted;
+    while (cur && *p) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        cur = json_object_getn(cur, p, n);
+        p += n + (dot != NULL);
+    }
     return cur;
 }
 
@@ -350,22 +352,68 @@ void cn_pods_sort_for_deletion(const json_t **pods, int *ranks, size_t n)
     free(r);
 }
 
-int cn_slow_start_batch(int count, int initial, int (*fn)(void *ud, int i), void *ud, int *first_err)
+/* Batch i of slow start calls fn with the overall index. */
+typedef struct batch_ctx { int (*fn)(void *ud, int i); void *ud; int base; } batch_ctx;
+
+static int batch_call(void *ud, int i)
+{
+    batch_ctx *b = ud;
+    return b->fn(b->ud, b->base + i);
+}
+
+typedef struct prun {
+    pthread_mutex_t mu;
+    int next, n, ok, first_err;
+    int (*fn)(void *ud, int i);
+    void *ud;
+} prun;
+
+static void *prun_worker(void *arg)
+{
+    prun *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        int i = p->next < p->n ? p->next++ : -1;
+        pthread_mutex_unlock(&p->mu);
+        if (i < 0) break;
+        int r = p->fn(p->ud, i);
+        pthread_mutex_lock(&p->mu);
+        if (r >= 0) p->ok++;
+        else if (!p->first_err) p->first_err = r;
+        pthread_mutex_unlock(&p->mu);
+    }
+    return NULL;
+}
+
+int cn_parallel_run(int n, int parallel, int (*fn)(void *ud, int i), void *ud, int *first_err)
+{
+    prun p = { .n = n, .fn = fn, .ud = ud };
+    pthread_mutex_init(&p.mu, NULL);
+    int extra = (parallel < n ? parallel : n) - 1, started = 0;
+    pthread_t *th = extra > 0 ? cn_calloc((size_t)extra, sizeof *th) : NULL;
+    for (int i = 0; i < extra; i++)
+        if (pthread_create(&th[started], NULL, prun_worker, &p) == 0) started++;
+    prun_worker(&p);   /* the caller works too, so n == 1 costs no thread */
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    free(th);
+    pthread_mutex_destroy(&p.mu);
+    if (first_err) *first_err = p.first_err;
+    return p.ok;
+}
+
+int cn_slow_start_batch(int count, int initial, int parallel, int (*fn)(void *ud, int i), void *ud,
+                        int *first_err)
 {
     int done = 0, ok = 0;
     if (first_err) *first_err = 0;
     for (int batch = count < initial ? count : initial; batch > 0;) {
-        int errs = 0;
-        for (int i = 0; i < batch; i++) {
-            int r = fn(ud, done + i);
-            if (r < 0) {
-                if (!errs && first_err) *first_err = r;
-                errs++;
-            } else {
-                ok++;
-            }
+        int err = 0;
+        batch_ctx b = { fn, ud, done };
+        ok += cn_parallel_run(batch, parallel, batch_call, &b, &err);
+        if (err) {
+            if (first_err) *first_err = err;
+            break;
         }
-        if (errs) break;
         done += batch;
         int remaining = count - done;
         batch = 2 * batch < remaining ? 2 * batch : remaining;
@@ -428,6 +476,15 @@ static int can_adopt(cn_claim *cl, cn_err *err)
     cl->adopt_checked = same ? 1 : -1;
     return same;
 }
+
+static size_t orphan_index(const json_t *obj, const char **keys, size_t max)
+{
+    if (!max || controller_ref(obj)) return 0;
+    keys[0] = cn_meta_str(obj, "namespace");
+    return 1;
+}
+
+void cn_podctl_add_orphan_index(cn_informer *pods) { cn_informer_add_index(pods, CN_PODCTL_ORPHANS, orphan_index); }
 
 int cn_claim_child(cn_claim *cl, const json_t *child, cn_err *err)
 {

@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include "api/selector.h"
 #include "client/client.h"
+#include "client/informer.h"
 #include "lib/err.h"
 
 /* ---- expectations ---- */
@@ -71,11 +72,18 @@ json_t *cn_pod_from_template(const json_t *owner, const char *api_version, const
  * along with pods. */
 void cn_pods_sort_for_deletion(const json_t **pods, int *ranks, size_t n);
 
+/* fn(ud, i) for i in [0, n) on up to `parallel` threads (the calling
+ * one included); fn must be thread-safe. Returns how many succeeded (>= 0
+ * returns); *first_err (may be NULL) receives one failure's return, or 0. */
+int cn_parallel_run(int n, int parallel, int (*fn)(void *ud, int i), void *ud, int *first_err);
+
 /* Upstream's slowStartBatch: call fn for count items in batches of
- * initial, 2*initial, 4*initial, ...; stops after the first batch with a
- * failure. Returns the number of successful calls; *first_err (may be
- * NULL) receives the first failure's return. */
-int cn_slow_start_batch(int count, int initial, int (*fn)(void *ud, int i), void *ud, int *first_err);
+ * initial, 2*initial, 4*initial, ..., each batch in parallel (up to
+ * `parallel` at once, as upstream's goroutines), stopping after the first
+ * batch with a failure. Returns the number of successful calls;
+ * *first_err (may be NULL) receives a failure's return. */
+int cn_slow_start_batch(int count, int initial, int parallel, int (*fn)(void *ud, int i), void *ud,
+                        int *first_err);
 
 /* ---- claiming children (ControllerRefManager) ---- */
 typedef struct cn_claim {
@@ -99,6 +107,13 @@ typedef struct cn_claim {
  * RecheckDeletionTimestamp. Children deleted meanwhile count as 0.
  * Negative on an API error (err set). */
 int cn_claim_child(cn_claim *cl, const json_t *child, cn_err *err);
+
+/* An index of the pod informer (before it starts): pods without a
+ * controlling ownerReference, by namespace, so a controller reads its own
+ * pods (the "owner" index) plus candidates for adoption instead of every
+ * pod of the namespace. */
+#define CN_PODCTL_ORPHANS "podctl-orphans"
+void cn_podctl_add_orphan_index(cn_informer *pods);
 
 /* ---- small JSON helpers ---- */
 /* Integer at dotted path, or def when absent. */

@@ -14,6 +14,7 @@
 #include "ctrl/apps.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,10 +215,40 @@ static bool collect_active(void *ud, const json_t *pod)
     return true;
 }
 
+#define PARALLEL_WRITES 16   /* creates or deletes in flight per sync (upstream: a goroutine each) */
+/* Per-pod events per sync; the rest become one "(combined from similar
+ * events)" event, as client-go's aggregator and spam filter would leave
+ * it: a 5,000-pod scale-up must not write 5,000 Events. */
+#define EVENTS_PER_SYNC 10
+
+/* Counts one success; true if it still gets its own event, else its name
+ * is kept for the combined one. Under the job's mutex. */
+static bool own_event(pthread_mutex_t *mu, int *count, char **last, const char *name)
+{
+    pthread_mutex_lock(mu);
+    bool own = ++*count <= EVENTS_PER_SYNC;
+    if (!own) {
+        free(*last);
+        *last = cn_strdup(name);
+    }
+    pthread_mutex_unlock(mu);
+    return own;
+}
+
+static void combined_event(rs_ctl *s, const json_t *rs, int count, char *last, const char *reason, const char *verb)
+{
+    if (count > EVENTS_PER_SYNC && last)
+        cn_recorder_event(s->rec, rs, "Normal", reason, "(combined from similar events): %s pod: %s", verb, last);
+    free(last);
+}
+
 typedef struct create_job {
     rs_ctl *s;
     const json_t *rs;
+    pthread_mutex_t mu;   /* guards err, events, last */
     cn_err err;           /* the first failure */
+    int events;
+    char *last;
 } create_job;
 
 static int create_one(void *ud, int i)
@@ -230,10 +261,13 @@ static int create_one(void *ud, int i)
     cn_err e = CN_ERR_INIT;
     int r = cn_client_create(j->s->c, path, pod, &out, &e);
     if (r == 0) {
-        cn_recorder_event(j->s->rec, j->rs, "Normal", "SuccessfulCreate", "Created pod: %s", cn_meta_str(out, "name"));
+        if (own_event(&j->mu, &j->events, &j->last, cn_meta_str(out, "name")))
+            cn_recorder_event(j->s->rec, j->rs, "Normal", "SuccessfulCreate", "Created pod: %s", cn_meta_str(out, "name"));
     } else {
         cn_recorder_event(j->s->rec, j->rs, "Warning", "FailedCreate", "Error creating: %s", e.message ? e.message : "unknown error");
+        pthread_mutex_lock(&j->mu);
         if (!j->err.code) cn_err_move(&j->err, &e);
+        pthread_mutex_unlock(&j->mu);
     }
     cn_err_clear(&e);
     json_decref(out);
@@ -242,12 +276,9 @@ static int create_one(void *ud, int i)
     return r;
 }
 
-typedef struct sibling_visit { rs_ctl *s; podvec *related; } sibling_visit;
-
-static bool visit_sibling(void *ud, const json_t *rs)
+static bool collect_uid(void *ud, const json_t *rs)
 {
-    sibling_visit *v = ud;
-    cn_informer_foreach_owned(v->s->pod_inf, cn_meta_str(rs, "uid"), collect_active, v->related);
+    json_array_append_new(ud, json_string(cn_meta_str(rs, "uid")));
     return true;
 }
 
@@ -259,9 +290,15 @@ static int *rank_by_node(rs_ctl *s, const json_t *rs, const podvec *pods)
     podvec related = { 0 };
     const json_t *owner = ctl_ref(rs);
     if (owner) {
-        sibling_visit v = { s, &related };
+        /* Sibling uids first: no informer is entered under another's lock. */
+        json_t *uids = json_array();
         cn_informer_foreach_owned(s->rs_inf, json_string_value(json_object_get(owner, "uid")) ?: "",
-                                  visit_sibling, &v);
+                                  collect_uid, uids);
+        size_t i;
+        json_t *u;
+        json_array_foreach(uids, i, u)
+            cn_informer_foreach_owned(s->pod_inf, json_string_value(u), collect_active, &related);
+        json_decref(uids);
     } else {
         for (size_t i = 0; i < pods->n; i++) podvec_push(&related, pods->v[i]);
     }
@@ -276,6 +313,46 @@ static int *rank_by_node(rs_ctl *s, const json_t *rs, const podvec *pods)
     return ranks;
 }
 
+typedef struct delete_job {
+    rs_ctl *s;
+    const json_t *rs;
+    const char *key;
+    const json_t **pods;
+    char **keys;
+    pthread_mutex_t mu;   /* guards err, events, last */
+    cn_err err;
+    int events;
+    char *last;
+} delete_job;
+
+static int delete_one(void *ud, int i)
+{
+    delete_job *j = ud;
+    const json_t *pod = j->pods[i];
+    char *path = cn_client_path("", "v1", cn_meta_str(pod, "namespace"), "pods", cn_meta_str(pod, "name"), NULL);
+    cn_err e = CN_ERR_INIT;
+    int r = cn_client_delete(j->s->c, path, NULL, NULL, &e);
+    free(path);
+    if (r == 0) {
+        if (own_event(&j->mu, &j->events, &j->last, cn_meta_str(pod, "name")))
+            cn_recorder_event(j->s->rec, j->rs, "Normal", "SuccessfulDelete", "Deleted pod: %s", cn_meta_str(pod, "name"));
+    } else {
+        /* Not deleted by us: its deletion will not be seen as ours. */
+        cn_expect_deletion_observed(j->s->exp, j->key, j->keys[i]);
+        if (e.code == 404) {
+            r = 0;
+        } else {
+            cn_recorder_event(j->s->rec, j->rs, "Warning", "FailedDelete", "Error deleting: %s",
+                              e.message ? e.message : "unknown error");
+            pthread_mutex_lock(&j->mu);
+            if (!j->err.code) cn_err_move(&j->err, &e);
+            pthread_mutex_unlock(&j->mu);
+        }
+    }
+    cn_err_clear(&e);
+    return r;
+}
+
 /* Creates or deletes pods toward spec.replicas. *creating tells which kind
  * of failure a negative return is. */
 static int manage(rs_ctl *s, const char *key, const json_t *rs, podvec *pods, bool *creating, cn_err *err)
@@ -286,10 +363,14 @@ static int manage(rs_ctl *s, const char *key, const json_t *rs, podvec *pods, bo
     if (diff < 0) {
         int n = (int)(-diff > BURST_REPLICAS ? BURST_REPLICAS : -diff);
         cn_expect_creations(s->exp, key, n);
-        create_job j = { s, rs, CN_ERR_INIT };
+        create_job j = { .s = s, .rs = rs, .err = CN_ERR_INIT };
+        pthread_mutex_init(&j.mu, NULL);
         int first = 0;
-        int ok = cn_slow_start_batch(n, 1, create_one, &j, &first);
-        /* The ones never tried will never be seen: stop waiting for them. */
+        int ok = cn_slow_start_batch(n, 1, PARALLEL_WRITES, create_one, &j, &first);
+        pthread_mutex_destroy(&j.mu);
+        combined_event(s, rs, j.events, j.last, "SuccessfulCreate", "Created");
+        /* The ones never tried (or refused) will never be seen: stop
+         * waiting for them. */
         for (int i = ok; i < n; i++) cn_expect_creation_observed(s->exp, key);
         if (first < 0) {
             cn_err_move(err, &j.err);
@@ -306,28 +387,14 @@ static int manage(rs_ctl *s, const char *key, const json_t *rs, podvec *pods, bo
     char **keys = cn_calloc(n, sizeof *keys);
     for (size_t i = 0; i < n; i++) keys[i] = cn_ctrl_key(pods->v[i]);
     cn_expect_deletions(s->exp, key, (const char *const *)keys, n);
+    delete_job j = { .s = s, .rs = rs, .key = key, .pods = pods->v, .keys = keys, .err = CN_ERR_INIT };
+    pthread_mutex_init(&j.mu, NULL);
     int ret = 0;
-    for (size_t i = 0; i < n; i++) {
-        const json_t *pod = pods->v[i];
-        char *path = cn_client_path("", "v1", cn_meta_str(pod, "namespace"), "pods", cn_meta_str(pod, "name"), NULL);
-        cn_err e = CN_ERR_INIT;
-        int r = cn_client_delete(s->c, path, NULL, NULL, &e);
-        free(path);
-        if (r == 0) {
-            cn_recorder_event(s->rec, rs, "Normal", "SuccessfulDelete", "Deleted pod: %s", cn_meta_str(pod, "name"));
-        } else {
-            /* Not deleted by us: its deletion will not be seen as ours. */
-            cn_expect_deletion_observed(s->exp, key, keys[i]);
-            if (e.code != 404) {
-                cn_recorder_event(s->rec, rs, "Warning", "FailedDelete", "Error deleting: %s", e.message ? e.message : "unknown error");
-                if (!ret) {
-                    ret = r;
-                    cn_err_move(err, &e);
-                }
-            }
-        }
-        cn_err_clear(&e);
-    }
+    cn_parallel_run((int)n, PARALLEL_WRITES, delete_one, &j, &ret);
+    pthread_mutex_destroy(&j.mu);
+    combined_event(s, rs, j.events, j.last, "SuccessfulDelete", "Deleted");
+    if (ret < 0) cn_err_move(err, &j.err);
+    cn_err_clear(&j.err);
     for (size_t i = 0; i < n; i++) free(keys[i]);
     free(keys);
     return ret;
@@ -449,7 +516,9 @@ static int rs_sync(void *ud, const char *key)
         cn_warn("replicaset \"%s\": invalid selector, ignoring", key);
         goto done;
     }
-    cn_informer_foreach_ns(s->pod_inf, ns, collect_active, &all);
+    /* Its own pods and the namespace's orphans: no other pod can be ours. */
+    cn_informer_foreach_owned(s->pod_inf, cn_meta_str(rs, "uid"), collect_active, &all);
+    cn_informer_foreach_index(s->pod_inf, CN_PODCTL_ORPHANS, ns, collect_active, &all);
     cn_claim cl = { s->c, rs, "apps/v1", "ReplicaSet", sel, "", "v1", "pods", 0 };
     for (size_t i = 0; i < all.n; i++) {
         int r = cn_claim_child(&cl, all.v[i], &err);
@@ -508,6 +577,7 @@ static int rs_start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
     cn_informer_handler ph = { on_pod_add, on_pod_update, on_pod_delete, s };
     cn_informer_add_handler(s->rs_inf, &rh);
     cn_informer_add_handler(s->pod_inf, &ph);
+    cn_podctl_add_orphan_index(s->pod_inf);
     s->w = cn_ctrl_workers_start(ctx, "replicaset", s->q, ctx->cfg && ctx->cfg->workers ? ctx->cfg->workers : 2,
                                  rs_sync, s);
     *state = s;

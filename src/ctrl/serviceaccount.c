@@ -15,7 +15,7 @@ typedef struct sa_ctrl {
     cn_ctrl_ctx *ctx;
     cn_informer *ns, *sa;
     cn_workqueue *q;
-    cn_hk_workers *w;
+    cn_ctrl_workers *w;
 } sa_ctrl;
 
 static void ns_changed(void *ud, const json_t *obj)
@@ -76,8 +76,7 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
     cn_informer_add_handler(c->ns, &hn);
     cn_informer_handler hs = { NULL, NULL, sa_deleted, c };
     cn_informer_add_handler(c->sa, &hs);
-    cn_informer *infs[] = { c->ns, c->sa };
-    c->w = cn_hk_workers_start(ctx, "serviceaccount", c->q, 1, sync, c, infs, 2);
+    c->w = cn_ctrl_workers_start(ctx, "serviceaccount", c->q, 1, sync, c);
     *state = c;
     return 0;
 }
@@ -85,7 +84,7 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
 static void stop(void *state)
 {
     sa_ctrl *c = state;
-    cn_hk_workers_stop(c->w);
+    cn_ctrl_workers_stop(c->w);
     cn_workqueue_free(c->q);
     free(c);
 }

@@ -8,69 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/quantity.h"
 #include "lib/util.h"
 
-#define QTY_MAX ((__int128)INT64_MAX)
-
-int cn_qty_parse(const char *s, int64_t *milli)
-{
-    if (!s || !*s) return -EINVAL;
-    const char *p = s;
-    bool neg = false;
-    if (*p == '+' || *p == '-') neg = *p++ == '-';
-    __int128 num = 0;
-    int frac = 0, digits = 0;
-    bool dot = false;
-    for (; *p; p++) {
-        if (*p == '.' && !dot) {
-            dot = true;
-            continue;
-        }
-        if (*p < '0' || *p > '9') break;
-        if (num < QTY_MAX * 1000) num = num * 10 + (*p - '0');
-        else return -EINVAL;
-        digits++;
-        if (dot) frac++;
-    }
-    if (!digits) return -EINVAL;
-    int e10 = 0;
-    int bin = 0;
-    static const char *const bins[] = { "Ki", "Mi", "Gi", "Ti", "Pi", "Ei" };
-    static const struct { const char *s; int e; } decs[] = {
-        { "n", -9 }, { "u", -6 }, { "m", -3 }, { "k", 3 }, { "M", 6 }, { "G", 9 }, { "T", 12 },
-        { "P", 15 }, { "E", 18 },
-    };
-    if (*p) {
-        bool found = false;
-        for (size_t i = 0; i < 6 && !found; i++)
-            if (!strcmp(p, bins[i])) bin = (int)(i + 1) * 10, found = true;
-        for (size_t i = 0; i < sizeof decs / sizeof decs[0] && !found; i++)
-            if (!strcmp(p, decs[i].s)) e10 = decs[i].e, found = true;
-        if (!found && (*p == 'e' || *p == 'E')) {
-            int64_t ex;
-            if (cn_parse_int64(p + 1, &ex) < 0 || ex < -30 || ex > 30) return -EINVAL;
-            e10 = (int)ex;
-            found = true;
-        }
-        if (!found) return -EINVAL;
-    }
-    /* milli = num * 2^bin * 10^(e10 + 3 - frac), rounded up. */
-    num <<= bin;
-    if (num > QTY_MAX * 1000000) return -EINVAL;
-    int pow = e10 + 3 - frac;
-    for (; pow > 0; pow--) {
-        num *= 10;
-        if (num > QTY_MAX) return -EINVAL;
-    }
-    if (pow < 0) {
-        __int128 d = 1;
-        for (; pow < 0; pow++) d *= 10;
-        num = (num + d - 1) / d;
-    }
-    if (num > QTY_MAX) return -EINVAL;
-    *milli = neg ? -(int64_t)num : (int64_t)num;
-    return 0;
-}
 
 char *cn_qty_format(int64_t milli, bool binary)
 {
@@ -99,7 +39,7 @@ bool cn_qty_is_bytes(const char *r)
 static int64_t qty_of(const json_t *v)
 {
     int64_t m = 0;
-    if (json_is_string(v) && cn_qty_parse(json_string_value(v), &m) == 0) return m;
+    if (json_is_string(v) && cn_quantity_milli(json_string_value(v), &m) == 0) return m;
     if (json_is_integer(v)) return json_integer_value(v) * 1000;
     return 0;
 }
@@ -227,6 +167,75 @@ json_t *cn_quota_usage(const char *group, const char *plural, const json_t *obj)
     return u;
 }
 
+static bool best_effort(const json_t *pod)
+{
+    json_t *spec = json_object_get(pod, "spec");
+    const char *lists[] = { "containers", "initContainers" };
+    for (int l = 0; l < 2; l++) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(spec, lists[l]), i, c) {
+            json_t *res = json_object_get(c, "resources");
+            if (json_object_size(json_object_get(res, "requests")) || json_object_size(json_object_get(res, "limits")))
+                return false;
+        }
+    }
+    return true;
+}
+
+static bool in_values(const json_t *values, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(values, i, v) if (!strcmp(json_string_value(v) ?: "", s)) return true;
+    return false;
+}
+
+/* One scope (with an operator and values for a scopeSelector entry). */
+static bool scope_matches(const char *scope, const char *op, const json_t *values, const json_t *pod)
+{
+    json_t *spec = json_object_get(pod, "spec");
+    bool yes;
+    if (!strcmp(scope, "Terminating") || !strcmp(scope, "NotTerminating")) {
+        json_t *ads = json_object_get(spec, "activeDeadlineSeconds");
+        yes = json_is_integer(ads) && json_integer_value(ads) >= 0;
+        if (!strcmp(scope, "NotTerminating")) yes = !yes;
+    } else if (!strcmp(scope, "BestEffort") || !strcmp(scope, "NotBestEffort")) {
+        yes = best_effort(pod);
+        if (!strcmp(scope, "NotBestEffort")) yes = !yes;
+    } else if (!strcmp(scope, "PriorityClass")) {
+        const char *pc = json_string_value(json_object_get(spec, "priorityClassName")) ?: "";
+        if (!op || !strcmp(op, "Exists")) return *pc != '\0';
+        if (!strcmp(op, "DoesNotExist")) return *pc == '\0';
+        yes = in_values(values, pc);
+        if (!strcmp(op, "NotIn")) yes = !yes;
+        return yes;
+    } else {
+        return false;   /* CrossNamespacePodAffinity and unknown scopes: not tracked here */
+    }
+    /* Other scopes through a scopeSelector: operator Exists / In ["..."]. */
+    if (op && !strcmp(op, "DoesNotExist")) yes = !yes;
+    return yes;
+}
+
+bool cn_quota_scope_matches(const json_t *quota, const char *group, const char *plural, const json_t *obj)
+{
+    json_t *spec = json_object_get(quota, "spec");
+    json_t *scopes = json_object_get(spec, "scopes");
+    json_t *exprs = json_object_get(json_object_get(spec, "scopeSelector"), "matchExpressions");
+    if (!json_array_size(scopes) && !json_array_size(exprs)) return true;
+    if ((group && *group) || strcmp(plural, "pods")) return false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(scopes, i, v)
+        if (!scope_matches(json_string_value(v) ?: "", NULL, NULL, obj)) return false;
+    json_array_foreach(exprs, i, v)
+        if (!scope_matches(json_string_value(json_object_get(v, "scopeName")) ?: "",
+                           json_string_value(json_object_get(v, "operator")), json_object_get(v, "values"), obj))
+            return false;
+    return true;
+}
+
 /* "a=1,b=2" over the given keys, sorted as upstream's prettyPrint. */
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -244,7 +253,7 @@ static char *pretty(const json_t *keys, const json_t *vals_milli, const json_t *
         if (vals_str && sv) {
             /* Canonicalise what the quota says ("2" stays "2"). */
             int64_t m;
-            char *f = cn_qty_parse(sv, &m) == 0 ? cn_qty_format(m, cn_qty_is_bytes(ks[i])) : cn_strdup(sv);
+            char *f = cn_quantity_milli(sv, &m) == 0 ? cn_qty_format(m, cn_qty_is_bytes(ks[i])) : cn_strdup(sv);
             cn_buf_addf(&b, "%s=%s", ks[i], f);
             free(f);
         } else {

@@ -12,9 +12,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-/* "500m", "1", "1.5", "128Mi", "2G", "1e3" -> milli-units (fractions of a
- * milli round up, as upstream's MilliValue). -EINVAL on junk or overflow. */
-int cn_qty_parse(const char *s, int64_t *milli);
+/* Quantities are parsed by lib/quantity.h (cn_quantity_milli). */
 /* Canonical text: "500m", "2", "1k"; binary suffixes (Ki..Ei) when binary
  * and the value divides exactly. Caller frees. */
 char *cn_qty_format(int64_t milli, bool binary);
@@ -24,6 +22,13 @@ bool cn_qty_is_bytes(const char *resource);
 /* What obj (of group/plural) charges to a quota of its namespace. New
  * reference. Terminal pods (Succeeded/Failed) charge only count/pods. */
 json_t *cn_quota_usage(const char *group, const char *plural, const json_t *obj);
+
+/* Whether a quota's scopes (spec.scopes, spec.scopeSelector) take in obj
+ * (of core plural): Terminating / NotTerminating (activeDeadlineSeconds),
+ * BestEffort / NotBestEffort (any request or limit), PriorityClass
+ * (In, NotIn, Exists, DoesNotExist on priorityClassName). A scoped quota
+ * tracks pods only; an unscoped one takes in everything. */
+bool cn_quota_scope_matches(const json_t *quota, const char *group, const char *plural, const json_t *obj);
 
 /* Check a create charging delta against one quota's status (hard, used).
  * 0: allowed. 1: the quota does not know its usage yet (status.hard empty

@@ -65,10 +65,20 @@ static intptr_t vs_get(const valset *v, const char *val)
 }
 
 typedef struct spread_state {
-    valset counts;              /* value -> matching pods (every eligible domain present) */
+    /* slow path (the pod restricts its nodes): value -> matching pods + 1,
+     * every eligible domain present; fast path: the cache's memo */
+    valset counts;
+    const sc_memo *memo;
     intptr_t min;
     size_t ndom;
 } spread_state;
+
+static intptr_t spread_cnt(const spread_state *st, const char *v)
+{
+    if (st->memo) return (intptr_t)cn_sc_map_get(&st->memo->counts, v);
+    intptr_t c = vs_get(&st->counts, v);
+    return c ? c - 1 : 0;
+}
 
 typedef struct cycle {
     cn_sched_cache *c;
@@ -253,9 +263,24 @@ static void prefilter(cycle *cy)
     }
     if (p->nspread) {
         cy->spread = cn_calloc(p->nspread, sizeof *cy->spread);
+        bool restricted = p->node_selector.n || p->req_terms;
         for (size_t i = 0; i < p->nspread; i++) {
             const sc_spread *s = &p->spread[i];
             spread_state *st = &cy->spread[i];
+            if (!restricted) {
+                /* every node is eligible: the kept counts and domains */
+                st->memo = cn_sched_cache_memo(c, p->ns, s->topo, &s->sel);
+                const sc_map *doms = cn_sched_cache_domains(c, s->topo);
+                st->min = INTPTR_MAX;
+                for (size_t j = 0; j < doms->cap; j++) {
+                    if (!cn_sc_map_live(doms, j) || !doms->vals[j]) continue;
+                    intptr_t v = (intptr_t)cn_sc_map_get(&st->memo->counts, doms->keys[j]);
+                    st->ndom++;
+                    if (v < st->min) st->min = v;
+                }
+                if (!st->ndom || (int32_t)st->ndom < s->min_domains) st->min = 0;
+                continue;
+            }
             for (size_t j = 0; j < c->nnodes; j++) {
                 const cn_sched_node *n = c->node_arr[j];
                 const char *v = cn_sc_label(&n->labels, s->topo);
@@ -384,8 +409,7 @@ static int filter(cycle *cy, const cn_sched_node *n, reasons *r)
             reason_add(r, true, MSG_SPREAD_LABEL);
             return -1;
         }
-        intptr_t cnt = vs_get(&cy->spread[i].counts, v);
-        cnt = cnt ? cnt - 1 : 0;
+        intptr_t cnt = spread_cnt(&cy->spread[i], v);
         intptr_t self = cn_sc_sel_matches(&s->sel, &p->labels) ? 1 : 0;
         if (cnt + self - cy->spread[i].min > s->max_skew) {
             reason_add(r, false, MSG_SPREAD);
@@ -465,8 +489,7 @@ static void score_node(cycle *cy, scored *s)
     for (size_t i = 0; i < p->nspread; i++) {
         if (p->spread[i].hard) continue;
         const char *v = cn_sc_label(&n->labels, p->spread[i].topo);
-        intptr_t cnt = v ? vs_get(&cy->spread[i].counts, v) : 0;
-        s->spread += cnt ? cnt - 1 : 0;
+        s->spread += v ? spread_cnt(&cy->spread[i], v) : 0;
     }
 }
 
@@ -691,7 +714,8 @@ void cn_sched_schedule(cn_sched_cache *c, cn_sched_pod *p, int pct, bool want_pr
         render(&msg, &why);
     }
     cn_buf_adds(&msg, ".");
-    if (want_preempt) preempt(&cy, unres, res, &msg);
+    if (want_preempt && p->never_preempt) cn_buf_adds(&msg, " preemption: not eligible due to preemptionPolicy=Never.");
+    else if (want_preempt) preempt(&cy, unres, res, &msg);
     res->message = cn_buf_detach(&msg, NULL);
     cn_sc_map_clear(&why, NULL);
     free(unres);

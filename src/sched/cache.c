@@ -52,6 +52,51 @@ void cn_sched_cache_init(cn_sched_cache *c)
     c->rng = 0x9e3779b97f4a7c15ULL;
 }
 
+static void memo_free(void *v)
+{
+    sc_memo *m = v;
+    free(m->ns);
+    free(m->topo);
+    cn_sc_sel_free(&m->sel);
+    cn_sc_map_clear(&m->counts, NULL);
+    free(m);
+}
+
+static void domains_free(void *v)
+{
+    sc_map *m = v;
+    cn_sc_map_clear(m, NULL);
+    free(m);
+}
+
+static void memo_apply(sc_memo *m, const cn_sched_pod *p, const cn_sched_node *n, int by)
+{
+    if (p->deleting || strcmp(m->ns, p->ns) || !cn_sc_sel_matches(&m->sel, &p->labels)) return;
+    const char *v = cn_sc_label(&n->labels, m->topo);
+    if (!v) return;
+    void **slot = cn_sc_map_slot(&m->counts, v);
+    *slot = (void *)((intptr_t)*slot + by);
+}
+
+static void memos_apply(cn_sched_cache *c, const cn_sched_pod *p, const cn_sched_node *n, int by)
+{
+    for (size_t i = 0; i < c->memos.cap; i++)
+        if (cn_sc_map_live(&c->memos, i)) memo_apply(c->memos.vals[i], p, n, by);
+}
+
+static void domains_apply(cn_sched_cache *c, const cn_sched_node *n, int by)
+{
+    for (size_t i = 0; i < c->domains.cap; i++) {
+        if (!cn_sc_map_live(&c->domains, i)) continue;
+        const char *v = cn_sc_label(&n->labels, c->domains.keys[i]);
+        if (!v) continue;
+        sc_map *m = c->domains.vals[i];
+        void **slot = cn_sc_map_slot(m, v);
+        *slot = (void *)((intptr_t)*slot + by);
+        if (!*slot) cn_sc_map_del(m, v);
+    }
+}
+
 static void pod_free_v(void *v) { cn_sched_pod_free(v); }
 static void node_free_v(void *v) { cn_sched_node_free(v); }
 
@@ -62,6 +107,8 @@ void cn_sched_cache_release(cn_sched_cache *c)
     cn_sc_map_clear(&c->by_label, plist_free);
     cn_sc_map_clear(&c->anti_by_label, plist_free);
     cn_sc_map_clear(&c->pclasses, NULL);
+    cn_sc_map_clear(&c->memos, memo_free);
+    cn_sc_map_clear(&c->domains, domains_free);
     plist_free(c->anti_other);
     free(c->node_arr);
     memset(c, 0, sizeof *c);
@@ -105,6 +152,7 @@ static void attach(cn_sched_cache *c, cn_sched_pod *p, cn_sched_node *n)
     n->nz_cpu += p->nz_cpu;
     n->nz_mem += p->nz_mem;
     if (p->nports) rebuild_ports(n);
+    if (c->memos.len) memos_apply(c, p, n, 1);
     for (size_t i = 0; i < p->labels.n; i++)
         plist_add(index_list(&c->by_label, p->labels.k[i], p->labels.v[i], true), p);
     if (p->nanti) {
@@ -127,6 +175,7 @@ static void detach(cn_sched_cache *c, cn_sched_pod *p)
     n->nz_cpu -= p->nz_cpu;
     n->nz_mem -= p->nz_mem;
     if (p->nports) rebuild_ports(n);
+    if (c->memos.len) memos_apply(c, p, n, -1);
     for (size_t i = 0; i < p->labels.n; i++) {
         sc_plist *l = index_list(&c->by_label, p->labels.k[i], p->labels.v[i], false);
         if (l) plist_del(l, p);
@@ -153,11 +202,20 @@ cn_sched_node *cn_sched_cache_set_node(cn_sched_cache *c, cn_sched_node *n)
     cn_sched_node *old = *slot;
     *slot = n;
     if (old) {
+        /* the memos and domains count by the node's labels: take the
+         * node's pods out under the old labels, back in under the new */
+        if (c->memos.len)
+            for (size_t i = 0; i < old->npods; i++) memos_apply(c, old->pods[i], old, -1);
+        domains_apply(c, old, -1);
         cn_sc_node_move_state(n, old);
         c->node_arr[n->slot] = n;
         cn_sched_node_free(old);
+        domains_apply(c, n, 1);
+        if (c->memos.len)
+            for (size_t i = 0; i < n->npods; i++) memos_apply(c, n->pods[i], n, 1);
         return n;
     }
+    domains_apply(c, n, 1);
     if (c->nnodes == c->nodecap) {
         c->nodecap = c->nodecap ? c->nodecap * 2 : 64;
         c->node_arr = cn_realloc(c->node_arr, c->nodecap * sizeof *c->node_arr);
@@ -180,6 +238,7 @@ void cn_sched_cache_del_node(cn_sched_cache *c, const char *name)
     /* its pods stay known (they still hold their node name) but count
      * nowhere until a node of that name comes back */
     while (n->npods) detach(c, n->pods[n->npods - 1]);
+    domains_apply(c, n, -1);
     size_t s = n->slot;
     c->node_arr[s] = c->node_arr[--c->nnodes];
     c->node_arr[s]->slot = s;
@@ -256,4 +315,63 @@ void cn_sched_cache_resolve_priority(cn_sched_cache *c, cn_sched_pod *p)
     void *v = cn_sc_map_get(&c->pclasses, p->pc_name);
     if (!v && !*p->pc_name) v = cn_sc_map_get(&c->pclasses, "");
     if (v) p->priority = (int32_t)((int64_t)(intptr_t)v - ((int64_t)1 << 33));
+}
+
+enum { MAX_MEMOS = 64 };
+
+sc_memo *cn_sched_cache_memo(cn_sched_cache *c, const char *ns, const char *topo, const sc_sel *sel)
+{
+    cn_buf b;
+    cn_buf_init(&b);
+    cn_buf_addf(&b, "%s\x01%s\x01", ns, topo);
+    cn_sc_sel_sig(&b, sel);
+    cn_buf_addc(&b, '\0');
+    sc_memo *m = cn_sc_map_get(&c->memos, b.data);
+    if (!m) {
+        if (c->memos.len >= MAX_MEMOS) {
+            /* forget the least recently used */
+            size_t lru = SIZE_MAX;
+            for (size_t i = 0; i < c->memos.cap; i++)
+                if (cn_sc_map_live(&c->memos, i) &&
+                    (lru == SIZE_MAX || ((sc_memo *)c->memos.vals[i])->used < ((sc_memo *)c->memos.vals[lru])->used))
+                    lru = i;
+            char *k = cn_strdup(c->memos.keys[lru]);
+            memo_free(cn_sc_map_del(&c->memos, k));
+            free(k);
+            /* drop the tombstones too: the memo map is walked on every attach */
+            sc_map fresh = { 0 };
+            for (size_t i = 0; i < c->memos.cap; i++)
+                if (cn_sc_map_live(&c->memos, i)) *cn_sc_map_slot(&fresh, c->memos.keys[i]) = c->memos.vals[i];
+            cn_sc_map_clear(&c->memos, NULL);
+            c->memos = fresh;
+        }
+        m = cn_calloc(1, sizeof *m);
+        m->ns = cn_strdup(ns);
+        m->topo = cn_strdup(topo);
+        cn_sc_sel_copy(&m->sel, sel);
+        for (size_t i = 0; i < c->pods.cap; i++) {
+            if (!cn_sc_map_live(&c->pods, i)) continue;
+            cn_sched_pod *p = c->pods.vals[i];
+            if (p->node) memo_apply(m, p, p->node, 1);
+        }
+        *cn_sc_map_slot(&c->memos, b.data) = m;
+    }
+    m->used = ++c->tick;
+    cn_buf_release(&b);
+    return m;
+}
+
+const sc_map *cn_sched_cache_domains(cn_sched_cache *c, const char *key)
+{
+    sc_map *m = cn_sc_map_get(&c->domains, key);
+    if (m) return m;
+    m = cn_calloc(1, sizeof *m);
+    for (size_t i = 0; i < c->nnodes; i++) {
+        const char *v = cn_sc_label(&c->node_arr[i]->labels, key);
+        if (!v) continue;
+        void **slot = cn_sc_map_slot(m, v);
+        *slot = (void *)((intptr_t)*slot + 1);
+    }
+    *cn_sc_map_slot(&c->domains, key) = m;
+    return m;
 }

@@ -3,11 +3,11 @@
  * small string map the cache indexes use. Parsing is lenient: the API
  * server has validated the objects, so a field of an unexpected shape is
  * simply absent here. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/quantity.h"
 #include "lib/util.h"
 #include "sched/sched-internal.h"
 
@@ -44,9 +44,14 @@ void *cn_sc_map_get(const sc_map *m, const char *key)
     return i == SIZE_MAX ? NULL : m->vals[i];
 }
 
+/* Rehash, dropping tombstones, to a load of at most 1/4, so the next
+ * rehash is at least cap/4 inserts away whatever the churn. */
 static void map_grow(sc_map *m)
 {
-    sc_map n = { .cap = m->cap ? m->cap * 2 : 16 };
+    size_t live = 0;
+    for (size_t i = 0; i < m->cap; i++) live += cn_sc_map_live(m, i);
+    sc_map n = { .cap = 16 };
+    while ((live + 1) * 4 > n.cap) n.cap *= 2;
     n.keys = cn_calloc(n.cap, sizeof *n.keys);
     n.vals = cn_calloc(n.cap, sizeof *n.vals);
     for (size_t i = 0; i < m->cap; i++) {
@@ -70,9 +75,7 @@ void **cn_sc_map_slot(sc_map *m, const char *key)
     }
     /* tombstones count as used so probes stay short; grow (and drop them)
      * at half full */
-    size_t used = 0;
     if ((m->len + 1) * 2 > m->cap) map_grow(m);
-    (void)used;
     size_t mask = m->cap - 1, i = hash_str(key) & mask;
     while (m->keys[i] && m->keys[i] != tomb) i = (i + 1) & mask;
     m->keys[i] = cn_strdup(key);
@@ -109,67 +112,11 @@ void cn_sc_map_clear(sc_map *m, void (*free_val)(void *))
 
 /* ---- quantities ---- */
 
-/* "100m", "1.5", "2Gi", "1e3", "500Mi" -> integer (milli units when milli,
- * rounded up as upstream's MilliValue/Value). */
+/* Integer form of a quantity through lib/quantity (cpu in milli). */
 int cn_sc_quantity(const char *s, bool milli, int64_t *out)
 {
     if (!s || !*s) return -EINVAL;
-    const char *p = s;
-    bool neg = false;
-    if (*p == '+' || *p == '-') neg = *p++ == '-';
-    /* mantissa as integer digits + scale of 10 */
-    __int128 mant = 0;
-    int exp10 = 0;
-    bool digits = false;
-    for (; isdigit((unsigned char)*p); p++, digits = true)
-        if (mant < ((__int128)1 << 100)) mant = mant * 10 + (*p - '0'); else exp10++;
-    if (*p == '.') {
-        for (p++; isdigit((unsigned char)*p); p++, digits = true)
-            if (mant < ((__int128)1 << 100)) { mant = mant * 10 + (*p - '0'); exp10--; }
-    }
-    if (!digits) return -EINVAL;
-    __int128 mult = 1;
-    int shift2 = 0;
-    if (!*p) {
-    } else if ((p[0] == 'e' || p[0] == 'E') && (isdigit((unsigned char)p[1]) || p[1] == '-' || p[1] == '+')) {
-        exp10 += atoi(p + 1);
-    } else if (p[1] == 'i' && !p[2]) {
-        const char *bin = "KMGTPE", *f = strchr(bin, p[0]);
-        if (!f || !p[0]) return -EINVAL;
-        shift2 = 10 * (int)(f - bin + 1);
-    } else if (!p[1]) {
-        switch (p[0]) {
-        case 'n': exp10 -= 9; break;
-        case 'u': exp10 -= 6; break;
-        case 'm': exp10 -= 3; break;
-        case 'k': exp10 += 3; break;
-        case 'M': exp10 += 6; break;
-        case 'G': exp10 += 9; break;
-        case 'T': exp10 += 12; break;
-        case 'P': exp10 += 15; break;
-        case 'E': exp10 += 18; break;
-        default: return -EINVAL;
-        }
-    } else {
-        return -EINVAL;
-    }
-    if (milli) exp10 += 3;
-    __int128 v = mant;
-    if (shift2) v <<= shift2;
-    (void)mult;
-    for (; exp10 > 0; exp10--) {
-        v *= 10;
-        if (v > (__int128)INT64_MAX) { *out = neg ? INT64_MIN : INT64_MAX; return 0; }
-    }
-    bool frac = false;
-    for (; exp10 < 0; exp10++) {
-        if (v % 10) frac = true;
-        v /= 10;
-    }
-    if (frac) v++;               /* round up */
-    if (v > (__int128)INT64_MAX) v = INT64_MAX;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 0;
+    return milli ? cn_quantity_milli(s, out) : cn_quantity_value(s, out);
 }
 
 /* ---- helpers ---- */
@@ -354,6 +301,40 @@ static void sel_free(sc_sel *s)
         free(s->r[i].key);
     }
     free(s->r);
+}
+
+void cn_sc_sel_free(sc_sel *s)
+{
+    sel_free(s);
+    memset(s, 0, sizeof *s);
+}
+
+void cn_sc_sel_copy(sc_sel *dst, const sc_sel *src)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->none = src->none;
+    dst->n = src->n;
+    dst->r = cn_calloc(src->n + 1, sizeof *dst->r);
+    for (size_t i = 0; i < src->n; i++) {
+        const sc_req *r = &src->r[i];
+        sc_req *o = &dst->r[i];
+        o->key = cn_strdup(r->key);
+        o->op = r->op;
+        o->num = r->num;
+        o->nv = r->nv;
+        o->vals = cn_calloc(r->nv + 1, sizeof *o->vals);
+        for (size_t j = 0; j < r->nv; j++) o->vals[j] = cn_strdup(r->vals[j]);
+    }
+}
+
+void cn_sc_sel_sig(cn_buf *b, const sc_sel *s)
+{
+    if (s->none) { cn_buf_adds(b, "!none"); return; }
+    for (size_t i = 0; i < s->n; i++) {
+        cn_buf_addf(b, "%s\x02%d", s->r[i].key, (int)s->r[i].op);
+        for (size_t j = 0; j < s->r[i].nv; j++) cn_buf_addf(b, "\x03%s", s->r[i].vals[j]);
+        cn_buf_addc(b, '\x04');
+    }
 }
 
 static bool req_matches(const sc_req *r, const char *v)
@@ -545,6 +526,8 @@ cn_sched_pod *cn_sched_pod_parse(json_t *obj)
     p->has_priority = json_is_integer(prio);
     p->priority = (int32_t)json_integer_value(prio);
     p->deleting = json_object_get(meta, "deletionTimestamp") != NULL;
+    const char *pp = json_string_value(json_object_get(spec, "preemptionPolicy"));
+    p->never_preempt = pp && !strcmp(pp, "Never");
     const char *phase = json_string_value(jpath(obj, "status", "phase"));
     p->terminal = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
     const char *ct = json_string_value(json_object_get(meta, "creationTimestamp"));

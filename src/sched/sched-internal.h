@@ -110,6 +110,7 @@ typedef struct cn_sched_pod {
     char *ns, *name, *uid, *node_name, *scheduler, *pc_name;
     int32_t priority;
     bool has_priority, deleting, terminal;
+    bool never_preempt;         /* preemptionPolicy: Never */
     int64_t created;            /* creationTimestamp, epoch seconds */
     sc_res req;                 /* max(sum containers, max init) + overhead */
     int64_t nz_cpu, nz_mem;     /* requests with upstream's non-zero defaults (scoring) */
@@ -178,11 +179,25 @@ typedef struct cn_sched_cache {
     sc_map anti_by_label;       /* "k=v" -> sc_plist of assigned pods with anti-affinity keyed so */
     struct sc_plist *anti_other;/* anti-affinity pods whose terms have no k=v to key on */
     sc_map pclasses;            /* PriorityClass name -> (intptr_t)value+1 */
+    sc_map memos;               /* signature -> sc_memo */
+    sc_map domains;             /* topology key -> sc_map (value -> (intptr_t) nodes) */
+    uint64_t tick;
     size_t next_start;          /* round-robin start of the node scan */
     uint64_t rng;
 } cn_sched_cache;
 
 typedef struct sc_plist { size_t n, cap; cn_sched_pod **p; } sc_plist;
+
+/* Incrementally kept counts of assigned pods matching (namespace,
+ * selector) per value of a topology key: what topology spread needs,
+ * without a scan of all pods per cycle. Created on first use (one scan),
+ * then kept current by every attach/detach. */
+typedef struct sc_memo {
+    char *ns, *topo;
+    sc_sel sel;                 /* owned copy */
+    sc_map counts;              /* value -> (intptr_t) count */
+    uint64_t used;
+} sc_memo;
 
 void cn_sched_cache_init(cn_sched_cache *c);
 void cn_sched_cache_release(cn_sched_cache *c);
@@ -207,6 +222,16 @@ void cn_sched_cache_del_pclass(cn_sched_cache *c, const char *name);
 /* Fill p->priority from its PriorityClass when the pod has none. */
 void cn_sched_cache_resolve_priority(cn_sched_cache *c, cn_sched_pod *p);
 const sc_plist *cn_sched_cache_with_label(cn_sched_cache *c, const char *k, const char *v);
+/* The spread memo for (ns, topo, sel), created on first use. */
+sc_memo *cn_sched_cache_memo(cn_sched_cache *c, const char *ns, const char *topo, const sc_sel *sel);
+/* The values of topology key `key` over all nodes (value -> node count). */
+const sc_map *cn_sched_cache_domains(cn_sched_cache *c, const char *key);
+/* Selector copies (model.c). */
+void cn_sc_sel_copy(sc_sel *dst, const sc_sel *src);
+void cn_sc_sel_free(sc_sel *s);
+/* A canonical text of a selector, appended to b. */
+struct cn_buf;
+void cn_sc_sel_sig(struct cn_buf *b, const sc_sel *s);
 
 /* ---- the algorithm ---- */
 

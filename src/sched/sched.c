@@ -18,6 +18,7 @@
  * it (it is short and never does I/O), so handlers never see a half-done
  * cycle. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -262,7 +263,15 @@ static void pod_upsert(void *ud, const json_t *old, const json_t *obj)
             q_unlink(s, q);
             qent_free(cn_sc_map_del(&s->queued, key));
         }
-        if (p->terminal) {
+        if (cached && cached->assumed && !strcmp(cached->uid, p->uid) && !strcmp(cached->node_name, p->node_name) &&
+            !p->deleting && !p->terminal) {
+            /* our binding confirmed: what the cache counts is unchanged
+             * (a binding changes neither labels nor requests) */
+            json_decref(cached->obj);
+            cached->obj = json_incref(p->obj);
+            cached->assumed = false;
+            cn_sched_pod_free(p);
+        } else if (p->terminal) {
             /* a finished pod holds nothing */
             if (cached) { cn_sched_cache_del_pod(&s->cache, p->ns, p->name); move_all(s); }
             cn_sched_pod_free(p);
@@ -465,14 +474,16 @@ static void *sched_thread(void *arg)
             continue;
         }
         /* a batch between checks of the waiting list and the lease */
-        for (int i = 0; i < 64 && s->nheap && !s->stopping; i++) {
+        for (int i = 0; i < 16 && s->nheap && !s->stopping; i++) {
             qent *q = s->heap[0];
             heap_remove(s, q);
             cn_sched_cache_resolve_priority(&s->cache, q->p);
             schedule_one(s, q);
         }
-        /* let handlers in between batches */
+        /* let the informer handlers and binders in between batches: a
+         * mutex is not fair, so give up the CPU while it is free */
         pthread_mutex_unlock(&s->mu);
+        sched_yield();
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
@@ -610,7 +621,7 @@ int cn_sched_start(const cn_sched_config *cfg, cn_sched **out, cn_err *err)
     s->name = cn_strdup(cfg->name ? cfg->name : "default-scheduler");
     s->pct = cfg->percentage_of_nodes_to_score;
     s->retry_s = cfg->unschedulable_retry_s > 0 ? cfg->unschedulable_retry_s : 60;
-    s->nbinders = cfg->binders > 0 ? cfg->binders : 4;
+    s->nbinders = cfg->binders > 0 ? cfg->binders : 32;
     s->scheduled_events = !cfg->no_scheduled_events;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);

@@ -23,7 +23,7 @@ typedef struct cn_sched_config {
     cn_client *client;          /* borrowed; outlives the scheduler */
     struct cn_leader *elector;  /* act only while leader; NULL = always */
     const char *name;           /* schedulerName served; NULL = "default-scheduler" */
-    int binders;                /* binder threads; 0 = 4 */
+    int binders;                /* binder threads; 0 = 32 */
     /* Seconds an unschedulable pod waits at most before it is tried again
      * without a cluster change; 0 = 60. */
     int unschedulable_retry_s;

@@ -48,7 +48,7 @@ evict() {
 gone() { ! k get "$@" >/dev/null 2>&1; }
 
 # --- ServiceAccounts ---
-wait_for "the default namespace has a default ServiceAccount" 20 k get serviceaccount default
+wait_for "the default namespace has a default ServiceAccount" 90 k get serviceaccount default
 expect_ok "a new namespace" k create namespace team-a
 wait_for "...gets one" 20 k get serviceaccount default -n team-a
 expect_ok "delete it" k delete serviceaccount default -n team-a

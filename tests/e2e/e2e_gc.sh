@@ -13,6 +13,9 @@ K=/usr/bin/kubectl
 [ -x "$K" ] || K=$(command -v kubectl)
 k() { "$K" "$@"; }
 start_server
+# The controllers run once the server leads; the default ServiceAccount
+# says they are up (bounded generously: see docs/controllers.md).
+wait_for "the controllers are running" 90 k get serviceaccount default
 
 uid_of() { k get "$@" -o jsonpath='{.metadata.uid}'; }
 gone() { ! k get "$@" >/dev/null 2>&1; }
@@ -103,6 +106,50 @@ wait_for "...the owner goes" 20 gone configmap owner-legacy
 expect_eq "...the dependent stays unowned" "" k get configmap dep-legacy -o jsonpath='{.metadata.ownerReferences}'
 expect_status "an unknown propagationPolicy is refused" 400 BadRequest \
     DELETE "/api/v1/namespaces/default/configmaps/dep-legacy?propagationPolicy=Sideways"
+
+# --- custom resources (a CRD created after the controllers started) ---
+expect_ok "a CRD widgets.example.com" k apply -f - <<EOF
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+EOF
+wait_for "...is established" 20 k get widgets
+expect_ok "a Widget" k apply -f - <<EOF
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w1}
+EOF
+W=$(uid_of widget w1)
+expect_ok "a ConfigMap owned by the Widget" k apply -f - <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: dep-of-widget
+  ownerReferences: [{apiVersion: example.com/v1, kind: Widget, name: w1, uid: $W}]
+EOF
+expect_ok "a ConfigMap owning a Widget" k create configmap owns-widget
+O=$(uid_of configmap owns-widget)
+expect_ok "...the owned Widget" k apply -f - <<EOF
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w2
+  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: owns-widget, uid: $O}]
+EOF
+expect_ok "the owned ConfigMap stays while the Widget lives" k get configmap dep-of-widget
+expect_ok "delete the Widget" k delete widget w1
+wait_for "its ConfigMap is collected" 20 gone configmap dep-of-widget
+expect_ok "delete the ConfigMap owning a Widget" k delete configmap owns-widget
+wait_for "the Widget is collected" 20 gone widget w2
 
 # --- Deployments (when the apps controllers run) ---
 # Quietly: a build without the apps controllers skips this part.

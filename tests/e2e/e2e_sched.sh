@@ -11,7 +11,9 @@
 K=/usr/bin/kubectl
 [ -x "$K" ] || K=$(command -v kubectl)
 k() { "$K" "$@"; }
-start_server
+# plain Node objects have no kubelet renewing a Lease: keep the node
+# lifecycle controller from marking them unreachable during the test
+start_server --node-monitor-grace-period 3600
 
 # mknode NAME ZONE CPU [extra labels as ,"k":"v"...] -- a Ready node
 mknode() {
@@ -144,5 +146,19 @@ wait_for "the high-priority pod is bound" 30 bound high
 expect_eq "to the node it preempted" "n4" node_of high
 expect_out "the victim got a Preempted event" "Preempted +pod/low +Preempted by pod" k get events
 CRES=
+
+# --- simulated nodes (cairn agent --simulate): anti-affinity by physical host ---
+AGENT_PID=
+e2e_extra_cleanup() { [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null; wait "$AGENT_PID" 2>/dev/null; }
+"$CAIRN" agent --simulate --nodes 4 --hosts 2 --node-prefix sim- --label pool=sim --ready-delay 0s \
+    --kubeconfig "$KUBECONFIG" >"$WORK/agent.log" 2>&1 &
+AGENT_PID=$!
+wait_for "four simulated nodes are Ready" 30 bash -c "[ \$($K get nodes -l pool=sim --no-headers 2>/dev/null | grep -c ' Ready') -eq 4 ]"
+HOSTANTI=',"nodeSelector":{"pool":"sim"},"affinity":{"podAntiAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":[{"labelSelector":{"matchLabels":{"app":"db"}},"topologyKey":"cairn.io/host"}]}}'
+for i in 1 2 3; do pod "db-$i" "$HOSTANTI" '{"app":"db"}'; done
+wait_for "two replicas run, one per physical host" 30 bash -c "[ \$($K get pods -l app=db --no-headers | grep -c Running) -eq 2 ]"
+expect_eq "on two distinct cairn.io/host values" "2" bash -c "for n in \$($K get pods -l app=db -o jsonpath='{.items[*].spec.nodeName}'); do $K get node \$n -o jsonpath='{.metadata.labels.cairn\.io/host}{\"\\n\"}'; done | sort -u | wc -l"
+wait_for "the third is Unschedulable" 20 bash -c "$K get pods -l app=db -o jsonpath='{.items[*].status.conditions[*].reason}' | grep -q Unschedulable"
+expect_out "because of the anti-affinity on cairn.io/host" "4 node\(s\) didn't match pod anti-affinity rules" k get events
 
 finish

@@ -136,18 +136,42 @@ static void test_slow_start(void)
 {
     counter c = { 0, -1 };
     int err = 0;
-    CHECK_INT(cn_slow_start_batch(10, 1, count_call, &c, &err), 10);
+    CHECK_INT(cn_slow_start_batch(10, 1, 1, count_call, &c, &err), 10);
     CHECK_INT(c.calls, 10);
     CHECK_INT(err, 0);
     /* Batches 1, 2, 4: a failure at index 4 (third batch) stops after it. */
     c = (counter){ 0, 4 };
-    CHECK_INT(cn_slow_start_batch(20, 1, count_call, &c, &err), 6);
+    CHECK_INT(cn_slow_start_batch(20, 1, 1, count_call, &c, &err), 6);
     CHECK_INT(c.calls, 7);
     CHECK_INT(err, -5);
     c = (counter){ 0, 0 };
-    CHECK_INT(cn_slow_start_batch(20, 1, count_call, &c, &err), 0);
+    CHECK_INT(cn_slow_start_batch(20, 1, 1, count_call, &c, &err), 0);
     CHECK_INT(c.calls, 1);
-    CHECK_INT(cn_slow_start_batch(0, 1, count_call, &c, &err), 0);
+    CHECK_INT(cn_slow_start_batch(0, 1, 1, count_call, &c, &err), 0);
+    /* In parallel: the same counts (count_call is not thread-safe, so
+     * one worker per batch item is checked through the total only). */
+    c = (counter){ 0, -1 };
+    CHECK_INT(cn_slow_start_batch(1, 1, 8, count_call, &c, &err), 1);
+}
+
+static int atomic_call(void *ud, int i)
+{
+    (void)i;
+    __atomic_add_fetch((int *)ud, 1, __ATOMIC_SEQ_CST);
+    return i % 10 == 9 ? -7 : 0;
+}
+
+static void test_parallel(void)
+{
+    int calls = 0, err = 0;
+    CHECK_INT(cn_parallel_run(100, 16, atomic_call, &calls, &err), 90);
+    CHECK_INT(calls, 100);
+    CHECK_INT(err, -7);
+    calls = 0;
+    /* Slow start in parallel: 1 + 2 + 4 = 7 fine, the batch of 8 holds index 9. */
+    CHECK_INT(cn_slow_start_batch(100, 1, 16, atomic_call, &calls, &err), 14);
+    CHECK_INT(calls, 15);
+    CHECK_INT(err, -7);
 }
 
 int main(void)
@@ -157,5 +181,6 @@ int main(void)
     TEST_RUN(test_from_template);
     TEST_RUN(test_deletion_order);
     TEST_RUN(test_slow_start);
+    TEST_RUN(test_parallel);
     return TEST_DONE();
 }

@@ -2,6 +2,7 @@
  * limits, with upstream's messages. */
 #include <stdlib.h>
 
+#include "lib/quantity.h"
 #include "lib/resquota.h"
 #include "test.h"
 
@@ -15,7 +16,7 @@ static json_t *J(const char *s)
 static int64_t q(const char *s)
 {
     int64_t m = -1;
-    if (cn_qty_parse(s, &m) < 0) return -999;
+    if (cn_quantity_milli(s, &m) < 0) return -999;
     return m;
 }
 
@@ -174,8 +175,38 @@ static void test_limitrange(void)
     json_decref(plr);
 }
 
+static void test_scopes(void)
+{
+    json_t *be = J("{\"spec\":{\"scopes\":[\"BestEffort\"]}}");
+    json_t *nbe = J("{\"spec\":{\"scopes\":[\"NotBestEffort\",\"NotTerminating\"]}}");
+    json_t *pc = J("{\"spec\":{\"scopeSelector\":{\"matchExpressions\":[{\"scopeName\":\"PriorityClass\",\"operator\":\"In\",\"values\":[\"high\"]}]}}}");
+    json_t *none = J("{\"spec\":{\"hard\":{\"pods\":\"1\"}}}");
+    json_t *bare = J("{\"spec\":{\"containers\":[{\"name\":\"c\"}]}}");
+    json_t *sized = J("{\"spec\":{\"priorityClassName\":\"high\",\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"1\"}}}]}}");
+    json_t *deadline = J("{\"spec\":{\"activeDeadlineSeconds\":30,\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{\"cpu\":\"1\"}}}]}}");
+    json_t *cm = J("{}");
+    CHECK(cn_quota_scope_matches(be, "", "pods", bare));
+    CHECK(!cn_quota_scope_matches(be, "", "pods", sized));
+    CHECK(!cn_quota_scope_matches(be, "", "configmaps", cm));   /* scoped quotas track pods only */
+    CHECK(cn_quota_scope_matches(none, "", "configmaps", cm));
+    CHECK(cn_quota_scope_matches(nbe, "", "pods", sized));
+    CHECK(!cn_quota_scope_matches(nbe, "", "pods", deadline));  /* Terminating */
+    CHECK(!cn_quota_scope_matches(nbe, "", "pods", bare));
+    CHECK(cn_quota_scope_matches(pc, "", "pods", sized));
+    CHECK(!cn_quota_scope_matches(pc, "", "pods", bare));
+    json_decref(be);
+    json_decref(nbe);
+    json_decref(pc);
+    json_decref(none);
+    json_decref(bare);
+    json_decref(sized);
+    json_decref(deadline);
+    json_decref(cm);
+}
+
 int main(void)
 {
+    TEST_RUN(test_scopes);
     TEST_RUN(test_quantities);
     TEST_RUN(test_pod_usage);
     TEST_RUN(test_quota_check);

@@ -250,6 +250,8 @@ static void test_preemption(void)
     char msg[1024];
     CHECK(run(&c, mkpod("zero", NULL, "800m", ",\"priority\":0"), msg, sizeof msg) == NULL);
     CHECK(strstr(msg, "preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.") != NULL);
+    CHECK(run(&c, mkpod("never", NULL, "800m", ",\"priority\":5000,\"preemptionPolicy\":\"Never\""), msg, sizeof msg) == NULL);
+    CHECK(strstr(msg, "2 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never.") != NULL);
     cn_sched_cache_release(&c);
 }
 
