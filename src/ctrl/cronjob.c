@@ -336,17 +336,7 @@ status:
         cn_time_rfc3339(last_ok, ts2);
         json_object_set_new(st, "lastSuccessfulTime", json_string(ts2));
     }
-    if (!json_equal(st, old)) {
-        json_t *upd = json_deep_copy(cj);
-        json_object_set(upd, "status", st);
-        char *path = cn_client_path("batch", "v1", ns, "cronjobs", name, "status");
-        if (cn_client_update(cc->c, path, upd, NULL, &err) < 0) {
-            if (err.code != 404) ret = -EAGAIN;
-            cn_err_clear(&err);
-        }
-        free(path);
-        json_decref(upd);
-    }
+    if (cn_ctrl_put_status(cc->c, "batch", "v1", "cronjobs", cj, st) < 0) ret = -EAGAIN;
     if (ret == 0 && requeue_at > now) cn_workqueue_add_after(cc->q, key, (requeue_at - now) * 1000 + 100);
     cn_cron_free(sched);
     json_decref(excess);

@@ -63,6 +63,13 @@ cn_ctrl_workers *cn_ctrl_workers_start(cn_ctrl_ctx *ctx, const char *name, cn_wo
                                        int n, cn_ctrl_sync_fn sync, void *ud);
 void cn_ctrl_workers_stop(cn_ctrl_workers *w);
 
+/* Writes st (borrowed) as obj's status through the /status subresource of
+ * group/version/plural, unless it equals obj's current status. 0 when
+ * written, unchanged, or the object is gone (404); negative otherwise
+ * (409 included: the caller retries with fresh state). */
+int cn_ctrl_put_status(cn_client *c, const char *group, const char *version, const char *plural,
+                       const json_t *obj, const json_t *st);
+
 /* "ns/name" of obj (or "name" when cluster-scoped); owned. */
 char *cn_ctrl_key(const json_t *obj);
 

@@ -534,19 +534,8 @@ static int ds_sync(void *ud, const char *key)
     if (p.desired - p.available > 0) json_object_set_new(st, "numberUnavailable", json_integer(p.desired - p.available));
     else json_object_del(st, "numberUnavailable");
     json_object_set_new(st, "observedGeneration", json_integer(cn_wl_int(ds, "metadata.generation", 1)));
-    if (!json_equal(st, old)) {
-        json_t *upd = json_deep_copy(ds);
-        json_object_set_new(upd, "status", st);
-        char *path = cn_client_path("apps", "v1", ns, "daemonsets", name, "status");
-        if (cn_client_update(dc->c, path, upd, NULL, &err) < 0) {
-            if (err.code != 404) ret = -EAGAIN;
-            cn_err_clear(&err);
-        }
-        free(path);
-        json_decref(upd);
-    } else {
-        json_decref(st);
-    }
+    if (cn_ctrl_put_status(dc->c, "apps", "v1", "daemonsets", ds, st) < 0) ret = -EAGAIN;
+    json_decref(st);
     if (ret == 0 && p.requeue_ms > 0) cn_workqueue_add_after(dc->q, key, p.requeue_ms);
 out:
     free(in_use);

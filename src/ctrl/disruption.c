@@ -305,24 +305,9 @@ static int sync(void *ud, const char *key)
     int64_t requeue = 0;
     json_t *st = cn_pdb_status(pdb, s.out, expected_scale(c, ns, s.out), cn_wall_s(), &requeue);
     json_decref(s.out);
-    int rc = 0;
-    json_t *old = json_object_get(pdb, "status");
     /* lastTransitionTime is kept while the condition holds, so an
      * unchanged status compares equal. */
-    bool same = old && json_equal(st, old);
-    if (!same) {
-        json_t *nobj = json_deep_copy(pdb);
-        json_object_set(nobj, "status", st);
-        char *path = cn_client_path("policy", "v1", ns, "poddisruptionbudgets", name, "status");
-        cn_err e = CN_ERR_INIT;
-        rc = cn_client_update(c->ctx->client, path, nobj, NULL, &e);
-        if (rc < 0 && e.code == 404) rc = 0;
-        else if (rc < 0 && e.code != 409)
-            cn_warn("disruption controller: %s: %s", key, e.message ? e.message : "?");
-        cn_err_clear(&e);
-        free(path);
-        json_decref(nobj);
-    }
+    int rc = cn_ctrl_put_status(c->ctx->client, "policy", "v1", "poddisruptionbudgets", pdb, st);
     json_decref(st);
     json_decref(pdb);
     if (rc == 0 && requeue > 0) cn_workqueue_add_after(c->q, key, requeue * 1000);

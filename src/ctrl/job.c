@@ -555,19 +555,7 @@ static int job_sync(void *ud, const char *key)
         cn_recorder_event(jc->rec, job, "Normal", "Resumed", "Job resumed");
 
     st = cn_job_status(job, &p, now);
-    if (!json_equal(st, json_object_get(job, "status"))) {
-        json_t *upd = json_deep_copy(job);
-        json_object_set(upd, "status", st);
-        char *path = cn_client_path("batch", "v1", ns, "jobs", name, "status");
-        if (cn_client_update(jc->c, path, upd, NULL, &err) < 0) {
-            if (err.code != 404 && err.code != 409)
-                cn_warn("job %s: status update: %s", key, err.message ? err.message : "");
-            ret = err.code == 404 ? ret : -EAGAIN;
-            cn_err_clear(&err);
-        }
-        free(path);
-        json_decref(upd);
-    }
+    if (cn_ctrl_put_status(jc->c, "batch", "v1", "jobs", job, st) < 0) ret = -EAGAIN;
     if (ret == 0 && p.requeue_ms > 0) cn_workqueue_add_after(jc->q, key, p.requeue_ms);
 out:
     cn_job_plan_release(&p);

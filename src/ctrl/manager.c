@@ -2,6 +2,7 @@
  * worker pools they share. */
 #include "ctrl/ctrl.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,4 +205,25 @@ char *cn_ctrl_key(const json_t *obj)
 {
     const char *ns = cn_meta_str(obj, "namespace");
     return *ns ? cn_asprintf("%s/%s", ns, cn_meta_str(obj, "name")) : cn_strdup(cn_meta_str(obj, "name"));
+}
+
+int cn_ctrl_put_status(cn_client *c, const char *group, const char *version, const char *plural,
+                       const json_t *obj, const json_t *st)
+{
+    const json_t *old = json_object_get(obj, "status");
+    if (old && json_equal((json_t *)st, (json_t *)old)) return 0;
+    json_t *upd = json_deep_copy(obj);
+    json_object_set(upd, "status", (json_t *)st);
+    char *path = cn_client_path(group, version, cn_meta_str(obj, "namespace"), plural,
+                                cn_meta_str(obj, "name"), "status");
+    cn_err err = CN_ERR_INIT;
+    int r = cn_client_update(c, path, upd, NULL, &err);
+    if (r < 0 && err.code == 404) r = 0;
+    else if (r < 0 && err.code != 409)
+        cn_warn("%s %s/%s: status update: %s", plural, cn_meta_str(obj, "namespace"), cn_meta_str(obj, "name"),
+                err.message ? err.message : "?");
+    cn_err_clear(&err);
+    free(path);
+    json_decref(upd);
+    return r < 0 ? -EAGAIN : 0;
 }

@@ -408,19 +408,8 @@ static int sts_sync(void *ud, const char *key)
     json_object_set_new(st, "currentRevision", json_string(p.current_revision));
     json_object_set_new(st, "updateRevision", json_string(h.name));
     if (!json_object_get(st, "collisionCount")) json_object_set_new(st, "collisionCount", json_integer(0));
-    if (!json_equal(st, old)) {
-        json_t *upd = json_deep_copy(sts);
-        json_object_set_new(upd, "status", st);
-        char *path = cn_client_path("apps", "v1", ns, "statefulsets", name, "status");
-        if (cn_client_update(sc->c, path, upd, NULL, &err) < 0) {
-            if (err.code != 404) ret = -EAGAIN;
-            cn_err_clear(&err);
-        }
-        free(path);
-        json_decref(upd);
-    } else {
-        json_decref(st);
-    }
+    if (cn_ctrl_put_status(sc->c, "apps", "v1", "statefulsets", sts, st) < 0) ret = -EAGAIN;
+    json_decref(st);
     if (ret == 0 && p.requeue_ms > 0) cn_workqueue_add_after(sc->q, key, p.requeue_ms);
 out:
     free(in_use);
