@@ -425,6 +425,8 @@ void cn_client_free(cn_client *c)
     free(c);
 }
 
+const char *cn_client_ca_pem(const cn_client *c) { return c->ca; }
+
 void cn_client_set_agent(cn_client *c, const char *user_agent)
 {
     pthread_mutex_lock(&c->agent_lock);

@@ -36,6 +36,8 @@ int cn_client_new_kubeconfig(const char *path, cn_client **out, cn_err *err);
 void cn_client_free(cn_client *c);
 /* Set the User-Agent (e.g. "cairn-scheduler"); default "cairn". */
 void cn_client_set_agent(cn_client *c, const char *user_agent);
+/* The CA (PEM) the kubeconfig trusts for the server, or NULL (borrowed). */
+const char *cn_client_ca_pem(const cn_client *c);
 
 /* Resource paths. group "" is the core group (/api/v1). ns, name and sub
  * may be NULL. Returns an owned string, e.g.

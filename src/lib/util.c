@@ -1,7 +1,11 @@
 /* util: allocation wrappers, cn_buf, small string/time/random helpers. */
+#define _GNU_SOURCE 1
 #include "lib/util.h"
 
 #include <errno.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,4 +270,40 @@ void cn_uuid(char out[37])
     snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
              b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
              b[12], b[13], b[14], b[15]);
+}
+
+int cn_mkdir_p(const char *path, unsigned mode)
+{
+    char *p = cn_strdup(path);
+    int r = 0;
+    for (char *s = p + 1; ; s++) {
+        if (*s != '/' && *s) continue;
+        char c = *s;
+        *s = 0;
+        if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST) {
+            r = -errno;
+            break;
+        }
+        *s = c;
+        if (!c) break;
+    }
+    free(p);
+    return r;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP) rmdir(path);
+    else unlink(path);
+    return 0;
+}
+
+int cn_rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0) return errno == ENOENT ? 0 : -errno;
+    if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0) return -errno;
+    return lstat(path, &st) == 0 ? -ENOTEMPTY : 0;
 }

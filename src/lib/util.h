@@ -61,4 +61,10 @@ void cn_uuid(char out[37]);
 /* Fill buf with n random bytes (getrandom; aborts if the kernel fails). */
 void cn_random(void *buf, size_t n);
 
+/* mkdir -p: every missing directory of path with mode; 0 or -errno. */
+int cn_mkdir_p(const char *path, unsigned mode);
+/* rm -rf that stays on path's filesystem (never descends into a mount
+ * point, never follows symlinks); a missing path is 0. */
+int cn_rm_rf(const char *path);
+
 #endif
