@@ -249,6 +249,11 @@ void cn_apiserver_handle(cn_http_req *req, void *ud)
         cn_join_serve_bootstrap(c);
         goto out;
     }
+    if (n == 3 && !strcmp(parts[0], "cairn") && !strcmp(parts[1], "v1") &&
+        !strcmp(parts[2], "node-bootstrap")) {
+        cn_join_serve_node(c);
+        goto out;
+    }
     if (authenticate(c, &e) < 0) {
         cn_rest_reply_err(c, &e);
         goto out;

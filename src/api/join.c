@@ -92,6 +92,46 @@ void cn_join_serve_bootstrap(cn_reqctx *c)
     free(body);
 }
 
+/* A node agent's credentials: a client certificate for system:node:NAME
+ * in group system:nodes, signed by the cluster CA, for the same token. */
+void cn_join_serve_node(cn_reqctx *c)
+{
+    const char *h = cn_http_header(c->http, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0) return unauthorized(c, "no bearer token");
+    if (!bearer_ok(c->srv->join_token, h + 7)) return unauthorized(c, "wrong token");
+    if (!get_only(c)) return;
+    cn_err e = CN_ERR_INIT;
+    const char *node = cn_http_query(c->http, "node");
+    if (!node || !*node || strlen(node) > 253 || strspn(node, "abcdefghijklmnopqrstuvwxyz0123456789-.") != strlen(node)) {
+        cn_err_bad_request(&e, "node-bootstrap: want ?node=NAME, a DNS subdomain name");
+        return cn_rest_reply_err(c, &e);
+    }
+    char *user = cn_asprintf("system:node:%s", node), *crt = NULL, *key = NULL, *body = NULL;
+    const char *orgs[] = { "system:nodes" };
+    if (cn_pki_issue_client(&c->srv->pki, user, orgs, 1, 365, &crt, &key, &e) < 0) {
+        cn_rest_reply_err(c, &e);
+        goto out;
+    }
+    json_t *j = json_pack("{s:s,s:s,s:s}", "ca.crt", c->srv->pki.ca_cert_pem, "client.crt", crt, "client.key", key);
+    body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!body) {
+        cn_err_internal(&e, "cannot encode the node credentials");
+        cn_rest_reply_err(c, &e);
+        goto out;
+    }
+    cn_http_add_header(c->http, "Cache-Control", "no-store");
+    cn_http_respond(c->http, 200, "application/json", body, strlen(body));
+    cn_info("node-bootstrap: issued credentials for %s to %s", user, cn_http_remote(c->http));
+    memset(body, 0, strlen(body));
+out:
+    if (key) memset(key, 0, strlen(key));
+    free(key);
+    free(crt);
+    free(body);
+    free(user);
+}
+
 /* ---- client side ---- */
 
 typedef struct sink {
@@ -186,6 +226,88 @@ static const char *bundle_str(json_t *j, const char *key)
     return v && *v ? v : NULL;
 }
 
+/* The CA of the server at url_in, believed only when it hashes to the
+ * token's hash; *url gets the normalised URL, secret the token's secret. */
+static int pinned_ca(const char *url_in, const char *token, const char *what, char **url, cn_buf *ca,
+                     char secret[CN_TOKEN_MAX + 1], cn_err *err)
+{
+    char want[CN_TOKEN_HASH_LEN + 1], got[CN_TOKEN_HASH_LEN + 1];
+    long code = 0;
+    int r;
+    if ((r = cn_token_parse(token, want, secret, err)) < 0) {
+        cn_err_wrap(err, "%s", what);
+        return r;
+    }
+    if (!want[0])
+        return cn_err_bad_request(err, "%s needs the full token from the first server's "
+                                  "DATA-DIR/token (K10<CA hash>::server:<secret>): a bare secret "
+                                  "cannot tell which CA to trust", what);
+    if (!url_in || !cn_str_has_prefix(url_in, "https://") || strlen(url_in) > 2048)
+        return cn_err_bad_request(err, "%s: want https://HOST:PORT, got \"%s\"", what, url_in ? url_in : "");
+    *url = cn_strdup(url_in);
+    for (size_t l = strlen(*url); l > strlen("https://") && (*url)[l - 1] == '/'; l--) (*url)[l - 1] = '\0';
+    if ((r = get(*url, "/cacerts", NULL, NULL, MAX_CACERTS, ca, &code, err)) < 0) return r;
+    if (code != 200) return cn_err_set(err, 502, "InternalError", "%s/cacerts answered HTTP %ld", *url, code);
+    cn_pki_ca_hash(ca->data, got);
+    if (strlen(ca->data) != ca->len || strcmp(got, want) != 0)
+        return cn_err_bad_request(err, "the CA at %s does not match the token's hash", *url);
+    return 0;
+}
+
+int cn_join_node(const char *data_dir, const char *url_in, const char *token, const char *node,
+                 char **kubeconfig, cn_err *err)
+{
+    char secret[CN_TOKEN_MAX + 1] = "";
+    char *url = NULL, *path = cn_asprintf("%s/kubeconfig", data_dir), *esc = NULL;
+    cn_buf ca, bundle;
+    json_t *j = NULL;
+    long code = 0;
+    int r;
+    cn_buf_init(&ca);
+    cn_buf_init(&bundle);
+    struct stat st;
+    if (stat(path, &st) == 0) {   /* joined before: keep those credentials */
+        *kubeconfig = path;
+        return 0;
+    }
+    if ((r = pinned_ca(url_in, token, "--token", &url, &ca, secret, err)) < 0) goto out;
+    esc = cn_asprintf("/cairn/v1/node-bootstrap?node=%s", node);
+    if ((r = get(url, esc, ca.data, secret, MAX_BUNDLE, &bundle, &code, err)) < 0) goto out;
+    if (code == 401) {
+        r = cn_err_set(err, 401, "Unauthorized", "the server at %s refused the token's secret (401 Unauthorized)", url);
+        goto out;
+    }
+    if (code != 200) {
+        r = cn_err_set(err, 502, "InternalError", "%s/cairn/v1/node-bootstrap answered HTTP %ld", url, code);
+        goto out;
+    }
+    j = json_loadb(bundle.data, bundle.len, 0, NULL);
+    const char *crt = bundle_str(j, "client.crt"), *key = bundle_str(j, "client.key");
+    if (!crt || !key) {
+        r = cn_err_set(err, 502, "InternalError", "%s/cairn/v1/node-bootstrap: want client.crt and client.key", url);
+        goto out;
+    }
+    if ((r = cn_mkdir_p(data_dir, 0700)) < 0) {
+        r = cn_err_set(err, 500, "InternalError", "%s: %s", data_dir, strerror(-r));
+        goto out;
+    }
+    if ((r = cn_kubeconfig_write(path, "cairn", url, ca.data, crt, key, err)) < 0) goto out;
+    cn_info("join: node credentials for system:node:%s written to %s", node, path);
+    *kubeconfig = path;
+    path = NULL;
+    r = 0;
+out:
+    memset(secret, 0, sizeof secret);
+    if (bundle.data) memset(bundle.data, 0, bundle.len);
+    json_decref(j);
+    cn_buf_release(&ca);
+    cn_buf_release(&bundle);
+    free(url);
+    free(path);
+    free(esc);
+    return r;
+}
+
 int cn_join_fetch(const char *data_dir, const char *url_in, const char *token, cn_err *err)
 {
     char want[CN_TOKEN_HASH_LEN + 1], got[CN_TOKEN_HASH_LEN + 1], secret[CN_TOKEN_MAX + 1];
@@ -202,23 +324,9 @@ int cn_join_fetch(const char *data_dir, const char *url_in, const char *token, c
         cn_err_wrap(err, "--join");
         goto out;
     }
-    if (!want[0]) {
-        r = cn_err_bad_request(err, "--join needs the full token from the first server's "
-                               "DATA-DIR/token (K10<CA hash>::server:<secret>): a bare secret "
-                               "cannot tell which CA to trust");
-        goto out;
-    }
-    if (!url_in || !cn_str_has_prefix(url_in, "https://") || strlen(url_in) > 2048) {
-        r = cn_err_bad_request(err, "--join: want https://HOST:PORT, got \"%s\"",
-                               url_in ? url_in : "");
-        goto out;
-    }
-    url = cn_strdup(url_in);
-    for (size_t l = strlen(url); l > strlen("https://") && url[l - 1] == '/'; l--) url[l - 1] = '\0';
-
     /* A restart of a joined server: the same CA is already here. */
     struct stat st;
-    if (stat(ca_path, &st) == 0) {
+    if (want[0] && stat(ca_path, &st) == 0) {
         if ((r = cn_read_file(ca_path, &have, &n, err)) < 0) goto out;
         cn_pki_ca_hash(have, got);
         if (strcmp(got, want) != 0) {
@@ -230,18 +338,7 @@ int cn_join_fetch(const char *data_dir, const char *url_in, const char *token, c
         r = 0;
         goto out;
     }
-
-    if ((r = get(url, "/cacerts", NULL, NULL, MAX_CACERTS, &ca, &code, err)) < 0) goto out;
-    if (code != 200) {
-        r = cn_err_set(err, 502, "InternalError", "%s/cacerts answered HTTP %ld", url, code);
-        goto out;
-    }
-    cn_pki_ca_hash(ca.data, got);
-    if (strlen(ca.data) != ca.len || strcmp(got, want) != 0) {
-        r = cn_err_bad_request(err, "the CA at %s does not match the token's hash", url);
-        goto out;
-    }
-
+    if ((r = pinned_ca(url_in, token, "--join", &url, &ca, secret, err)) < 0) goto out;
     if ((r = get(url, "/cairn/v1/server-bootstrap", ca.data, secret, MAX_BUNDLE, &bundle,
                  &code, err)) < 0)
         goto out;

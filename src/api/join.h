@@ -18,11 +18,22 @@ struct cn_reqctx;
 
 void cn_join_serve_cacerts(struct cn_reqctx *c);
 void cn_join_serve_bootstrap(struct cn_reqctx *c);
+/* GET /cairn/v1/node-bootstrap?node=NAME with the same bearer token: JSON
+ * {"ca.crt","client.crt","client.key"}, a client certificate for
+ * system:node:NAME (group system:nodes) — how `cairn agent --server URL
+ * --token T` gets its credentials. */
+void cn_join_serve_node(struct cn_reqctx *c);
 
 /* Make DATA/pki hold the CA and service-account key of the server at url
  * ("https://HOST:PORT"), authenticated by token (the full join token).
  * Already holding that CA: nothing to do. Holding another CA: refused,
  * nothing touched. */
 int cn_join_fetch(const char *data_dir, const char *url, const char *token, cn_err *err);
+
+/* Agent side: make DATA/kubeconfig hold node credentials from the server
+ * at url (the CA pinned by the token's hash, as cn_join_fetch). A
+ * kubeconfig already there is kept. *kubeconfig gets its path (owned). */
+int cn_join_node(const char *data_dir, const char *url, const char *token, const char *node,
+                 char **kubeconfig, cn_err *err);
 
 #endif

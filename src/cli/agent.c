@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/kubelet.h"
+#include "api/join.h"
 #include "agent/sim.h"
 #include "cli/cli.h"
 #include "lib/log.h"
@@ -20,7 +22,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: cairn agent --kubeconfig FILE [--node-name N] [--node-ip IP] [flags]\n"
+        "usage: cairn agent (--kubeconfig FILE | --server URL --token T) [--node-name N] [flags]\n"
         "       cairn agent --simulate --nodes N --kubeconfig FILE [flags]\n"
         "\n"
         "A worker node: registers its Node (capacity from the machine or its cgroup\n"
@@ -31,7 +33,13 @@ static void usage(FILE *f)
         "--port. Runs as root. Containers survive a restart of the agent and are adopted.\n"
         "\n"
         "node flags:\n"
-        "  --kubeconfig FILE          how to reach the API server (required)\n"
+        "  --kubeconfig FILE          how to reach the API server (its credentials must allow\n"
+        "                             writing nodes, leases, pods/status and events)\n"
+        "  --server URL --token T     instead of --kubeconfig: join the cluster at URL\n"
+        "                             (https://HOST:PORT) with the server's join token\n"
+        "                             (DATA-DIR/token of a server); the agent gets a client\n"
+        "                             certificate for system:node:NAME and keeps it in\n"
+        "                             DATA/kubeconfig for its restarts\n"
         "  --node-name NAME           the Node's name (default: the host name)\n"
         "  --node-ip IP               its InternalIP (default: the first non-loopback IPv4)\n"
         "  --data-dir DIR             containers, images, pod volumes, logs, IPAM state\n"
@@ -115,7 +123,7 @@ int cn_cmd_agent(int argc, char **argv)
     enum { O_SIM = 1, O_NODES, O_KUBECONFIG, O_PREFIX, O_FIRST, O_CPU, O_MEM, O_PODS, O_EPH, O_EXT,
            O_ZONES, O_HOSTS, O_LABEL, O_TAINT, O_READY, O_HB, O_LEASE, O_WORKERS, O_STATS, O_LOG,
            O_NODE_NAME, O_DATA, O_NODE_IP, O_PORT, O_INSECURE, O_HOSTPATH, O_RES_CPU, O_RES_MEM,
-           O_MAX_PODS, O_BO_INIT, O_BO_MAX, O_GC_HIGH, O_GC_LOW, O_RUNC };
+           O_MAX_PODS, O_BO_INIT, O_BO_MAX, O_GC_HIGH, O_GC_LOW, O_RUNC, O_SERVER, O_TOKEN };
     static const struct option opts[] = {
         { "simulate", no_argument, NULL, O_SIM },
         { "nodes", required_argument, NULL, O_NODES },
@@ -151,6 +159,8 @@ int cn_cmd_agent(int argc, char **argv)
         { "image-gc-high", required_argument, NULL, O_GC_HIGH },
         { "image-gc-low", required_argument, NULL, O_GC_LOW },
         { "runc", required_argument, NULL, O_RUNC },
+        { "server", required_argument, NULL, O_SERVER },
+        { "token", required_argument, NULL, O_TOKEN },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -165,6 +175,8 @@ int cn_cmd_agent(int argc, char **argv)
     cn_kubelet_kv klabels[MAX_REPEAT];
     cn_kubelet_config kc = { .insecure = insecure, .host_path_allow = hostpaths, .labels = klabels };
     bool simulate = false;
+    const char *server_url = NULL, *token = NULL;
+    char *joined = NULL;
     int rc = 2, c;
     int64_t ms;
     optind = 1;
@@ -214,6 +226,8 @@ int cn_cmd_agent(int argc, char **argv)
                 { rc = bad(c == O_GC_HIGH ? "image-gc-high" : "image-gc-low", "a percentage from 1 to 100", optarg); goto out; }
             break;
         case O_RUNC: kc.runc = optarg; break;
+        case O_SERVER: server_url = optarg; break;
+        case O_TOKEN: token = optarg; break;
         case O_PREFIX:
             if (!*optarg || strlen(optarg) > 200) { rc = bad("node-prefix", "a name prefix", optarg); goto out; }
             cfg.prefix = optarg;
@@ -290,8 +304,20 @@ int cn_cmd_agent(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     cn_err err = CN_ERR_INIT;
     if (!simulate) {
+        if (!kc.kubeconfig && server_url && token) {
+            char host[256] = "";
+            gethostname(host, sizeof host - 1);
+            if (cn_join_node(kc.data_dir ? kc.data_dir : "/var/lib/cairn/agent", server_url, token,
+                             kc.node_name ? kc.node_name : host, &joined, &err) < 0) {
+                fprintf(stderr, "cairn agent: joining %s: %s\n", server_url, err.message ? err.message : "failed");
+                cn_err_clear(&err);
+                rc = 1;
+                goto out;
+            }
+            kc.kubeconfig = joined;
+        }
         if (!kc.kubeconfig) {
-            fprintf(stderr, "cairn agent: --kubeconfig FILE is required (see --help)\n");
+            fprintf(stderr, "cairn agent: --kubeconfig FILE (or --server URL with --token T) is required (see --help)\n");
             goto out;
         }
         if (kc.image_gc_high && kc.image_gc_low && kc.image_gc_low >= kc.image_gc_high) {
@@ -323,6 +349,7 @@ int cn_cmd_agent(int argc, char **argv)
         rc = 0;
     }
 out:
+    free(joined);
     for (size_t i = 0; i < cfg.ntaints; i++) cn_sim_taint_release(&taints[i]);
     return rc;
 }

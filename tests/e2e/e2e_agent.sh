@@ -73,9 +73,12 @@ image_build_busybox "$WORK/oci"
 expect_ok "busybox image pushed" image_push "$WORK/oci" busybox:1
 IMG=$REGISTRY/busybox:1
 
+# Node a uses the admin kubeconfig; node b joins with the server's token
+# (its own system:node certificate, kept in its data dir for restarts).
 start_agent() {   # start_agent NAME IP
-    "$CAIRN" agent --help >/dev/null
-    nl_exec "$P-$1" "$CAIRN" agent --kubeconfig "$KUBECONFIG" --node-name "node-$1" --node-ip "$2" \
+    local cred=(--kubeconfig "$KUBECONFIG")
+    [ "$1" = b ] && cred=(--server "https://$LANIP:$PORT" --token "$(cat "$DATA/token")")
+    nl_exec "$P-$1" "$CAIRN" agent "${cred[@]}" --node-name "node-$1" --node-ip "$2" \
         --data-dir "$WORK/$1" --insecure-registry "$REGISTRY" --backoff-initial 1s --backoff-max 8s \
         --heartbeat 2s --label "topology.kubernetes.io/zone=zone-$1" >>"$WORK/agent-$1.log" 2>&1 &
 }
@@ -90,6 +93,8 @@ expect_eq "node InternalIP" "10.99.0.11" jp node/node-a '{.status.addresses[?(@.
 expect_eq "node labels" "node-a linux amd64 zone-a" jp node/node-a \
     '{.metadata.labels.kubernetes\.io/hostname} {.metadata.labels.kubernetes\.io/os} {.metadata.labels.kubernetes\.io/arch} {.metadata.labels.topology\.kubernetes\.io/zone}'
 expect_ok "node lease renewed" k -n kube-node-lease get lease node-a
+expect_out "node-b joined with the token: its own node certificate" "system:node:node-b" \
+    sh -c "grep client-certificate-data '$WORK/b/kubeconfig' | awk '{print \$2}' | base64 -d | openssl x509 -noout -subject"
 
 # ---- config, secret and a Deployment of httpd pods, one per node ----
 k create configmap web-cfg --from-literal=greeting=hello-cm --from-literal=color=blue >/dev/null
