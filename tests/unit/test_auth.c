@@ -66,6 +66,24 @@ static void test_bootstrap_authorizer(void)
     CHECK(reason != NULL);
     CHECK(cn_authorize_bootstrap(NULL, &other, &disc, &reason));
     CHECK(cn_authorize_bootstrap(NULL, &other, &ssar, &reason));
+
+    /* Nodes: what the kubelet does, nothing more. */
+    char *ng[] = { "system:nodes", "system:authenticated" };
+    cn_user node = { .name = "system:node:n1", .groups = ng, .ngroups = 2 };
+    cn_authz_attrs pod_status = { .verb = "patch", .group = "", .resource = "pods", .subresource = "status", .ns = "default", .resource_request = true };
+    cn_authz_attrs lease = { .verb = "update", .group = "coordination.k8s.io", .resource = "leases", .ns = "kube-node-lease", .resource_request = true };
+    cn_authz_attrs other_lease = { .verb = "update", .group = "coordination.k8s.io", .resource = "leases", .ns = "kube-system", .resource_request = true };
+    cn_authz_attrs create_pod = { .verb = "create", .group = "", .resource = "pods", .ns = "default", .resource_request = true };
+    cn_authz_attrs del_deploy = { .verb = "delete", .group = "apps", .resource = "deployments", .ns = "default", .resource_request = true };
+    cn_authz_attrs secret = { .verb = "get", .group = "", .resource = "secrets", .ns = "default", .resource_request = true };
+    CHECK(cn_authorize_bootstrap(NULL, &node, &get_pods, &reason));
+    CHECK(cn_authorize_bootstrap(NULL, &node, &pod_status, &reason));
+    CHECK(cn_authorize_bootstrap(NULL, &node, &lease, &reason));
+    CHECK(cn_authorize_bootstrap(NULL, &node, &secret, &reason));
+    CHECK(!cn_authorize_bootstrap(NULL, &node, &other_lease, &reason));
+    CHECK(!cn_authorize_bootstrap(NULL, &node, &create_pod, &reason));
+    CHECK(!cn_authorize_bootstrap(NULL, &node, &del_deploy, &reason));
+    CHECK(!cn_authorize_bootstrap(NULL, &other, &pod_status, &reason));
 }
 
 static int deny(void *ud, const cn_admit_attrs *a, json_t *obj, cn_err *err)
