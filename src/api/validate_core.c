@@ -108,6 +108,55 @@ static void resources(cn_vctx *v, const json_t *res)
     cn_v_pop(v, m);
 }
 
+/* A probe's port: a number in range or an IANA service name (a named
+ * container port). */
+static void probe_port(cn_vctx *v, const json_t *act)
+{
+    const json_t *port = json_object_get(act, "port");
+    if (!port) {
+        cn_v_required(v, "port", NULL);
+    } else if (json_is_string(port)) {
+        const char *msg = cn_check_iana_svc_name(json_string_value(port));
+        if (msg) cn_v_invalid_str(v, "port", json_string_value(port), "%s", msg);
+    } else {
+        cn_v_port(v, act, "port", true);
+    }
+}
+
+static void probe(cn_vctx *v, const json_t *c, const char *key, bool success_must_be_one)
+{
+    const json_t *pr = cn_v_obj(v, c, key);
+    if (!pr) return;
+    size_t m = cn_v_push(v, key);
+    static const char *const handlers[] = { "exec", "httpGet", "tcpSocket", "grpc" };
+    int n = 0;
+    for (size_t i = 0; i < 4; i++) {
+        if (!json_object_get(pr, handlers[i])) continue;
+        if (++n > 1) {
+            cn_v_forbidden(v, handlers[i], "may not specify more than 1 handler type");
+            continue;
+        }
+        const json_t *act = cn_v_obj(v, pr, handlers[i]);
+        size_t m2 = cn_v_push(v, handlers[i]);
+        if (i == 0 && !json_array_size(json_object_get(act, "command"))) cn_v_required(v, "command", NULL);
+        if (i == 1 || i == 2) probe_port(v, act);
+        if (i == 1) {
+            static const char *const schemes[] = { "HTTP", "HTTPS", NULL };
+            cn_v_enum(v, act, "scheme", false, schemes);
+        }
+        if (i == 3) cn_v_port(v, act, "port", true);
+        cn_v_pop(v, m2);
+    }
+    if (n == 0) cn_v_required(v, NULL, "must specify a handler type");
+    static const char *const nums[] = { "initialDelaySeconds", "timeoutSeconds", "periodSeconds",
+                                        "successThreshold", "failureThreshold", "terminationGracePeriodSeconds" };
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) cn_v_nonneg(v, pr, nums[i]);
+    int64_t st;
+    if (success_must_be_one && cn_v_int(v, pr, "successThreshold", &st) && st != 1)
+        cn_v_invalid_int(v, "successThreshold", st, "must be 1");
+    cn_v_pop(v, m);
+}
+
 static void container(cn_vctx *v, const json_t *c, json_t *names, json_t *port_names,
                       const json_t *volumes, bool init)
 {
@@ -153,6 +202,17 @@ static void container(cn_vctx *v, const json_t *c, json_t *names, json_t *port_n
     json_decref(paths);
 
     resources(v, cn_v_obj(v, c, "resources"));
+    bool sidecar = init && json_object_get(c, "restartPolicy");
+    if (init && !sidecar) {
+        static const char *const probes[] = { "livenessProbe", "readinessProbe", "startupProbe" };
+        for (size_t k = 0; k < 3; k++)
+            if (json_object_get(c, probes[k]))
+                cn_v_forbidden(v, probes[k], "may not be set for init containers without restartPolicy=Always");
+    } else {
+        probe(v, c, "livenessProbe", true);
+        probe(v, c, "readinessProbe", false);
+        probe(v, c, "startupProbe", true);
+    }
     if (init) {
         const char *rp = cn_v_str(v, c, "restartPolicy");
         static const char *const always[] = { "Always", NULL };

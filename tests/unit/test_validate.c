@@ -260,6 +260,28 @@ static void test_pod(void)
     CHECK(run(&r, changed, POD_OK, &err) < 0);
     CHECK(cause(&err, "spec", "FieldValueForbidden") != NULL);
     cn_err_clear(&err);
+
+    /* probes: one handler, ports in range or named, liveness success 1 */
+    CHECK(run(&r, "{\"metadata\":{\"name\":\"p\",\"namespace\":\"d\"},\"spec\":{"
+              "\"initContainers\":[{\"name\":\"i\",\"image\":\"x\",\"readinessProbe\":{\"exec\":{\"command\":[\"true\"]}}}],"
+              "\"containers\":[{\"name\":\"c\",\"image\":\"x\","
+              "\"livenessProbe\":{\"httpGet\":{\"port\":0},\"tcpSocket\":{\"port\":80},\"successThreshold\":2},"
+              "\"readinessProbe\":{\"periodSeconds\":-1},"
+              "\"startupProbe\":{\"tcpSocket\":{\"port\":\"no_such\"}}},"
+              "{\"name\":\"d\",\"image\":\"x\",\"livenessProbe\":{\"exec\":{}},\"readinessProbe\":{\"httpGet\":{\"port\":\"http\",\"path\":\"/\"}}}]}}",
+              NULL, &err) < 0);
+    CHECK_STR(cause_msg(&err, "spec.initContainers[0].readinessProbe"),
+              "Forbidden: may not be set for init containers without restartPolicy=Always");
+    CHECK_STR(cause_msg(&err, "spec.containers[0].livenessProbe.httpGet.port"), "Required value");
+    CHECK_STR(cause_msg(&err, "spec.containers[0].livenessProbe.tcpSocket"),
+              "Forbidden: may not specify more than 1 handler type");
+    CHECK_STR(cause_msg(&err, "spec.containers[0].livenessProbe.successThreshold"), "Invalid value: 2: must be 1");
+    CHECK_STR(cause_msg(&err, "spec.containers[0].readinessProbe"), "Required value: must specify a handler type");
+    CHECK(cause(&err, "spec.containers[0].readinessProbe.periodSeconds", NULL) != NULL);
+    CHECK(cause(&err, "spec.containers[0].startupProbe.tcpSocket.port", NULL) != NULL);
+    CHECK_STR(cause_msg(&err, "spec.containers[1].livenessProbe.exec.command"), "Required value");
+    CHECK(cause(&err, "spec.containers[1].readinessProbe", NULL) == NULL);
+    cn_err_clear(&err);
 }
 
 static void test_service(void)
