@@ -339,7 +339,7 @@ void cn_image_store_close(cn_image_store *s)
 
 static void strv_free(char **v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) free(v[i]);
+    for (size_t i = 0; v && i < n; i++) free(v[i]);
     free(v);
 }
 
@@ -485,10 +485,10 @@ static int ensure_blob(cn_image_store *s, source *src, const char *digest, cn_er
         return -EBADMSG;
     }
     _cleanup_free_ char *key = cn_asprintf("blob:%s", digest);
+    _cleanup_free_ char *tmp = tmp_path(s, digest + 7);
     int rc = 0;
     if (!flight_begin(s, key, &rc, err)) return rc;
     if (exists(final)) goto done;
-    _cleanup_free_ char *tmp = tmp_path(s, digest + 7);
     int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
         rc = sys_err(err, errno, "creating", tmp);
@@ -519,12 +519,12 @@ static int ensure_layer(cn_image_store *s, source *src, const char *digest, cons
     _cleanup_free_ char *final = layer_path(s, diff_id);
     if (exists(final)) return 0;
     _cleanup_free_ char *key = cn_asprintf("layer:%s", diff_id);
+    _cleanup_free_ char *blob = blob_path(s, digest);
+    _cleanup_free_ char *tmp = tmp_path(s, diff_id + 7);
     int rc = 0;
     if (!flight_begin(s, key, &rc, err)) return rc;
     if (exists(final)) goto done;
     if ((rc = ensure_blob(s, src, digest, err)) < 0) goto done;
-    _cleanup_free_ char *blob = blob_path(s, digest);
-    _cleanup_free_ char *tmp = tmp_path(s, diff_id + 7);
     rc = cn_image_unpack(blob, tmp, diff_id, NULL, err);
     if (rc == 0 && (rc = publish(tmp, -1, final)) < 0) rc = sys_err(err, -rc, "storing", final);
     if (rc < 0) cn_image_rmtree(tmp);
@@ -764,7 +764,7 @@ static int import_read(cn_image_store *s, const char *path, cn_buf *idx, cn_err 
     int rc = 0;
     bool docker = false;
     if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
-        cn_err_set(err, 400, "BadRequest", "opening \"%s\": %s", path, archive_error_string(a));
+        cn_err_set(err, 400, "BadRequest", "\"%s\" is not an OCI archive: %s", path, archive_error_string(a));
         rc = archive_errno(a) == ENOENT ? -ENOENT : -EBADMSG;
         goto out;
     }
@@ -932,8 +932,11 @@ static uint64_t sweep(cn_image_store *s, const char *sub, json_t *keep)
     return freed;
 }
 
-int cn_image_gc(cn_image_store *s, const char *const *in_use, size_t nin_use, uint64_t want_bytes,
-                uint64_t *freed, cn_err *err)
+/* Unnamed images not in use go first; then, unless only_unnamed, named
+ * ones oldest first until want_bytes are freed (0: all unused). Then the
+ * files no surviving image uses. */
+static int gc_run(cn_image_store *s, const char *const *in_use, size_t nin_use, uint64_t want_bytes,
+                  bool only_unnamed, uint64_t *freed, cn_err *err)
 {
     pthread_rwlock_wrlock(&s->gc);
     json_t *idx = lock_index(s, LOCK_EX);
@@ -941,8 +944,6 @@ int cn_image_gc(cn_image_store *s, const char *const *in_use, size_t nin_use, ui
     uint64_t total = 0;
     const char *id, *key;
     json_t *rec, *e, *tmp;
-    /* Unnamed images not in use go first, then named ones oldest first,
-     * until enough is freed (want_bytes 0: all unused). */
     json_t *named = json_object();
     json_object_foreach(refs, key, e) {
         const char *rid = json_string_value(json_object_get(e, "id"));
@@ -953,7 +954,7 @@ int cn_image_gc(cn_image_store *s, const char *const *in_use, size_t nin_use, ui
         total += (uint64_t)json_integer_value(json_object_get(rec, "size"));
         json_object_del(images, id);
     }
-    while (want_bytes == 0 || total < want_bytes) {
+    while (!only_unnamed && (want_bytes == 0 || total < want_bytes)) {
         const char *oldest = NULL;
         json_int_t t_old = 0;
         json_object_foreach(images, id, rec) {
@@ -994,6 +995,17 @@ int cn_image_gc(cn_image_store *s, const char *const *in_use, size_t nin_use, ui
     pthread_rwlock_unlock(&s->gc);
     if (freed) *freed = swept;
     return rc;
+}
+
+int cn_image_gc(cn_image_store *s, const char *const *in_use, size_t nin_use, uint64_t want_bytes,
+                uint64_t *freed, cn_err *err)
+{
+    return gc_run(s, in_use, nin_use, want_bytes, false, freed, err);
+}
+
+int cn_image_prune(cn_image_store *s, const char *const *in_use, size_t nin_use, uint64_t *freed, cn_err *err)
+{
+    return gc_run(s, in_use, nin_use, 0, true, freed, err);
 }
 
 int cn_image_disk_usage(cn_image_store *s, uint64_t *used, uint64_t *avail)

@@ -439,7 +439,7 @@ out:
 
 static void strv_free(char **v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) free(v[i]);
+    for (size_t i = 0; v && i < n; i++) free(v[i]);
     free(v);
 }
 

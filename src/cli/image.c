@@ -3,6 +3,7 @@
  * works on the same store as `cairn agent` (DATA/images). */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,8 @@ static void usage(FILE *f)
         "The node's image store, shared with `cairn agent` (DATA/images).\n"
         "\n"
         "commands:\n"
-        "  pull REF       pull REF (name[:tag] or name@sha256:...) from its registry\n"
+        "  pull REF...    pull REF (name[:tag] or name@sha256:...) from its registry;\n"
+        "                 several REFs are pulled concurrently\n"
         "  import FILE    load an OCI archive (skopeo copy ... oci-archive:FILE); images\n"
         "                 get the names in its index (org.opencontainers.image.ref.name)\n"
         "  ls             list images: reference, image ID, size\n"
@@ -35,6 +37,7 @@ static void usage(FILE *f)
         "  --insecure-registry H:P    speak plain HTTP to this registry (repeatable)\n"
         "  --docker-config FILE       registry credentials, a dockerconfigjson file as in\n"
         "                             a kubernetes.io/dockerconfigjson Secret (repeatable)\n"
+        "  --if-not-present           pull: do nothing for an image already complete\n"
         "  --timeout SECONDS          connect and stall timeout per request (default 60)\n"
         "  -h, --help                 show this help\n",
         DEFAULT_DATA_DIR);
@@ -68,18 +71,58 @@ static int cmd_ls(cn_image_store *s, cn_err *err)
     return 0;
 }
 
-static int cmd_pull(cn_image_store *s, const char *ref, char **cfgs, size_t ncfgs, cn_err *err)
+typedef struct pull_job {
+    pthread_t th;
+    cn_image_store *s;
+    const char *ref;
+    char **cfgs;
+    size_t ncfgs;
+    bool if_missing;
+    int rc;
+    cn_err err;
+    cn_image *img;
+    int64_t ms;
+} pull_job;
+
+static void *pull_one(void *ud)
 {
-    cn_image *img = NULL;
+    pull_job *j = ud;
     int64_t t0 = cn_now_ms();
-    int rc = cn_image_pull(s, ref, (const char *const *)cfgs, ncfgs, false, &img, err);
-    if (rc < 0) return rc;
-    char sz[32];
-    human(img->size, sz);
-    printf("%s: %s (%s, %zu layers) in %lld ms\n", img->ref, img->id, sz, img->nlayers,
-           (long long)(cn_now_ms() - t0));
-    cn_image_free(img);
-    return 0;
+    j->rc = cn_image_pull(j->s, j->ref, (const char *const *)j->cfgs, j->ncfgs, j->if_missing, &j->img, &j->err);
+    j->ms = cn_now_ms() - t0;
+    return NULL;
+}
+
+/* Several references are pulled at once, one thread each, as the kubelet's
+ * pod workers do (the store shares downloads between them). */
+static int cmd_pull(cn_image_store *s, char **refs, size_t nrefs, char **cfgs, size_t ncfgs, bool if_missing)
+{
+    pull_job *jobs = cn_calloc(nrefs, sizeof *jobs);
+    for (size_t i = 0; i < nrefs; i++) {
+        jobs[i] = (pull_job){ .s = s, .ref = refs[i], .cfgs = cfgs, .ncfgs = ncfgs, .if_missing = if_missing };
+        cn_err_clear(&jobs[i].err);
+        if (nrefs == 1 || pthread_create(&jobs[i].th, NULL, pull_one, &jobs[i]) != 0) {
+            pull_one(&jobs[i]);
+            jobs[i].th = 0;
+        }
+    }
+    int rc = 0;
+    for (size_t i = 0; i < nrefs; i++) {
+        if (jobs[i].th) pthread_join(jobs[i].th, NULL);
+        if (jobs[i].rc < 0) {
+            fprintf(stderr, "cairn image: %s\n", jobs[i].err.message ? jobs[i].err.message : "failed");
+            rc = jobs[i].rc;
+        } else {
+            char sz[32];
+            human(jobs[i].img->size, sz);
+            printf("%s: %s (%s, %zu layers) in %lld ms\n", jobs[i].img->ref, jobs[i].img->id, sz,
+                   jobs[i].img->nlayers, (long long)jobs[i].ms);
+        }
+        cn_image_free(jobs[i].img);
+        cn_err_clear(&jobs[i].err);
+    }
+    free(jobs);
+    return rc;
 }
 
 static int cmd_import(cn_image_store *s, const char *path, cn_err *err)
@@ -100,7 +143,7 @@ static int cmd_import(cn_image_store *s, const char *path, cn_err *err)
 static int cmd_prune(cn_image_store *s, cn_err *err)
 {
     uint64_t freed = 0;
-    int rc = cn_image_gc(s, NULL, 0, 0, &freed, err);
+    int rc = cn_image_prune(s, NULL, 0, &freed, err);
     if (rc < 0) return rc;
     char sz[32];
     human(freed, sz);
@@ -127,12 +170,13 @@ static char *slurp(const char *path)
 
 int cn_cmd_image(int argc, char **argv)
 {
-    enum { O_DATA = 1, O_INSECURE, O_DOCKERCFG, O_TIMEOUT };
+    enum { O_DATA = 1, O_INSECURE, O_DOCKERCFG, O_TIMEOUT, O_IFMISSING };
     static const struct option opts[] = {
         { "data-dir", required_argument, NULL, O_DATA },
         { "insecure-registry", required_argument, NULL, O_INSECURE },
         { "docker-config", required_argument, NULL, O_DOCKERCFG },
         { "timeout", required_argument, NULL, O_TIMEOUT },
+        { "if-not-present", no_argument, NULL, O_IFMISSING },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
@@ -141,6 +185,7 @@ int cn_cmd_image(int argc, char **argv)
     char *cfgs[MAX_REPEAT];
     size_t ninsecure = 0, ncfgs = 0;
     int64_t timeout = 0;
+    bool if_missing = false;
     int rc = 2, c;
     cn_image_store *s = NULL;
     cn_err err = CN_ERR_INIT;
@@ -163,6 +208,7 @@ int cn_cmd_image(int argc, char **argv)
                 goto out;
             }
             break;
+        case O_IFMISSING: if_missing = true; break;
         case 'h': usage(stdout); rc = 0; goto out;
         default: usage(stderr); goto out;
         }
@@ -173,10 +219,11 @@ int cn_cmd_image(int argc, char **argv)
     }
     const char *cmd = argv[optind];
     int nargs = argc - optind - 1;
-    bool one_arg = !strcmp(cmd, "pull") || !strcmp(cmd, "import") || !strcmp(cmd, "rm");
+    bool pull = !strcmp(cmd, "pull");
+    bool one_arg = !strcmp(cmd, "import") || !strcmp(cmd, "rm");
     bool no_arg = !strcmp(cmd, "ls") || !strcmp(cmd, "prune");
-    if ((!one_arg && !no_arg) || (one_arg && nargs != 1) || (no_arg && nargs != 0)) {
-        fprintf(stderr, "cairn image: %s\n", one_arg || no_arg ? "wrong number of arguments" : "unknown command");
+    if ((!pull && !one_arg && !no_arg) || (pull && nargs < 1) || (one_arg && nargs != 1) || (no_arg && nargs != 0)) {
+        fprintf(stderr, "cairn image: %s\n", pull || one_arg || no_arg ? "wrong number of arguments" : "unknown command");
         usage(stderr);
         goto out;
     }
@@ -186,8 +233,11 @@ int cn_cmd_image(int argc, char **argv)
     rc = 1;
     if (cn_image_store_open(&cfg, &s, &err) < 0) goto fail;
     int r;
-    if (!strcmp(cmd, "pull")) r = cmd_pull(s, arg, cfgs, ncfgs, &err);
-    else if (!strcmp(cmd, "import")) r = cmd_import(s, arg, &err);
+    if (pull) {
+        rc = cmd_pull(s, argv + optind + 1, (size_t)nargs, cfgs, ncfgs, if_missing) < 0 ? 1 : 0;
+        goto out;
+    }
+    if (!strcmp(cmd, "import")) r = cmd_import(s, arg, &err);
     else if (!strcmp(cmd, "rm")) r = cn_image_remove(s, arg, &err);
     else if (!strcmp(cmd, "ls")) r = cmd_ls(s, &err);
     else r = cmd_prune(s, &err);
