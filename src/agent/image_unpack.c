@@ -201,8 +201,7 @@ int cn_image_unpack(const char *blob_path, const char *dest, const char *diff_id
      * not this host's); modes, xattrs, ACLs and times kept. */
     archive_write_disk_set_options(out, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_TIME |
                                             ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL |
-                                            ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                            ARCHIVE_EXTRACT_UNLINK);
+                                            ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
     for (;;) {
         int r = archive_read_next_header(in, &ent);
         if (r == ARCHIVE_EOF) break;
@@ -211,8 +210,9 @@ int cn_image_unpack(const char *blob_path, const char *dest, const char *diff_id
             if (c->err) cn_err_set(err, 502, "BadGateway", "%s", archive_error_string(in));
             goto out;
         }
-        const char *orig = archive_entry_pathname(ent);
-        _cleanup_free_ char *name = cn_strdup(orig ? orig : "");
+        /* A copy: set_pathname below frees the entry's own string. */
+        _cleanup_free_ char *orig = cn_strdup(archive_entry_pathname(ent) ?: "");
+        _cleanup_free_ char *name = cn_strdup(orig);
         if (clean_name(name) < 0) {
             cn_err_set(err, 502, "BadGateway", "refusing layer entry \"%s\": path escapes the layer", orig);
             rc = -EBADMSG;
