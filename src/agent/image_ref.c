@@ -142,6 +142,8 @@ int cn_imgref_parse(const char *s, cn_imgref *out, cn_err *err)
         repo = cn_asprintf("library/%s", name);
     else
         repo = cn_strdup(name);
+    /* Checked on the normalised name, so normalising twice agrees. */
+    if (strlen(domain) + 1 + strlen(repo) > MAX_NAME) return bad_ref(err, s, "repository name too long");
     if (!tag && !digest) tag = cn_strdup("latest");
     cn_buf b;
     cn_buf_init(&b);
