@@ -75,11 +75,11 @@ static int clean_name(char *s)
     return 0;
 }
 
-/* mkdir -p of rel below dest, refusing anything on the way that is not a
- * real directory (a symlink the layer planted must not be followed). */
-static int ensure_dirs(const char *dest, const char *rel)
+/* Walk rel below dest refusing (-ENOTDIR) any component that exists and
+ * is not a real directory — a symlink the layer planted must not be
+ * followed. create: mkdir the missing ones (mkdir -p), else skip them. */
+static int walk_dirs(const char *dest, const char *rel, bool create)
 {
-    if (!*rel) return 0;
     cn_buf p;
     cn_buf_init(&p);
     cn_buf_adds(&p, dest);
@@ -91,29 +91,9 @@ static int ensure_dirs(const char *dest, const char *rel)
         struct stat st;
         if (lstat(p.data, &st) == 0) {
             if (!S_ISDIR(st.st_mode)) rc = -ENOTDIR;
-        } else if (errno != ENOENT || mkdir(p.data, 0755) < 0) {
+        } else if (create && (errno != ENOENT || mkdir(p.data, 0755) < 0)) {
             rc = -errno;
         }
-        s += n;
-        while (*s == '/') s++;
-    }
-    cn_buf_release(&p);
-    return rc;
-}
-
-/* Every component of rel below dest that exists is a real directory. */
-static int parents_real(const char *dest, const char *rel)
-{
-    cn_buf p;
-    cn_buf_init(&p);
-    cn_buf_adds(&p, dest);
-    int rc = 0;
-    for (const char *s = rel; *s && rc == 0;) {
-        size_t n = strcspn(s, "/");
-        cn_buf_addc(&p, '/');
-        cn_buf_add(&p, s, n);
-        struct stat st;
-        if (lstat(p.data, &st) == 0 && !S_ISDIR(st.st_mode)) rc = -ENOTDIR;
         s += n;
         while (*s == '/') s++;
     }
@@ -129,7 +109,7 @@ typedef struct fixup {
 static int apply_fixups(const char *dest, fixup *f, size_t n, cn_err *err)
 {
     for (size_t i = 0; i < n; i++) {
-        int rc = ensure_dirs(dest, f[i].dir);
+        int rc = walk_dirs(dest, f[i].dir, true);
         if (rc < 0) {
             cn_err_set(err, 502, "BadGateway", "layer whiteout below \"%s\": %s", f[i].dir, strerror(-rc));
             return rc == -ENOTDIR ? -EBADMSG : rc;
@@ -247,7 +227,7 @@ int cn_image_unpack(const char *blob_path, const char *dest, const char *diff_id
             char *slash = strrchr(t, '/');
             if (slash) {
                 *slash = '\0';
-                int pc = parents_real(dest, t);
+                int pc = walk_dirs(dest, t, false);
                 *slash = '/';
                 if (pc < 0) {
                     cn_err_set(err, 502, "BadGateway", "refusing layer entry \"%s\": hard link through a symlink", orig);

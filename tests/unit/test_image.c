@@ -2,8 +2,9 @@
  * reference normalisation, dockerconfigjson credential matching, manifest/
  * index/config parsing and platform choice, layer unpacking with overlay
  * whiteouts and hostile entries (tars built here with libarchive), diff id
- * and blob digest verification, and the store end to end through
- * cn_image_import of an OCI archive built here: get, list, remove, gc. */
+ * and blob digest verification, the store end to end through cn_image_import
+ * of an OCI archive built here (get, list, remove, gc), and pulls from a
+ * fake registry (libmicrohttpd) that wants the Bearer token flow. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -12,8 +13,11 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <archive.h>
 #include <archive_entry.h>
+#include <microhttpd.h>
 
 #include "agent/image.h"
 #include "agent/image-internal.h"
@@ -417,9 +421,9 @@ static void add_file(struct archive *a, const char *name, const void *data, size
     archive_entry_free(x);
 }
 
-/* An OCI archive with one image named refname; corrupt: a blob whose
- * content does not match its name. Returns the config digest. */
-static void make_oci_archive(const char *path, const char *refname, const char *content, bool corrupt, char id[72])
+/* One image: blobs [layer, config, manifest], owned by the caller. corrupt:
+ * the layer's bytes are changed after its digest was taken. */
+static void make_image(const char *content, bool corrupt, blob out[3])
 {
     char *ltar = cn_asprintf("%s/layer-%s.tar", tmpdir, content), *lgz = cn_asprintf("%s.gz", ltar);
     const tent files[] = { { "etc/", 'd', NULL, 0 }, { "etc/content", 'f', content, 0 } };
@@ -427,38 +431,51 @@ static void make_oci_archive(const char *path, const char *refname, const char *
     make_tar(lgz, files, 2, true);
     char diff[72];
     file_digest(ltar, diff);
-    blob layer, cfg, man;
-    char *lz = slurp(lgz);
     struct stat st;
     stat(lgz, &st);
-    blob_of(&layer, lz, (size_t)st.st_size);
+    blob_of(&out[0], slurp(lgz), (size_t)st.st_size);
     char *c = cn_asprintf("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"sh\"],\"Env\":[\"A=%s\"]},"
                           "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}", content, diff);
-    blob_of(&cfg, c, strlen(c));
+    blob_of(&out[1], c, strlen(c));
     char *m = cn_asprintf("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
                           "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
                           "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"%s\",\"size\":%zu}]}",
-                          cfg.digest, cfg.len, layer.digest, layer.len);
-    blob_of(&man, m, strlen(m));
+                          out[1].digest, out[1].len, out[0].digest, out[0].len);
+    blob_of(&out[2], m, strlen(m));
+    if (corrupt) out[0].data[out[0].len / 2] ^= 0x55;
+    free(ltar);
+    free(lgz);
+}
+
+static void blobs_free(blob *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(b[i].data);
+}
+
+/* An OCI archive with one image named refname; corrupt: a blob whose
+ * content does not match its name. id gets the config digest. */
+static void make_oci_archive(const char *path, const char *refname, const char *content, bool corrupt, char id[72])
+{
+    blob bl[3];
+    make_image(content, corrupt, bl);
     char *idx = cn_asprintf("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
                             "\"digest\":\"%s\",\"size\":%zu,\"annotations\":{\"org.opencontainers.image.ref.name\":\"%s\"}}]}",
-                            man.digest, man.len, refname);
+                            bl[2].digest, bl[2].len, refname);
     struct archive *a = archive_write_new();
     archive_write_set_format_pax_restricted(a);
     archive_write_open_filename(a, path);
     add_file(a, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", 30);
     add_file(a, "index.json", idx, strlen(idx));
-    blob *bl[] = { &layer, &cfg, &man };
     for (size_t i = 0; i < 3; i++) {
-        char *name = cn_asprintf("blobs/sha256/%s", bl[i]->digest + 7);
-        if (corrupt && i == 0) bl[i]->data[bl[i]->len / 2] ^= 0x55;
-        add_file(a, name, bl[i]->data, bl[i]->len);
+        char *name = cn_asprintf("blobs/sha256/%s", bl[i].digest + 7);
+        add_file(a, name, bl[i].data, bl[i].len);
         free(name);
     }
     archive_write_close(a);
     archive_write_free(a);
-    memcpy(id, cfg.digest, 72);
-    free(lz); free(c); free(m); free(idx); free(ltar); free(lgz);
+    memcpy(id, bl[1].digest, 72);
+    blobs_free(bl, 3);
+    free(idx);
 }
 
 static void test_store(void)
@@ -568,6 +585,185 @@ static void test_store(void)
     free(stale); free(arch); free(arch2); free(arch3); free(dir);
 }
 
+/* ---- pulls from a fake registry: Bearer tokens, errors, sharing ---- */
+
+#define TOKEN "tok-1"
+
+typedef struct fake {
+    struct MHD_Daemon *d;
+    int port;
+    blob img[3], bad[3];
+    char basic[128];             /* "Basic base64(alice:pw)" */
+    atomic_int layer_gets, tokens;
+} fake;
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const void *body, size_t len,
+                             const char *hname, const char *hval)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (hname) MHD_add_response_header(r, hname, hval);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result fake_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                    const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)method; (void)version; (void)upload; (void)upload_size; (void)con_cls;
+    fake *f = cls;
+    const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (!strcmp(url, "/token")) {
+        const char *scope = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "scope");
+        if (!authz || strcmp(authz, f->basic) != 0 || !scope || strncmp(scope, "repository:", 11) != 0)
+            return reply(c, 401, "{}", 2, NULL, NULL);
+        atomic_fetch_add(&f->tokens, 1);
+        return reply(c, 200, "{\"token\":\"" TOKEN "\"}", 17, NULL, NULL);
+    }
+    if (strncmp(url, "/v2/", 4) != 0) return reply(c, 404, "", 0, NULL, NULL);
+    const char *repo = url + 4, *kind = strchr(repo, '/');
+    if (!kind) return reply(c, 404, "", 0, NULL, NULL);
+    char *rname = cn_strndup(repo, (size_t)(kind - repo));
+    if (!authz || strcmp(authz, "Bearer " TOKEN) != 0) {
+        char *ch = cn_asprintf("Bearer realm=\"http://127.0.0.1:%d/token\",service=\"fake\",scope=\"repository:%s:pull\"",
+                               f->port, rname);
+        enum MHD_Result r = reply(c, 401, "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}", 37, "WWW-Authenticate", ch);
+        free(ch);
+        free(rname);
+        return r;
+    }
+    blob *b = !strcmp(rname, "img") ? f->img : !strcmp(rname, "corrupt") ? f->bad : NULL;
+    free(rname);
+    if (!b) return reply(c, 404, "{\"errors\":[{\"code\":\"NAME_UNKNOWN\"}]}", 35, NULL, NULL);
+    if (cn_str_has_prefix(kind, "/manifests/")) {
+        const char *ref = kind + 11;
+        if (strcmp(ref, "1") != 0 && strcmp(ref, b[2].digest) != 0)
+            return reply(c, 404, "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\"}]}", 39, NULL, NULL);
+        return reply(c, 200, b[2].data, b[2].len, "Docker-Content-Digest", b[2].digest);
+    }
+    if (cn_str_has_prefix(kind, "/blobs/")) {
+        for (int i = 0; i < 2; i++) {
+            if (strcmp(kind + 7, b[i].digest) != 0) continue;
+            if (b == f->img && i == 0) {
+                atomic_fetch_add(&f->layer_gets, 1);
+                usleep(100 * 1000);    /* widen the window for the concurrent pullers */
+            }
+            return reply(c, 200, b[i].data, b[i].len, NULL, NULL);
+        }
+    }
+    return reply(c, 404, "", 0, NULL, NULL);
+}
+
+typedef struct puller {
+    cn_image_store *s;
+    const char *ref;
+    const char *const *cfgs;
+    int rc;
+} puller;
+
+static void *pull_thread(void *ud)
+{
+    puller *p = ud;
+    cn_image *img = NULL;
+    cn_err e = CN_ERR_INIT;
+    p->rc = cn_image_pull(p->s, p->ref, p->cfgs, 1, false, &img, &e);
+    if (p->rc < 0) fprintf(stderr, "pull: %s\n", e.message ? e.message : "");
+    cn_image_free(img);
+    cn_err_clear(&e);
+    return NULL;
+}
+
+static void test_registry(void)
+{
+    fake f = { 0 };
+    make_image("reg", false, f.img);
+    make_image("corrupt", true, f.bad);
+    cn_buf b;
+    cn_buf_init(&b);
+    cn_buf_adds(&b, "Basic ");
+    cn_base64_encode(&b, "alice:pw", 8);
+    snprintf(f.basic, sizeof f.basic, "%s", b.data);
+    cn_buf_release(&b);
+    f.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
+                           fake_handler, &f, MHD_OPTION_SOCK_ADDR, NULL, MHD_OPTION_END);
+    CHECK(f.d != NULL);
+    if (!f.d) return;
+    f.port = MHD_get_daemon_info(f.d, MHD_DAEMON_INFO_BIND_PORT)->port;
+    char host[32];
+    snprintf(host, sizeof host, "127.0.0.1:%d", f.port);
+    const char *insecure[] = { host };
+    char *dir = cn_asprintf("%s/regstore", tmpdir);
+    cn_image_store_config cfg = { .dir = dir, .insecure = insecure, .ninsecure = 1, .timeout_s = 5 };
+    cn_image_store *s = NULL;
+    cn_err e = CN_ERR_INIT;
+    CHECK_INT(cn_image_store_open(&cfg, &s, &e), 0);
+    char *good = cn_asprintf("{\"auths\":{\"%s\":{\"username\":\"alice\",\"password\":\"pw\"}}}", host);
+    char *bad = cn_asprintf("{\"auths\":{\"%s\":{\"username\":\"alice\",\"password\":\"nope\"}}}", host);
+    const char *goodv[] = { good }, *badv[] = { bad };
+    char *ref = cn_asprintf("%s/img:1", host);
+    cn_image *img = NULL;
+
+    CHECK_INT(cn_image_pull(s, ref, NULL, 0, false, &img, &e), -EACCES);
+    CHECK(e.message && strstr(e.message, "failed to pull and unpack image") && strstr(e.message, "401"));
+    CHECK_INT(cn_image_pull(s, ref, badv, 1, false, &img, &e), -EACCES);
+    CHECK(img == NULL);
+
+    /* Four pod workers pulling the same image: one layer download. */
+    puller p[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        p[i] = (puller){ .s = s, .ref = ref, .cfgs = goodv };
+        pthread_create(&th[i], NULL, pull_thread, &p[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_INT(p[i].rc, 0);
+    }
+    CHECK_INT(atomic_load(&f.layer_gets), 1);
+    CHECK(atomic_load(&f.tokens) >= 1);
+    CHECK_INT(cn_image_get(s, ref, &img, &e), 0);
+    if (img) {
+        CHECK_STR(img->id, f.img[1].digest);
+        char *rd = cn_asprintf("%s/img@%s", host, f.img[2].digest);
+        CHECK_STR(img->repo_digest, rd);
+        free(rd);
+        cn_image_free(img);
+        img = NULL;
+    }
+    /* By digest, and found by repo digest locally. */
+    char *dref = cn_asprintf("%s/img@%s", host, f.img[2].digest);
+    CHECK_INT(cn_image_pull(s, dref, goodv, 1, false, &img, &e), 0);
+    cn_image_free(img);
+    img = NULL;
+    CHECK_INT(atomic_load(&f.layer_gets), 1);
+
+    char *nope = cn_asprintf("%s/nope:1", host), *want = cn_asprintf("failed to pull and unpack image \"%s\"", nope);
+    CHECK_INT(cn_image_pull(s, nope, goodv, 1, false, &img, &e), -ENOENT);
+    CHECK(e.message && strstr(e.message, want) && strstr(e.message, "not found"));
+    char *notag = cn_asprintf("%s/img:2", host);
+    CHECK_INT(cn_image_pull(s, notag, goodv, 1, false, &img, &e), -ENOENT);
+
+    char *cref = cn_asprintf("%s/corrupt:1", host);
+    CHECK_INT(cn_image_pull(s, cref, goodv, 1, false, &img, &e), -EBADMSG);
+    CHECK(e.message && strstr(e.message, "digest mismatch"));
+    char *bpath = cn_asprintf("%s/blobs/sha256/%s", dir, f.bad[0].digest + 7);
+    struct stat st;
+    CHECK(lstat(bpath, &st) < 0);
+
+    MHD_stop_daemon(f.d);
+    CHECK_INT(cn_image_pull(s, ref, goodv, 1, false, &img, &e), -EHOSTUNREACH);
+    CHECK(e.message && strstr(e.message, "failed to do request"));
+    /* IfNotPresent needs no registry. */
+    CHECK_INT(cn_image_pull(s, ref, goodv, 1, true, &img, &e), 0);
+    cn_image_free(img);
+
+    cn_image_store_close(s);
+    cn_err_clear(&e);
+    blobs_free(f.img, 3);
+    blobs_free(f.bad, 3);
+    free(dir); free(good); free(bad); free(ref); free(dref); free(nope); free(want); free(notag); free(cref); free(bpath);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) return 1;
@@ -577,6 +773,7 @@ int main(void)
     TEST_RUN(test_unpack);
     TEST_RUN(test_hostile);
     TEST_RUN(test_store);
+    TEST_RUN(test_registry);
     cn_image_rmtree(tmpdir);
     return TEST_DONE();
 }
