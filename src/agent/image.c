@@ -688,6 +688,7 @@ int cn_image_pull(cn_image_store *s, const char *ref, const char *const *dockerc
                   bool only_if_missing, cn_image **out, cn_err *err)
 {
     cn_imgref r = { 0 };
+    _cleanup_free_ char *key = NULL;
     int rc = cn_imgref_parse(ref, &r, err);
     if (rc < 0) return rc;
     if (only_if_missing) {
@@ -696,7 +697,7 @@ int cn_image_pull(cn_image_store *s, const char *ref, const char *const *dockerc
         cn_err_clear(&tmp);
         if (rc == 0) goto out;
     }
-    _cleanup_free_ char *key = cn_asprintf("ref:%s", r.name);
+    key = cn_asprintf("ref:%s", r.name);
     pthread_rwlock_rdlock(&s->gc);
     if (flight_begin(s, key, &rc, err)) {
         rc = do_pull(s, &r, dockercfgs, ndockercfgs, err);

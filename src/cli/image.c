@@ -186,6 +186,7 @@ int cn_cmd_image(int argc, char **argv)
     size_t ninsecure = 0, ncfgs = 0;
     int64_t timeout = 0;
     bool if_missing = false;
+    _cleanup_free_ char *dir = NULL;
     int rc = 2, c;
     cn_image_store *s = NULL;
     cn_err err = CN_ERR_INIT;
@@ -228,7 +229,7 @@ int cn_cmd_image(int argc, char **argv)
         goto out;
     }
     const char *arg = one_arg ? argv[optind + 1] : NULL;
-    _cleanup_free_ char *dir = cn_asprintf("%s/images", data);
+    dir = cn_asprintf("%s/images", data);
     cn_image_store_config cfg = { .dir = dir, .insecure = insecure, .ninsecure = ninsecure, .timeout_s = (int)timeout };
     rc = 1;
     if (cn_image_store_open(&cfg, &s, &err) < 0) goto fail;
