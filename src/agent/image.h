@@ -86,6 +86,12 @@ int cn_image_remove(cn_image_store *s, const char *ref, cn_err *err);
 int cn_image_gc(cn_image_store *s, const char *const *in_use, size_t nin_use,
                 uint64_t want_bytes, uint64_t *freed, cn_err *err);
 
+/* Delete only the images no reference names (after cn_image_remove, or
+ * imported unnamed) and not in in_use, then unreferenced blobs and layers:
+ * `cairn image prune`. */
+int cn_image_prune(cn_image_store *s, const char *const *in_use, size_t nin_use, uint64_t *freed,
+                   cn_err *err);
+
 /* Bytes used by the store and free on its filesystem. */
 int cn_image_disk_usage(cn_image_store *s, uint64_t *used, uint64_t *avail);
 

@@ -12,6 +12,7 @@ static const struct command {
 } commands[] = {
     { "server", cn_cmd_server, "run a Kubernetes API server (control-plane node)" },
     { "agent", cn_cmd_agent, "run SIMULATED worker nodes (--simulate); real nodes: issue 6" },
+    { "image", cn_cmd_image, "the node's image store: pull, import, ls, rm, prune" },
 };
 
 static void usage(FILE *f)
