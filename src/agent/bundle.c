@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -231,6 +232,23 @@ static json_t *build_linux(const cn_ctr_spec *spec, const char *sandbox_dir,
     return lx;
 }
 
+/* RLIMIT_NOFILE for containers: 1048576 as containerd gives, unless the
+ * agent's own hard limit is lower and it lacks CAP_SYS_RESOURCE to raise
+ * it (some sandboxed hosts): then runc could not set it, so use ours. */
+static int64_t nofile_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max >= 1048576) return 1048576;
+    char *st = NULL;
+    bool cap = false;
+    if (cn_rt_read_file("/proc/self/status", &st, 1 << 16) == 0) {
+        char *p = strstr(st, "\nCapEff:\t");
+        if (p) cap = (strtoull(p + 9, NULL, 16) >> 24) & 1;   /* CAP_SYS_RESOURCE */
+    }
+    free(st);
+    return cap ? 1048576 : (int64_t)rl.rlim_max;
+}
+
 json_t *cn_bundle_config(const cn_ctr_spec *spec, const char *sandbox_dir,
                          const char *cgroups_path, bool memsw, cn_err *err)
 {
@@ -266,8 +284,8 @@ json_t *cn_bundle_config(const cn_ctr_spec *spec, const char *sandbox_dir,
     json_object_set_new(proc, "capabilities", caps);
     json_t *rl = json_object();
     json_object_set_new(rl, "type", json_string("RLIMIT_NOFILE"));
-    json_object_set_new(rl, "hard", json_integer(1048576));
-    json_object_set_new(rl, "soft", json_integer(1048576));
+    json_object_set_new(rl, "hard", json_integer(nofile_limit()));
+    json_object_set_new(rl, "soft", json_integer(nofile_limit()));
     json_t *rls = json_array();
     json_array_append_new(rls, rl);
     json_object_set_new(proc, "rlimits", rls);
