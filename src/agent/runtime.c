@@ -31,7 +31,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -734,25 +733,6 @@ int cn_ctr_remove(cn_runtime *rt, const char *id, cn_err *err)
 
 /* ---- exec ---- */
 
-/* Receive the pty master runc sends on the console socket. */
-static int recv_fd(int sock)
-{
-    char data[256];
-    struct iovec iov = { data, sizeof data };
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } c;
-    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf,
-                        .msg_controllen = sizeof c.buf };
-    if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) < 0) return -errno;
-    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-    if (!h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) return -EPROTO;
-    int fd;
-    memcpy(&fd, CMSG_DATA(h), sizeof fd);
-    return fd;
-}
-
 static const char **exec_argv(cn_runtime *rt, const char *id, const char *const *argv,
                               const char *const *opts)
 {
@@ -772,58 +752,48 @@ static const char **exec_argv(cn_runtime *rt, const char *id, const char *const 
     return v;
 }
 
+/* A terminal exec: runc's console socket works only with a detached
+ * exec (whose exit status nobody could then wait for), so instead runc
+ * runs `exec --tty` in the foreground on a pseudo-terminal we allocate.
+ * runc makes its own pty for the process and copies between the two,
+ * putting ours in raw mode. Spawned in a new session, the first open of
+ * our slave makes it runc's controlling terminal, so a TIOCSWINSZ on the
+ * master sends runc SIGWINCH and runc resizes the inner terminal. */
 static int exec_tty(cn_runtime *rt, const char *id, const char *const *argv, pid_t *pid,
                     int *pty_master, cn_err *err)
 {
-    char tmpl[] = "/tmp/cairn-console-XXXXXX";
-    if (!mkdtemp(tmpl)) return cn_err_internal(err, "exec: mkdtemp: %s", strerror(errno));
-    char *path = cn_asprintf("%s/s", tmpl);
-    int ret = 0, ls = -1, cs = -1, pfd = -1;
-    pid_t child = -1;
-    const char **v = NULL;
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-    ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(ls, 1) < 0) {
-        ret = cn_err_internal(err, "exec: console socket: %s", strerror(errno));
-        goto out;
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    char slave[64];
+    if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, slave, sizeof slave) != 0) {
+        int e = errno;
+        if (m >= 0) close(m);
+        return cn_err_internal(err, "exec: allocating a terminal: %s", strerror(e));
     }
-    const char *opts[] = { "--tty", "--console-socket", path, NULL };
-    v = exec_argv(rt, id, argv, opts);
-    if ((ret = spawn_fds(v, -1, -1, -1, false, &child)) < 0) {
-        cn_err_internal(err, "exec: cannot run %s: %s", rt->runc, strerror(-ret));
-        goto out;
-    }
-    /* Wait for runc to connect, or to fail first (its pidfd turns readable). */
-    pfd = (int)syscall(SYS_pidfd_open, child, 0);
-    struct pollfd p[2] = { { ls, POLLIN, 0 }, { pfd, POLLIN, 0 } };
-    int n = poll(p, pfd >= 0 ? 2 : 1, 30000);
-    if (n <= 0 || !(p[0].revents & POLLIN)) {
-        kill(child, SIGKILL);
-        int st = wait_pid(child);
-        ret = cn_err_internal(err, "exec in container %s failed (runc exit status %d)", id,
-                              st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-        goto out;
-    }
-    cs = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-    int fd = cs >= 0 ? recv_fd(cs) : -errno;
-    if (fd < 0) {
-        kill(child, SIGKILL);
-        wait_pid(child);
-        ret = cn_err_internal(err, "exec: receiving the terminal: %s", strerror(-fd));
-        goto out;
-    }
-    *pty_master = fd;
-    *pid = child;
-out:
-    if (pfd >= 0) close(pfd);
-    if (cs >= 0) close(cs);
-    if (ls >= 0) close(ls);
-    unlink(path);
-    rmdir(tmpl);
-    free(path);
+    const char *opts[] = { "--tty", NULL };
+    const char **v = exec_argv(rt, id, argv, opts);
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+    posix_spawn_file_actions_addopen(&fa, 0, slave, O_RDWR, 0);
+    posix_spawn_file_actions_adddup2(&fa, 0, 1);
+    posix_spawn_file_actions_adddup2(&fa, 0, 2);
+    int r = posix_spawnp(pid, v[0], &fa, &at, (char *const *)v, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
     free(v);
-    return ret;
+    if (r != 0) {
+        close(m);
+        return cn_err_internal(err, "exec: cannot run %s: %s", rt->runc, strerror(r));
+    }
+    *pty_master = m;
+    return 0;
 }
 
 int cn_ctr_exec(cn_runtime *rt, const char *id, const char *const *argv, bool tty,
