@@ -456,6 +456,7 @@ static int run_shim(cn_runtime *rt, const cn_ctr_spec *spec, const char *bundle,
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         if (b.len < 65536) cn_buf_add(&b, chunk, (size_t)n);
+        if (memchr(chunk, '\n', (size_t)n)) break;   /* the report is one line */
     }
     close(rp[0]);
     if (r == 0) {

@@ -424,6 +424,8 @@ int cn_shim_main(int argc, char **argv)
         fprintf(stderr, "cairn shim: internal command of the agent; bad arguments\n");
         return 2;
     }
+    /* Neither runc nor the container may hold the report pipe open. */
+    if (a.report_fd >= 0) fcntl(a.report_fd, F_SETFD, FD_CLOEXEC);
     /* The agent waits for this first process only; the shim proper is
      * re-parented to init (or a subreaper) and outlives the agent. */
     pid_t pid = fork();

@@ -621,6 +621,59 @@ static void test_cleanup(void)
     cn_err_clear(&err);
 }
 
+/* CAIRN_RT_BENCH=N: time N rounds of a bare `runc run` of echo against
+ * sandbox create + cn_ctr_start of the same echo (->running, ->exit seen
+ * by on_exit) + remove. Figures only; nothing asserted. */
+static void bench(int rounds)
+{
+    cn_err err = CN_ERR_INIT;
+    char *b = cn_asprintf("%s/bare", tmp), *cmd = cn_asprintf("mkdir -p %s && cd %s && runc spec", b, b);
+    sh(cmd);
+    free(cmd);
+    char *cfgp = cn_asprintf("%s/config.json", b), *text = NULL;
+    cn_rt_read_file(cfgp, &text, 1 << 20);
+    json_t *cfg = json_loads(text ? text : "{}", 0, NULL);
+    free(text);
+    json_t *proc = json_object_get(cfg, "process");
+    json_object_set_new(proc, "terminal", json_false());
+    json_object_set_new(proc, "args", json_pack("[ss]", "echo", "hi"));
+    json_object_set_new(json_object_get(cfg, "root"), "path", json_string(layer));
+    text = json_dumps(cfg, 0);
+    cn_rt_write_file(cfgp, text, strlen(text));
+    free(text);
+    json_decref(cfg);
+    int64_t bare = 0, sbx = 0, run_ = 0, ex = 0;
+    for (int i = 0; i < rounds; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "bare%d", i);
+        const char *argv[] = { "runc", "--root", "/run/runc", "run", "--bundle", b, id, NULL };
+        int64_t t0 = cn_now_ms();
+        cn_rt_spawn_wait(argv, NULL, 0);
+        bare += cn_now_ms() - t0;
+
+        snprintf(id, sizeof id, "bench%d", i);
+        const char *args[] = { "echo", "hi", NULL };
+        t0 = cn_now_ms();
+        cn_sandbox_create(rt, "pb", "bench", NULL, &err);
+        int64_t t1 = cn_now_ms();
+        start("pb", id, args, NULL, &err);
+        int64_t t2 = cn_now_ms();
+        wait_exit_cb(id);
+        int64_t t3 = cn_now_ms();
+        sbx += t1 - t0;
+        run_ += t2 - t0;
+        ex += t3 - t0;
+        remove_ctr(id);
+        cn_sandbox_remove(rt, "pb", &err);
+    }
+    printf("bench (%d rounds, mean): bare runc run echo %.1f ms; pod: sandbox %.1f ms, "
+           "sandbox+cn_ctr_start->running %.1f ms, ->exit seen %.1f ms\n", rounds,
+           (double)bare / rounds, (double)sbx / rounds, (double)run_ / rounds, (double)ex / rounds);
+    free(cfgp);
+    free(b);
+    cn_err_clear(&err);
+}
+
 /* ---- setup / teardown ---- */
 
 /* Runs in the parent after the test process ended, however it ended
@@ -665,6 +718,13 @@ static int run_tests(void)
         fprintf(stderr, "cn_runtime_open: %s\n", err.message);
         cn_err_clear(&err);
         return 1;
+    }
+    const char *nb = getenv("CAIRN_RT_BENCH");
+    int64_t rounds = 0;
+    if (nb && cn_parse_int64(nb, &rounds) == 0 && rounds > 0) {
+        bench((int)rounds);
+        cn_runtime_close(rt);
+        return 0;
     }
     TEST_RUN(test_echo_and_log);
     TEST_RUN(test_exit_codes);
