@@ -51,6 +51,21 @@ extern char **environ;
 
 /* ---- processes ---- */
 
+/* Attributes for every child we spawn: default dispositions (the agent
+ * may ignore SIGPIPE or block signals for its threads), an empty mask, and
+ * optionally a new session. */
+static void spawn_attr_init(posix_spawnattr_t *at, bool new_session)
+{
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_init(at);
+    posix_spawnattr_setsigmask(at, &none);
+    posix_spawnattr_setsigdefault(at, &all);
+    posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                 (new_session ? POSIX_SPAWN_SETSID : 0));
+}
+
 /* posix_spawn with the given stdio (-1 = /dev/null), default signal
  * dispositions and an empty mask; safe from a threaded process. */
 static int spawn_fds(const char *const *argv, int in, int out, int errfd, bool setsid_,
@@ -59,14 +74,7 @@ static int spawn_fds(const char *const *argv, int in, int out, int errfd, bool s
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                  (setsid_ ? POSIX_SPAWN_SETSID : 0));
+    spawn_attr_init(&at, setsid_);
     const int fds[3] = { in, out, errfd };
     for (int i = 0; i < 3; i++) {
         if (fds[i] >= 0) posix_spawn_file_actions_adddup2(&fa, fds[i], i);
@@ -412,13 +420,7 @@ static int run_shim(cn_runtime *rt, const cn_ctr_spec *spec, const char *bundle,
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+    spawn_attr_init(&at, true);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     if (logfd >= 0) posix_spawn_file_actions_adddup2(&fa, logfd, 2);
@@ -775,13 +777,7 @@ static int exec_tty(cn_runtime *rt, const char *id, const char *const *argv, pid
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+    spawn_attr_init(&at, true);
     posix_spawn_file_actions_addopen(&fa, 0, slave, O_RDWR, 0);
     posix_spawn_file_actions_adddup2(&fa, 0, 1);
     posix_spawn_file_actions_adddup2(&fa, 0, 2);

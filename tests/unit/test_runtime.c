@@ -330,6 +330,17 @@ static void test_shared_network(void)
     cn_err_clear(&err);
 }
 
+/* Contents of a container's cgroup file in pod p1 (malloc'd) or NULL. */
+static char *cgroup_file(const char *ctrl, const char *id, const char *file)
+{
+    char *p = cn_asprintf("/sys/fs/cgroup/%s/%s/p1/%s/%s", ctrl, cgparent, id, file), *t = NULL;
+    if (cn_rt_read_file(p, &t, 4096) < 0) t = NULL;
+    free(p);
+    return t;
+}
+
+#define CHECK_STR_FREE(expr, want) do { char *_s = (expr); CHECK_STR(_s, want); free(_s); } while (0)
+
 static void test_limits(void)
 {
     opts o = { .mem = 16 << 20 };
@@ -345,25 +356,11 @@ static void test_limits(void)
     opts q = { .quota = 50000, .shares = 512, .mem = 64 << 20 };
     const char *sl[] = { "sleep", "1000", NULL };
     CHECK(start("p1", "quota", sl, &q, &err) == 0);
-    char *p = cn_asprintf("/sys/fs/cgroup/cpu/%s/p1/quota/cpu.cfs_quota_us", cgparent), *t = NULL;
-    CHECK(cn_rt_read_file(p, &t, 64) == 0);
-    CHECK_STR(t, "50000\n");
-    free(t);
-    free(p);
-    p = cn_asprintf("/sys/fs/cgroup/cpu/%s/p1/quota/cpu.shares", cgparent);
-    t = NULL;
-    CHECK(cn_rt_read_file(p, &t, 64) == 0);
-    CHECK_STR(t, "512\n");
-    free(t);
-    free(p);
-    p = cn_asprintf("/sys/fs/cgroup/memory/%s/p1/quota/memory.limit_in_bytes", cgparent);
-    t = NULL;
-    CHECK(cn_rt_read_file(p, &t, 64) == 0);
-    CHECK_STR(t, "67108864\n");
-    free(t);
-    free(p);
+    CHECK_STR_FREE(cgroup_file("cpu", "quota", "cpu.cfs_quota_us"), "50000\n");
+    CHECK_STR_FREE(cgroup_file("cpu", "quota", "cpu.shares"), "512\n");
+    CHECK_STR_FREE(cgroup_file("memory", "quota", "memory.limit_in_bytes"), "67108864\n");
     remove_ctr("quota");
-    p = cn_asprintf("/sys/fs/cgroup/cpu/%s/p1/quota", cgparent);
+    char *p = cn_asprintf("/sys/fs/cgroup/cpu/%s/p1/quota", cgparent);
     CHECK(access(p, F_OK) < 0);           /* runc delete removed it */
     free(p);
     cn_err_clear(&err);
