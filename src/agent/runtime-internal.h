@@ -65,6 +65,9 @@ bool cn_rt_valid_name(const char *s);
 
 /* ---- runtime.c ---- */
 
+/* posix_spawn argv with the given stdio (-1 = /dev/null), default signal
+ * dispositions, an empty mask and optionally a new session; -errno. */
+int cn_rt_spawn(const char *const *argv, int in, int out, int errfd, bool new_session, pid_t *pid);
 /* Run argv (argv[0] a path or a name in PATH) to completion with stdin
  * /dev/null; stdout+stderr captured into *out (malloc'd, at most cap bytes
  * kept; out may be NULL). Returns the wait status (>= 0) or -errno. */

@@ -68,8 +68,7 @@ static void spawn_attr_init(posix_spawnattr_t *at, bool new_session)
 
 /* posix_spawn with the given stdio (-1 = /dev/null), default signal
  * dispositions and an empty mask; safe from a threaded process. */
-static int spawn_fds(const char *const *argv, int in, int out, int errfd, bool setsid_,
-                     pid_t *pid)
+int cn_rt_spawn(const char *const *argv, int in, int out, int errfd, bool setsid_, pid_t *pid)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
@@ -99,7 +98,7 @@ int cn_rt_spawn_wait(const char *const *argv, char **out, size_t cap)
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0) return -errno;
     pid_t pid;
-    int r = spawn_fds(argv, -1, p[1], p[1], false, &pid);
+    int r = cn_rt_spawn(argv, -1, p[1], p[1], false, &pid);
     close(p[1]);
     if (r < 0) {
         close(p[0]);
@@ -210,8 +209,24 @@ static void fire_exit(cn_runtime *rt, const char *id)
     if (rt->on_exit) rt->on_exit(rt->ud, id);
 }
 
+/* The event queue overflowed: events are lost, so look at every bundle. */
+static void rescan(cn_runtime *rt)
+{
+    DIR *d = opendir(rt->containers);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' && cn_rt_valid_name(e->d_name) && watch_bundle(rt, e->d_name, true))
+            fire_exit(rt, e->d_name);
+    closedir(d);
+}
+
 static void handle_event(cn_runtime *rt, const struct inotify_event *ev)
 {
+    if (ev->mask & IN_Q_OVERFLOW) {
+        rescan(rt);
+        return;
+    }
     if (ev->wd == rt->containers_wd) {
         if ((ev->mask & IN_ISDIR) && ev->len && cn_rt_valid_name(ev->name) &&
             watch_bundle(rt, ev->name, true))
@@ -803,7 +818,7 @@ int cn_ctr_exec(cn_runtime *rt, const char *id, const char *const *argv, bool tt
     if (tty) return exec_tty(rt, id, argv, pid, pty_master, err);
     const char *opts[] = { NULL };
     const char **v = exec_argv(rt, id, argv, opts);
-    int ret = spawn_fds(v, stdin_fd, stdout_fd, stderr_fd, false, pid);
+    int ret = cn_rt_spawn(v, stdin_fd, stdout_fd, stderr_fd, false, pid);
     free(v);
     if (ret < 0) return cn_err_internal(err, "exec: cannot run %s: %s", rt->runc, strerror(-ret));
     return 0;
@@ -830,7 +845,7 @@ int cn_ctr_exec_sync(cn_runtime *rt, const char *id, const char *const *argv, in
         ret = cn_err_internal(err, "exec: pipe: %s", strerror(errno));
         goto out;
     }
-    ret = spawn_fds(v, -1, p[1], p[1], false, &child);
+    ret = cn_rt_spawn(v, -1, p[1], p[1], false, &child);
     close(p[1]);
     if (ret < 0) {
         cn_err_internal(err, "exec: cannot run %s: %s", rt->runc, strerror(-ret));

@@ -25,6 +25,8 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,7 +89,10 @@ int cn_sandbox_create(cn_runtime *rt, const char *pod, const char *hostname,
     for (size_t i = 0; i < 3; i++) paths[i] = cn_asprintf("%s/%s", sdir, ns_files[i]);
     char *shm = cn_asprintf("%s/shm", sdir);
 
-    if (access(ready, F_OK) == 0) goto done;   /* made before: idempotent */
+    /* Made before: idempotent. After a reboot "ready" is still there but
+     * the bind mounts are gone (net is a plain file again): make anew. */
+    struct statfs sf;
+    if (access(ready, F_OK) == 0 && statfs(paths[0], &sf) == 0 && sf.f_type == NSFS_MAGIC) goto done;
     /* A half-made sandbox (crash during create) is torn down and redone. */
     unmount_sandbox(sdir);
     if (mkdir(sdir, 0755) < 0 && errno != EEXIST) {

@@ -29,7 +29,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +62,6 @@ typedef struct stream {
     char buf[LINE_MAX_BYTES];
     size_t len;
 } stream;
-
-extern char **environ;
 
 static void log_open(log_file *lf)
 {
@@ -146,27 +143,8 @@ static void stream_read(stream *s, log_file *lf)
 
 static pid_t spawn(const char *const *argv, int out_fd, int err_fd)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
-    sigset_t none;
-    sigemptyset(&none);
-    sigset_t dfl;
-    sigemptyset(&dfl);
-    sigaddset(&dfl, SIGPIPE);   /* ignored in the shim, not in the container */
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &dfl);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    if (out_fd >= 0) posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-    else posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    if (err_fd >= 0) posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
     pid_t pid = -1;
-    int r = posix_spawnp(&pid, argv[0], &fa, &at, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    return r ? -1 : pid;
+    return cn_rt_spawn(argv, -1, out_fd, err_fd, false, &pid) < 0 ? -1 : pid;
 }
 
 /* runc's own error, from the last "error" record of its JSON log, without
@@ -324,7 +302,7 @@ static int supervise(shim_args *a)
     close(errp[1]);
     out[1] = errp[1] = -1;
     if (cpid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        char *msg = cpid < 0 ? cn_asprintf("cannot run %s: %s", a->runc, strerror(errno))
+        char *msg = cpid < 0 ? cn_asprintf("cannot run %s", a->runc)
                              : runc_error(a->bundle);
         write_exit(a, 128, 0, false, msg);
         report(a, "err %s\n", msg);

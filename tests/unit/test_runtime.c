@@ -236,6 +236,28 @@ static void test_exit_codes(void)
     CHECK_INT(run("p1", "true", a0, NULL), 0);
     remove_ctr("exit7");
     remove_ctr("true");
+
+    /* No layers: an empty rootfs, here with busybox bind-mounted as /bin
+     * (and a tmpfs, read-only, to see both mount kinds). */
+    char *bin = cn_asprintf("%s/bin", layer), *lp = log_path("nolayers");
+    cn_mount m[] = { { .kind = CN_MOUNT_BIND, .source = bin, .destination = "/bin", .readonly = true },
+                     { .kind = CN_MOUNT_TMPFS, .destination = "/scratch", .size = 1 << 20 } };
+    const char *args[] = { "/bin/sh", "-c", "ls / | tr '\\n' ' '; touch /bin/x || echo bin-ro; "
+                           "touch /scratch/y && echo scratch-rw", NULL };
+    cn_ctr_spec s = { .id = "nolayers", .pod = "p1", .args = args, .nargs = 3, .mounts = m,
+                      .nmounts = 2, .log_path = lp };
+    cn_err err = CN_ERR_INIT;
+    CHECK(cn_ctr_start(rt, &s, &err) == 0);
+    CHECK(wait_exit_cb("nolayers"));
+    char *l = read_log("nolayers");
+    CHECK(strstr(l, " bin-ro\n") != NULL);   /* after the ls line, which has no newline */
+    CHECK(strstr(l, "stdout F scratch-rw\n") != NULL);
+    CHECK(strstr(l, " scratch ") != NULL);
+    free(l);
+    free(lp);
+    free(bin);
+    cn_err_clear(&err);
+    remove_ctr("nolayers");
 }
 
 static void test_missing_command(void)
