@@ -64,17 +64,19 @@ static int cap_index(const char *name)
     return -1;
 }
 
-static size_t known_caps(void)
+/* The capabilities "privileged" and "add ALL" mean: every one the agent
+ * itself holds in its bounding set (as containerd does; a sandboxed host
+ * may lack some, and runc cannot grant those), within our table. */
+static uint64_t current_caps(void)
 {
-    char *s = NULL;
-    int64_t last = (int64_t)NCAPS - 1;
-    if (cn_rt_read_file("/proc/sys/kernel/cap_last_cap", &s, 64) >= 0) {
-        s[strcspn(s, "\n")] = '\0';
-        if (cn_parse_int64(s, &last) < 0 || last < 0 || last >= (int64_t)NCAPS)
-            last = (int64_t)NCAPS - 1;
+    char *st = NULL;
+    uint64_t mask = NCAPS >= 64 ? ~0ULL : (1ULL << NCAPS) - 1, bnd = mask;
+    if (cn_rt_read_file("/proc/self/status", &st, 1 << 16) == 0) {
+        char *p = strstr(st, "\nCapBnd:\t");
+        if (p) bnd = strtoull(p + 9, NULL, 16);
     }
-    free(s);
-    return (size_t)last + 1;
+    free(st);
+    return bnd & mask;
 }
 
 /* Kubernetes' order: "add ALL" gives all; "drop ALL" empties; then the
@@ -82,9 +84,9 @@ static size_t known_caps(void)
 static int build_caps(const cn_ctr_spec *spec, json_t **out, cn_err *err)
 {
     bool set[NCAPS] = { false };
-    size_t nknown = known_caps();
+    uint64_t cur = current_caps();
     if (spec->privileged) {
-        for (size_t i = 0; i < nknown; i++) set[i] = true;
+        for (size_t i = 0; i < NCAPS; i++) set[i] = (cur >> i) & 1;
     } else {
         for (size_t i = 0; i < sizeof default_caps / sizeof default_caps[0]; i++)
             set[cap_index(default_caps[i])] = true;
@@ -92,7 +94,7 @@ static int build_caps(const cn_ctr_spec *spec, json_t **out, cn_err *err)
             int k = cap_index(spec->cap_add[i]);
             if (k < 0) return cn_err_invalid(err, "unknown capability \"%s\"", spec->cap_add[i]);
             if (k == (int)NCAPS)
-                for (size_t j = 0; j < nknown; j++) set[j] = true;
+                for (size_t j = 0; j < NCAPS; j++) set[j] = set[j] || ((cur >> j) & 1);
         }
         for (size_t i = 0; i < spec->ncap_drop; i++) {
             int k = cap_index(spec->cap_drop[i]);

@@ -336,6 +336,38 @@ static void test_readonly_and_caps(void)
     remove_ctr("nochown2");
 }
 
+static void test_privileged(void)
+{
+    const char *caps[] = { "sh", "-c", "grep CapBnd /proc/self/status; touch /sys/fs/cgroup/x 2>&1; true", NULL };
+    CHECK_INT(run("p1", "plain", caps, NULL), 0);
+    char *l = read_log("plain");
+    CHECK(strstr(l, "CapBnd:\t00000000a80425fb\n") != NULL);   /* containerd's default set */
+    free(l);
+    char *lp = log_path("priv");
+    const char *layers[] = { layer };
+    cn_ctr_spec s = { .id = "priv", .pod = "p1", .layers = layers, .nlayers = 1, .args = caps,
+                      .nargs = 3, .log_path = lp, .privileged = true };
+    cn_err err = CN_ERR_INIT;
+    CHECK(cn_ctr_start(rt, &s, &err) == 0);
+    if (err.message) fprintf(stderr, "privileged: %s\n", err.message);
+    CHECK(wait_exit_cb("priv"));
+    l = read_log("priv");
+    /* Every capability the agent itself has (a sandboxed host may lack some). */
+    char *st = NULL, want[64] = "";
+    if (cn_rt_read_file("/proc/self/status", &st, 1 << 16) == 0) {
+        char *b = strstr(st, "CapBnd:");
+        if (b) snprintf(want, sizeof want, "%.*s", (int)strcspn(b, "\n"), b);
+    }
+    free(st);
+    CHECK(want[0] && strstr(l, want) != NULL);
+    CHECK(strstr(l, "touch: /sys/fs/cgroup/x") == NULL || strstr(l, "Read-only") == NULL);
+    free(l);
+    free(lp);
+    cn_err_clear(&err);
+    remove_ctr("plain");
+    remove_ctr("priv");
+}
+
 static void test_shared_network(void)
 {
     cn_err err = CN_ERR_INIT;
@@ -761,6 +793,7 @@ static int run_tests(void)
     TEST_RUN(test_missing_command);
     TEST_RUN(test_env_cwd_user);
     TEST_RUN(test_readonly_and_caps);
+    TEST_RUN(test_privileged);
     TEST_RUN(test_shared_network);
     TEST_RUN(test_limits);
     TEST_RUN(test_stop);
