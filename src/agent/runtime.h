@@ -10,7 +10,9 @@
  * from a cn_ctr_spec, rootfs = overlayfs of the image layers + a private
  * upper dir) run by a small supervisor, `cairn shim` (this module, started
  * by fork+exec of /proc/self/exe and detached with setsid), which runs
- * `runc run` in the foreground, writes the container's stdout/stderr to
+ * `runc create` + `runc start` and reaps the container's init itself (as a
+ * child subreaper; see shim.c for why not `runc run`), writes the
+ * container's stdout/stderr to
  * log_path in the CRI format ("<RFC3339Nano> stdout|stderr F|P <text>"),
  * rotating it at log_max_bytes, and at exit records exit code, signal, the
  * OOM kill (from the cgroup's memory.oom_control) and the time in
@@ -122,7 +124,8 @@ int cn_ctr_remove(cn_runtime *rt, const char *id, cn_err *err);
 
 /* `runc exec` a process in a running container. With tty, *pty_master
  * receives the master side of a new pseudo-terminal (stdin/out/err all on
- * it, fds ignored); otherwise the child gets stdin_fd/stdout_fd/stderr_fd
+ * it, fds ignored; TIOCSWINSZ on it resizes the container's terminal);
+ * otherwise the child gets stdin_fd/stdout_fd/stderr_fd
  * (-1 = /dev/null). *pid receives the runc exec process to waitpid. */
 int cn_ctr_exec(cn_runtime *rt, const char *id, const char *const *argv, bool tty,
                 int stdin_fd, int stdout_fd, int stderr_fd, pid_t *pid, int *pty_master,

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/runtime.h"
 #include "cli/cli.h"
 
 static const struct command {
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
         printf("cairn (serves Kubernetes v1.32 API)\n");
         return 0;
     }
+    /* Hidden: the per-container supervisor the agent starts (runtime.h). */
+    if (!strcmp(argv[1], "shim")) return cn_shim_main(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "cairn: unknown command \"%s\"\n", argv[1]);
