@@ -51,7 +51,7 @@ int cn_volumes_teardown(const char *pod_dir, cn_err *err);
 
 /* Everything cn_ctr_spec needs for one container, owned by this struct. */
 typedef struct cn_podspec_ctr {
-    cn_ctr_spec spec;              /* pointers into the owned arrays below; id/pod/log_path/meta left for the caller */
+    cn_ctr_spec spec;              /* pointers into the owned arrays below (layers: into img, which must outlive it); id/pod/log_path/meta left for the caller */
     char **args; size_t nargs;
     char **env; size_t nenv;
     char *cwd;
@@ -76,6 +76,10 @@ int cn_podspec_container(const cn_podspec_env *env, const json_t *pod, const jso
                          const cn_image *img, const char *pod_dir, const char *pod_ip,
                          cn_podspec_ctr *out, cn_err *err);
 void cn_podspec_ctr_release(cn_podspec_ctr *c);
+/* The kubelet's /etc/hosts for pod (localhost lines, pod IP with hostname
+ * and subdomain FQDN, hostAliases); malloc'd. cn_podspec_container writes
+ * it to pod_dir/etc-hosts. */
+char *cn_podspec_hosts_file(const json_t *pod, const char *pod_ip);
 
 /* ---- probes ---- */
 
