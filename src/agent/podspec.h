@@ -91,14 +91,19 @@ typedef struct cn_probe_target {
     const char *netns_path;        /* httpGet/tcpSocket connect from inside the pod's network namespace */
     const char *pod_ip;
     const json_t *ctr;             /* the container, for named ports */
+    const char *kind;              /* "Liveness", "Readiness", "Startup": the message prefix; NULL = none */
 } cn_probe_target;
 
 /* Validate a probe (one handler, ports 1..65535 or a named port of the
- * container, periods >= 1...). 0 or -EINVAL with a message. */
+ * container, periods >= 1...). 0 or -EINVAL with a message. As upstream's
+ * API defaulting, a 0 period/timeout/threshold means the default
+ * (10 s, 1 s, 1, 3); negative values are refused. */
 int cn_probe_check(const json_t *probe, const json_t *ctr, cn_err *err);
 /* Run one probe attempt (exec, httpGet 200..399, tcpSocket connect) within
  * timeoutSeconds. *message (malloc'd or NULL) is the failure text as kubelet
- * events show it: 'Liveness probe failed: HTTP probe failed with statuscode: 500'. */
+ * events show it: 'Liveness probe failed: HTTP probe failed with statuscode: 500'
+ * (t->kind names the probe), or 'Liveness probe errored: ...' with
+ * CN_PROBE_ERROR when the probe could not be run at all. */
 cn_probe_result cn_probe_run(const cn_probe_target *t, const json_t *probe, char **message);
 
 #endif
