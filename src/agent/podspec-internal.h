@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <jansson.h>
 #include "agent/podspec.h"
 #include "lib/err.h"
@@ -67,6 +68,11 @@ int cn_ps_kube_env(const cn_podspec_env *env, const json_t *pod, const json_t *c
 /* Small JSON helpers. */
 const char *cn_ps_str(const json_t *obj, const char *key);   /* NULL unless a non-empty string */
 bool cn_ps_bool(const json_t *obj, const char *key);         /* false unless true */
+
+/* mkdir -p; 0 or -errno. */
+int cn_ps_mkdir_p(const char *path, mode_t mode);
+/* Read all of fd (closed), at most max bytes kept; malloc'd, NUL-terminated. */
+char *cn_ps_read_fd(int fd, size_t max, size_t *len);
 
 /* Where volume name lives on the node: pod_dir/volumes/<name>, or for
  * hostPath and persistentVolumeClaim the host directory its symlink there

@@ -92,26 +92,6 @@ static int write_file_if_changed(const char *path, const char *content, mode_t m
     return r;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-    char *p = cn_strdup(path);
-    int r = 0;
-    for (char *s = p + 1; ; s++) {
-        if (*s == '/' || !*s) {
-            char c = *s;
-            *s = '\0';
-            if (mkdir(p, mode) < 0 && errno != EEXIST) {
-                r = -errno;
-                break;
-            }
-            *s = c;
-            if (!c) break;
-        }
-    }
-    free(p);
-    return r;
-}
-
 /* ---- user and groups ---- */
 
 /* The image's /etc/<file>, from the top-most layer that has it; a whiteout
@@ -135,15 +115,7 @@ static char *layer_file(const cn_image *img, const char *file)
         if (dfd < 0) continue;
         int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         close(dfd);
-        if (fd < 0) continue;
-        cn_buf b;
-        cn_buf_init(&b);
-        char chunk[4096];
-        ssize_t n;
-        while ((n = read(fd, chunk, sizeof chunk)) > 0 && b.len < MAX_ID_FILE) cn_buf_add(&b, chunk, (size_t)n);
-        close(fd);
-        if (!b.data) cn_buf_adds(&b, "");
-        return cn_buf_detach(&b, NULL);
+        if (fd >= 0) return cn_ps_read_fd(fd, MAX_ID_FILE, NULL);
     }
     return NULL;
 }
@@ -597,15 +569,7 @@ char *cn_podspec_hosts_file(const json_t *pod, const char *pod_ip)
 static char *read_small(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return NULL;
-    cn_buf b;
-    cn_buf_init(&b);
-    char chunk[4096];
-    ssize_t n;
-    while ((n = read(fd, chunk, sizeof chunk)) > 0 && b.len < MAX_ID_FILE) cn_buf_add(&b, chunk, (size_t)n);
-    close(fd);
-    if (!b.data) cn_buf_adds(&b, "");
-    return cn_buf_detach(&b, NULL);
+    return fd < 0 ? NULL : cn_ps_read_fd(fd, MAX_ID_FILE, NULL);
 }
 
 /* /etc/hosts, /etc/hostname, /etc/resolv.conf and the termination log,
@@ -625,11 +589,11 @@ static int pod_files(const json_t *pod, const json_t *ctr, const char *pod_dir, 
     _cleanup_free_ char *tlog = cn_asprintf("%s/termination-log", tdir);
     const char *tpath = cn_ps_str(ctr, "terminationMessagePath");
     int r;
-    if ((r = mkdir_p(pod_dir, 0750)) < 0 ||
+    if ((r = cn_ps_mkdir_p(pod_dir, 0750)) < 0 ||
         (r = write_file_if_changed(p_hosts, hosts ? hosts : "", 0644)) < 0 ||
         (r = write_file_if_changed(p_hostname, hn, 0644)) < 0 ||
         (r = write_file_if_changed(p_resolv, resolv ? resolv : "", 0644)) < 0 ||
-        (r = mkdir_p(tdir, 0750)) < 0)
+        (r = cn_ps_mkdir_p(tdir, 0750)) < 0)
         return cn_err_internal(err, "writing the files of pod directory %s: %s", pod_dir, strerror(-r));
     int fd = open(tlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
     if (fd < 0) return cn_err_internal(err, "create %s: %s", tlog, strerror(errno));

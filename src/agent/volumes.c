@@ -39,7 +39,7 @@
 
 /* ---- filesystem helpers ---- */
 
-static int mkdir_p(const char *path, mode_t mode)
+int cn_ps_mkdir_p(const char *path, mode_t mode)
 {
     char *p = cn_strdup(path);
     int r = 0;
@@ -57,6 +57,18 @@ static int mkdir_p(const char *path, mode_t mode)
     }
     free(p);
     return r;
+}
+
+char *cn_ps_read_fd(int fd, size_t max, size_t *len)
+{
+    cn_buf b;
+    cn_buf_init(&b);
+    char chunk[8192];
+    ssize_t n;
+    while (b.len <= max && (n = read(fd, chunk, sizeof chunk)) > 0) cn_buf_add(&b, chunk, (size_t)n);
+    close(fd);
+    if (!b.data) cn_buf_adds(&b, "");
+    return cn_buf_detach(&b, len);
 }
 
 /* A mount point: another filesystem than its parent's. */
@@ -127,15 +139,7 @@ static int ensure_symlink(const char *link, const char *target)
 static char *read_file(const char *path, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return NULL;
-    cn_buf b;
-    cn_buf_init(&b);
-    char chunk[8192];
-    ssize_t n;
-    while ((n = read(fd, chunk, sizeof chunk)) > 0 && b.len <= MAX_FILE) cn_buf_add(&b, chunk, (size_t)n);
-    close(fd);
-    if (!b.data) cn_buf_adds(&b, "");
-    return cn_buf_detach(&b, len);
+    return fd < 0 ? NULL : cn_ps_read_fd(fd, MAX_FILE, len);
 }
 
 /* ---- the atomic writer ---- */
@@ -240,7 +244,7 @@ static int write_payload_file(const char *tsdir, const file *f)
     char *slash = strrchr(path, '/');
     int r = 0;
     *slash = '\0';
-    r = mkdir_p(path, 0755);
+    r = cn_ps_mkdir_p(path, 0755);
     *slash = '/';
     if (r == 0) {
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -531,11 +535,11 @@ static int host_path_type(const char *path, const char *type, cn_err *err)
     bool exists = stat(path, &st) == 0;
     if (!type || !*type) {
         /* unset: no check; a missing path is created as a directory, as containerd does */
-        if (!exists && mkdir_p(path, 0755) < 0) return cn_err_internal(err, "mkdir %s: %s", path, strerror(errno));
+        if (!exists && cn_ps_mkdir_p(path, 0755) < 0) return cn_err_internal(err, "mkdir %s: %s", path, strerror(errno));
         return 0;
     }
     if (!strcmp(type, "DirectoryOrCreate") && !exists) {
-        if (mkdir_p(path, 0755) < 0) return cn_err_internal(err, "mkdir %s: %s", path, strerror(errno));
+        if (cn_ps_mkdir_p(path, 0755) < 0) return cn_err_internal(err, "mkdir %s: %s", path, strerror(errno));
         exists = stat(path, &st) == 0;
     } else if (!strcmp(type, "FileOrCreate") && !exists) {
         int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -683,7 +687,7 @@ int cn_volumes_setup(const cn_podspec_env *env, const json_t *pod, const char *p
 {
     const char *ns = cn_ps_str(json_object_get(pod, "metadata"), "namespace");
     char *vols = cn_asprintf("%s/volumes", pod_dir);
-    int r = mkdir_p(vols, 0750);
+    int r = cn_ps_mkdir_p(vols, 0750);
     size_t i;
     const json_t *vol;
     if (r < 0) {

@@ -19,27 +19,14 @@
 #include <unistd.h>
 
 #include "agent/podspec.h"
+#include "podspec_fake.h"
 #include "lib/base64.h"
 #include "lib/util.h"
 
 static char tmpdir[64];
-static json_t *db;
 static int token_calls;
 static int64_t token_iat;
 
-static int fake_fetch(void *ud, const char *resource, const char *ns, const char *name,
-                      json_t **out, cn_err *err)
-{
-    char key[512];
-    snprintf(key, sizeof key, "%s/%s/%s", resource, ns ? ns : "", name);
-    json_t *o = json_object_get(db, key);
-    if (!o) {
-        cn_err_set(err, 404, "NotFound", "%s \"%s\" not found", resource, name);
-        return -ENOENT;
-    }
-    *out = json_incref(o);
-    return 0;
-}
 
 static int fake_token(void *ud, const char *ns, const char *sa, const char *audience,
                       int64_t expiration_s, const char *pod_name, const char *pod_uid,
@@ -61,13 +48,6 @@ static int fake_token(void *ud, const char *ns, const char *sa, const char *audi
     return 0;
 }
 
-static json_t *J(const char *text)
-{
-    json_error_t e;
-    json_t *j = json_loads(text, 0, &e);
-    if (!j) fprintf(stderr, "bad test JSON: %s: %s\n", e.text, text);
-    return j;
-}
 
 static char *slurp(const char *path)
 {
