@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -25,6 +26,14 @@
 
 #include "agent/podspec.h"
 #include "lib/util.h"
+
+static json_t *J(const char *text)
+{
+    json_error_t e;
+    json_t *j = json_loads(text, 0, &e);
+    if (!j) fprintf(stderr, "bad test JSON: %s: %s\n", e.text, text);
+    return j;
+}
 
 /* ---- stand-in runtime exec ---- */
 
@@ -51,6 +60,7 @@ int cn_ctr_exec_sync(cn_runtime *rt, const char *id, const char *const *argv, in
 /* ---- the server child ---- */
 
 static pid_t server;
+static char tls_dir[64];
 
 static int listen_on(int port, int backlog)
 {
@@ -139,15 +149,43 @@ static int start_server(void)
     return n == 1 ? 0 : -1;
 }
 
+/* An HTTPS server (openssl s_server, self-signed) on 8443 in the server's
+ * namespace; our own child, so we kill and reap it. */
+static pid_t tls_server;
+
+static void start_tls(void)
+{
+    if (!*tls_dir) return;
+    tls_server = fork();
+    if (tls_server == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        char cert[128], key[128];
+        snprintf(cert, sizeof cert, "%s/cert.pem", tls_dir);
+        snprintf(key, sizeof key, "%s/key.pem", tls_dir);
+        int ns = open(netns, O_RDONLY | O_CLOEXEC), null = open("/dev/null", O_RDWR);
+        if (ns < 0 || setns(ns, CLONE_NEWNET) < 0) _exit(126);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        execlp("openssl", "openssl", "s_server", "-accept", "127.0.0.1:8443", "-cert", cert, "-key", key,
+               "-www", "-quiet", (char *)NULL);
+        _exit(127);
+    }
+    /* ready when a tcpSocket probe to it succeeds (bounded: 10 s) */
+    json_t *probe = J("{\"tcpSocket\": {\"port\": 8443}}");
+    cn_probe_target t = { .netns_path = netns, .pod_ip = "127.0.0.1" };
+    for (int i = 0; i < 200; i++) {
+        char *msg = NULL;
+        cn_probe_result r = cn_probe_run(&t, probe, &msg);
+        free(msg);
+        if (r == CN_PROBE_SUCCESS) break;
+        usleep(50 * 1000);
+    }
+    json_decref(probe);
+}
+
 /* ---- tests ---- */
 
-static json_t *J(const char *text)
-{
-    json_error_t e;
-    json_t *j = json_loads(text, 0, &e);
-    if (!j) fprintf(stderr, "bad test JSON: %s: %s\n", e.text, text);
-    return j;
-}
 
 static json_t *ctr;
 
@@ -191,6 +229,22 @@ static void test_http(void)
     char *msg = NULL;
     CHECK_INT(run("{\"httpGet\": {\"path\": \"/garbage\", \"port\": 8080}}", NULL, &msg), CN_PROBE_FAILURE);
     CHECK(msg && strstr(msg, "malformed HTTP response \"garbage\""));
+    free(msg);
+}
+
+static void test_https(void)
+{
+    if (!*tls_dir) {
+        printf("skipped https: no openssl\n");
+        return;
+    }
+    expect("{\"httpGet\": {\"path\": \"/\", \"port\": 8443, \"scheme\": \"HTTPS\"}, \"timeoutSeconds\": 5}", "Liveness",
+           CN_PROBE_SUCCESS, NULL);
+    /* TLS spoken to a plain HTTP server fails */
+    char *msg = NULL;
+    CHECK_INT(run("{\"httpGet\": {\"path\": \"/ok\", \"port\": 8080, \"scheme\": \"HTTPS\"}, \"timeoutSeconds\": 2}", NULL, &msg),
+              CN_PROBE_FAILURE);
+    CHECK(msg && cn_str_has_prefix(msg, "Get \"https://127.0.0.1:8080/ok\": "));
     free(msg);
 }
 
@@ -278,6 +332,17 @@ static void test_check(void)
 int main(void)
 {
     ctr = J("{\"name\": \"c\", \"ports\": [{\"name\": \"http\", \"containerPort\": 8080}]}");
+    snprintf(tls_dir, sizeof tls_dir, "/tmp/test_probe.XXXXXX");
+    if (!mkdtemp(tls_dir)) tls_dir[0] = '\0';
+    else {
+        char *cmd = cn_asprintf("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=probe -days 1 "
+                                "-keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1", tls_dir, tls_dir);
+        if (system(cmd) != 0) {
+            rmdir(tls_dir);
+            tls_dir[0] = '\0';
+        }
+        free(cmd);
+    }
     TEST_RUN(test_check);
     TEST_RUN(test_exec);
     if (geteuid() != 0) {
@@ -287,13 +352,24 @@ int main(void)
         test_cases_failed++;
     } else {
         TEST_RUN(test_http);
+        start_tls();
+        TEST_RUN(test_https);
         TEST_RUN(test_tcp);
         TEST_RUN(test_namespace_untouched);
+    }
+    if (tls_server > 0) {
+        kill(tls_server, SIGKILL);
+        waitpid(tls_server, NULL, 0);
     }
     if (server > 0) {
         kill(server, SIGKILL);
         waitpid(server, NULL, 0);
     }
     json_decref(ctr);
+    if (*tls_dir) {
+        char *cmd = cn_asprintf("rm -rf '%s'", tls_dir);
+        if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", tls_dir);
+        free(cmd);
+    }
     return TEST_DONE();
 }
