@@ -191,9 +191,10 @@ int cn_ps_data_load(const cn_podspec_env *env, bool secret, const char *ns, cons
     *out = d;
     return 0;
 bad:
+    cn_err_internal(err, "%s %s/%s: the value of key \"%s\" is malformed", what, ns, name, k);
     json_decref(obj);
     cn_ps_data_release(&d);
-    return cn_err_internal(err, "%s %s/%s: key \"%s\" is malformed", what, ns, name, k);
+    return -EINVAL;
 }
 
 const cn_ps_kv *cn_ps_data_get(const cn_ps_data *d, const char *key)

@@ -74,6 +74,10 @@ int cn_ps_mkdir_p(const char *path, mode_t mode);
 /* Read all of fd (closed), at most max bytes kept; malloc'd, NUL-terminated. */
 char *cn_ps_read_fd(int fd, size_t max, size_t *len);
 
+/* The port of a probe handler h: an integer 1..65535, or a named port of
+ * the container; -EINVAL with a message. */
+int cn_ps_probe_port(const json_t *h, const json_t *ctr, int *port, cn_err *err);
+
 /* Where volume name lives on the node: pod_dir/volumes/<name>, or for
  * hostPath and persistentVolumeClaim the host directory its symlink there
  * points to. malloc'd; -ENOENT (err set) when setup has not made it. */

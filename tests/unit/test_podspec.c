@@ -40,7 +40,8 @@ static void setup_db(void)
     db = J("{"
            "\"configmaps/ns/cm\": {\"data\": {\"color\": \"blue\", \"size\": \"L\"}},"
            "\"configmaps/ns/bin\": {\"binaryData\": {\"raw\": \"aGk=\"}},"
-           "\"secrets/ns/sec\": {\"data\": {\"password\": \"czNjcjN0\", \"user\": \"YWRtaW4=\"}}"
+           "\"secrets/ns/sec\": {\"data\": {\"password\": \"czNjcjN0\", \"user\": \"YWRtaW4=\"}},"
+           "\"secrets/ns/bad\": {\"data\": {\"k\": \"!!\"}}"
            "}");
 }
 
@@ -207,6 +208,8 @@ static void test_env_errors(void)
     expect_error("{\"name\": \"a\", \"env\": [{\"name\": \"X\", \"valueFrom\": {\"secretKeyRef\": {\"name\": \"nos\", \"key\": \"k\"}}}]}",
                  "secret \"nos\" not found");
     expect_error("{\"name\": \"a\", \"envFrom\": [{\"secretRef\": {\"name\": \"nos\"}}]}", "secret \"nos\" not found");
+    expect_error("{\"name\": \"a\", \"envFrom\": [{\"secretRef\": {\"name\": \"bad\"}}]}",
+                 "secret ns/bad: the value of key \"k\" is malformed");
     expect_error("{\"name\": \"a\", \"env\": [{\"name\": \"X\", \"valueFrom\": {\"fieldRef\": {\"fieldPath\": \"spec.bogus\"}}}]}",
                  "unsupported fieldPath: spec.bogus");
     expect_error("{\"name\": \"a\", \"env\": [{\"name\": \"X\", \"valueFrom\": {\"resourceFieldRef\": {\"resource\": \"limits.gpu\"}}}]}",
