@@ -38,7 +38,7 @@ typedef struct cn_podspec_env {
                  char **token, int64_t *exp, cn_err *err);
     void *ud;
     const json_t *node;            /* this Node (allocatable for resourceFieldRef defaults) */
-    const char *const *host_path_allow; size_t nhost_path_allow;   /* prefixes; empty = none allowed except under DATA? see docs */
+    const char *const *host_path_allow; size_t nhost_path_allow;   /* prefixes (--allow-host-path); empty = no hostPath allowed */
 } cn_podspec_env;
 
 /* Materialise every volume of pod under pod_dir/volumes (idempotent; call
