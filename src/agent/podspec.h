@@ -38,7 +38,7 @@ typedef struct cn_podspec_env {
                  char **token, int64_t *exp, cn_err *err);
     void *ud;
     const json_t *node;            /* this Node (allocatable for resourceFieldRef defaults) */
-    const char *const *host_path_allow; size_t nhost_path_allow;   /* prefixes; empty = none allowed except under DATA? see docs */
+    const char *const *host_path_allow; size_t nhost_path_allow;   /* prefixes (--allow-host-path); empty = no hostPath allowed */
 } cn_podspec_env;
 
 /* Materialise every volume of pod under pod_dir/volumes (idempotent; call
@@ -51,7 +51,7 @@ int cn_volumes_teardown(const char *pod_dir, cn_err *err);
 
 /* Everything cn_ctr_spec needs for one container, owned by this struct. */
 typedef struct cn_podspec_ctr {
-    cn_ctr_spec spec;              /* pointers into the owned arrays below; id/pod/log_path/meta left for the caller */
+    cn_ctr_spec spec;              /* pointers into the owned arrays below (layers: into img, which must outlive it); id/pod/log_path/meta left for the caller */
     char **args; size_t nargs;
     char **env; size_t nenv;
     char *cwd;
@@ -76,6 +76,10 @@ int cn_podspec_container(const cn_podspec_env *env, const json_t *pod, const jso
                          const cn_image *img, const char *pod_dir, const char *pod_ip,
                          cn_podspec_ctr *out, cn_err *err);
 void cn_podspec_ctr_release(cn_podspec_ctr *c);
+/* The kubelet's /etc/hosts for pod (localhost lines, pod IP with hostname
+ * and subdomain FQDN, hostAliases); malloc'd. cn_podspec_container writes
+ * it to pod_dir/etc-hosts. */
+char *cn_podspec_hosts_file(const json_t *pod, const char *pod_ip);
 
 /* ---- probes ---- */
 
@@ -87,14 +91,19 @@ typedef struct cn_probe_target {
     const char *netns_path;        /* httpGet/tcpSocket connect from inside the pod's network namespace */
     const char *pod_ip;
     const json_t *ctr;             /* the container, for named ports */
+    const char *kind;              /* "Liveness", "Readiness", "Startup": the message prefix; NULL = none */
 } cn_probe_target;
 
 /* Validate a probe (one handler, ports 1..65535 or a named port of the
- * container, periods >= 1...). 0 or -EINVAL with a message. */
+ * container, periods >= 1...). 0 or -EINVAL with a message. As upstream's
+ * API defaulting, a 0 period/timeout/threshold means the default
+ * (10 s, 1 s, 1, 3); negative values are refused. */
 int cn_probe_check(const json_t *probe, const json_t *ctr, cn_err *err);
 /* Run one probe attempt (exec, httpGet 200..399, tcpSocket connect) within
  * timeoutSeconds. *message (malloc'd or NULL) is the failure text as kubelet
- * events show it: 'Liveness probe failed: HTTP probe failed with statuscode: 500'. */
+ * events show it: 'Liveness probe failed: HTTP probe failed with statuscode: 500'
+ * (t->kind names the probe), or 'Liveness probe errored: ...' with
+ * CN_PROBE_ERROR when the probe could not be run at all. */
 cn_probe_result cn_probe_run(const cn_probe_target *t, const json_t *probe, char **message);
 
 #endif

@@ -1,0 +1,37 @@
+/* podspec_fake: what the podspec/volumes tests share — a fetch callback
+ * over an in-memory "resource/ns/name" -> object table, and J() to write
+ * JSON inline. Included by one test file each (everything static). */
+#ifndef CN_PODSPEC_FAKE_H
+#define CN_PODSPEC_FAKE_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <jansson.h>
+#include "lib/err.h"
+
+static json_t *db;           /* "resource/ns/name" -> object */
+
+static int fake_fetch(void *ud, const char *resource, const char *ns, const char *name,
+                      json_t **out, cn_err *err)
+{
+    char key[512];
+    (void)ud;
+    snprintf(key, sizeof key, "%s/%s/%s", resource, ns ? ns : "", name);
+    json_t *o = json_object_get(db, key);
+    if (!o) {
+        cn_err_set(err, 404, "NotFound", "%s \"%s\" not found", resource, name);
+        return -ENOENT;
+    }
+    *out = json_incref(o);
+    return 0;
+}
+
+static json_t *J(const char *text)
+{
+    json_error_t e;
+    json_t *j = json_loads(text, 0, &e);
+    if (!j) fprintf(stderr, "bad test JSON: %s: %s\n", e.text, text);
+    return j;
+}
+
+#endif
