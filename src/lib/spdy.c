@@ -249,6 +249,7 @@ ssize_t cn_spdy_parse(cn_spdy *s, const uint8_t *buf, size_t len, size_t max_fra
     }
 
     f->type = buf[2] << 8 | buf[3];
+    if (f->type == CN_SPDY_DATA) return -EPROTO;   /* would read as a DATA frame */
     long want = fixed_len(f->type);
     if (want >= 0 && (long)plen != want) return -EPROTO;
     int r = 0;

@@ -163,6 +163,9 @@ static void test_fixed_frames(void)
     uint8_t unk[12] = { 0x80, 3, 0, 10, 0, 0, 0, 4, 1, 2, 3, 4 };
     CHECK_INT(cn_spdy_parse(s, unk, sizeof unk, MAX_FRAME, &f), 12);
     CHECK_INT(f.type, 10);
+    /* Control type 0 is not a DATA frame in disguise. */
+    unk[3] = 0;
+    CHECK_INT(cn_spdy_parse(s, unk, sizeof unk, MAX_FRAME, &f), -EPROTO);
     cn_spdy_free(s);
 }
 
