@@ -370,7 +370,8 @@ static void probe_one(cn_kubelet *k, cn_timer *t)
     json_t *prc = json_incref((json_t *)pr), *ctr = json_incref((json_t *)spec);
     char *id = cn_strdup(c->id), *netns = cn_strdup(p->netns), *ip = cn_strdup(p->ip);
     pthread_mutex_unlock(&k->mu);
-    cn_probe_target tg = { .rt = k->rt, .ctr_id = id, .netns_path = netns, .pod_ip = ip, .ctr = ctr };
+    static const char *const what[KL_NPROBES] = { "Startup", "Liveness", "Readiness" };
+    cn_probe_target tg = { .rt = k->rt, .ctr_id = id, .netns_path = netns, .pod_ip = ip, .ctr = ctr, .kind = what[t->kind] };
     char *msg = NULL;
     cn_probe_result res = cn_probe_run(&tg, prc, &msg);
     pthread_mutex_lock(&k->mu);
@@ -387,10 +388,9 @@ static void probe_one(cn_kubelet *k, cn_timer *t)
         } else {
             c->probe_fail[kind]++;
             c->probe_ok[kind] = 0;
-            static const char *const what[KL_NPROBES] = { "Startup", "Liveness", "Readiness" };
             json_t *ref = json_pack("{s:s,s:s,s:{s:s,s:s,s:s}}", "kind", "Pod", "apiVersion", "v1", "metadata",
                                     "name", p->name, "namespace", p->ns, "uid", p->uid);
-            cn_recorder_event(k->rec, ref, "Warning", "Unhealthy", "%s probe failed: %s", what[kind], msg ? msg : "");
+            cn_recorder_event(k->rec, ref, "Warning", "Unhealthy", "%s", msg ? msg : "probe failed");
             json_decref(ref);
         }
         int64_t fail_th = probe_int(prc, "failureThreshold", 3), ok_th = probe_int(prc, "successThreshold", 1);
