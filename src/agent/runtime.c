@@ -870,16 +870,36 @@ int cn_ctr_exec_sync(cn_runtime *rt, const char *id, const char *const *argv, in
             cn_buf_add(&b, chunk, (size_t)r < EXEC_OUTPUT_MAX - b.len ? (size_t)r : EXEC_OUTPUT_MAX - b.len);
     }
     if (timed_out) {
-        /* SIGKILL cannot be forwarded by runc: kill the process itself. */
-        char *text = NULL;
-        int64_t xp = 0;
-        if (cn_rt_read_file(pidfile, &text, 64) == 0) {
-            text[strcspn(text, "\n")] = '\0';
-            if (cn_parse_int64(text, &xp) == 0 && xp > 0) kill((pid_t)xp, SIGKILL);
+        /* SIGKILL cannot be forwarded by runc: kill the process itself,
+         * from the pid file runc writes once it started it. If runc is
+         * still setting up (a loaded machine), give it up to 5 s to get
+         * there, rather than leave a process starting behind our back. */
+        int64_t until = cn_now_ms() + 5000, xp = 0;
+        int st = 0;
+        bool reaped = false;
+        for (;;) {
+            char *text = NULL;
+            if (cn_rt_read_file(pidfile, &text, 64) == 0) {
+                text[strcspn(text, "\n")] = '\0';
+                if (cn_parse_int64(text, &xp) < 0) xp = 0;
+            }
+            free(text);
+            if (xp > 0) {
+                kill((pid_t)xp, SIGKILL);
+                break;
+            }
+            if (waitpid(child, &st, WNOHANG) == child) {
+                reaped = true;
+                break;
+            }
+            if (cn_now_ms() >= until) break;
+            struct timespec ts = { 0, 10 * 1000000 };
+            nanosleep(&ts, NULL);
         }
-        free(text);
-        kill(child, SIGKILL);
-        wait_pid(child);
+        if (!reaped) {
+            kill(child, SIGKILL);
+            wait_pid(child);
+        }
         ret = cn_err_set(err, 504, "Timeout", "exec in container %s timed out after %lld ms", id,
                          (long long)timeout_ms);
         ret = -ETIMEDOUT;
