@@ -37,6 +37,10 @@ struct cn_runtime {
     struct cn_rt_watch *watches; size_t nwatches, capwatches;
 };
 
+/* cn_err_set & co. return -EINVAL; where runtime.h promises another errno:
+ * `return CN_RT_ERR(ENOENT, cn_err_set(err, 404, ...));` */
+#define CN_RT_ERR(errnum, set) ((void)(set), -(errnum))
+
 /* ---- bundle.c ---- */
 
 /* config.json for spec, as a new reference. sandbox_dir holds the net/ipc/
