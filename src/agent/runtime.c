@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "agent/runtime-internal.h"
+#include "lib/pki.h"
 #include "lib/log.h"
 
 #define START_TIMEOUT_MS 60000
@@ -150,7 +151,7 @@ static bool bundle_has(cn_runtime *rt, const char *id, const char *file)
 static json_t *bundle_json(cn_runtime *rt, const char *id, const char *file)
 {
     char *p = cn_asprintf("%s/%s/%s", rt->containers, id, file), *text = NULL;
-    json_t *j = cn_rt_read_file(p, &text, 1 << 20) == 0 ? json_loads(text, 0, NULL) : NULL;
+    json_t *j = cn_read_file(p, &text, NULL, NULL) == 0 ? json_loads(text, 0, NULL) : NULL;
     free(text);
     free(p);
     return j;
@@ -880,7 +881,7 @@ int cn_ctr_exec_sync(cn_runtime *rt, const char *id, const char *const *argv, in
         bool reaped = false;
         for (;;) {
             char *text = NULL;
-            if (cn_rt_read_file(pidfile, &text, 64) == 0) {
+            if (cn_read_file(pidfile, &text, NULL, NULL) == 0) {
                 text[strcspn(text, "\n")] = '\0';
                 if (cn_parse_int64(text, &xp) < 0) xp = 0;
             }

@@ -23,6 +23,7 @@
 
 #include "agent/runtime.h"
 #include "agent/runtime-internal.h"
+#include "lib/pki.h"
 #include "lib/util.h"
 #include "test.h"
 
@@ -105,7 +106,7 @@ static int start(const char *pod, const char *id, const char *const *args, const
 static char *read_log(const char *id)
 {
     char *lp = log_path(id), *text = NULL;
-    if (cn_rt_read_file(lp, &text, 1 << 20) < 0) text = cn_strdup("");
+    if (cn_read_file(lp, &text, NULL, NULL) < 0) text = cn_strdup("");
     free(lp);
     return text;
 }
@@ -201,8 +202,8 @@ static void test_echo_and_log(void)
     CHECK(cn_ctr_start(rt, &s, &err) == 0);
     CHECK(wait_exit_cb("big"));
     char *old = cn_asprintf("%s.1", lp), *t1s = NULL, *t2s = NULL;
-    CHECK(cn_rt_read_file(lp, &t2s, 1 << 20) == 0);
-    CHECK(cn_rt_read_file(old, &t1s, 1 << 20) == 0);
+    CHECK(cn_read_file(lp, &t2s, NULL, NULL) == 0);
+    CHECK(cn_read_file(old, &t1s, NULL, NULL) == 0);
     CHECK(t2s && strstr(t2s, "stdout F line-299\n"));
     CHECK(t2s && strlen(t2s) <= 4096);
     struct stat sb;
@@ -232,7 +233,7 @@ static void test_echo_and_log(void)
     if (lfd >= 0) close(lfd);
     free(lock);
     char *slog = cn_asprintf("%s/containers/echo/shim.log", dir), *stext = NULL;
-    CHECK(cn_rt_read_file(slog, &stext, 1 << 20) == 0);
+    CHECK(cn_read_file(slog, &stext, NULL, NULL) == 0);
     CHECK_STR(stext, "");
     free(stext);
     free(slog);
@@ -361,7 +362,7 @@ static void test_privileged(void)
     l = read_log("priv");
     /* Every capability the agent itself has (a sandboxed host may lack some). */
     char *st = NULL, want[64] = "";
-    if (cn_rt_read_file("/proc/self/status", &st, 1 << 16) == 0) {
+    if (cn_read_file("/proc/self/status", &st, NULL, NULL) == 0) {
         char *b = strstr(st, "CapBnd:");
         if (b) snprintf(want, sizeof want, "%.*s", (int)strcspn(b, "\n"), b);
     }
@@ -407,7 +408,7 @@ static void test_shared_network(void)
 static char *cgroup_file(const char *ctrl, const char *id, const char *file)
 {
     char *p = cn_asprintf("/sys/fs/cgroup/%s/%s/p1/%s/%s", ctrl, cgparent, id, file), *t = NULL;
-    if (cn_rt_read_file(p, &t, 4096) < 0) t = NULL;
+    if (cn_read_file(p, &t, NULL, NULL) < 0) t = NULL;
     free(p);
     return t;
 }
@@ -642,7 +643,7 @@ static bool mounts_under(const char *prefix, const char *except)
 {
     char *mi = NULL;
     bool found = false;
-    if (cn_rt_read_file("/proc/self/mountinfo", &mi, 1 << 22) < 0) return false;
+    if (cn_read_file("/proc/self/mountinfo", &mi, NULL, NULL) < 0) return false;
     for (char *line = mi, *next; line && *line; line = next) {
         next = strchr(line, '\n');
         if (next) *next++ = '\0';
@@ -704,7 +705,7 @@ static void bench(int rounds)
     sh(cmd);
     free(cmd);
     char *cfgp = cn_asprintf("%s/config.json", b), *text = NULL;
-    cn_rt_read_file(cfgp, &text, 1 << 20);
+    cn_read_file(cfgp, &text, NULL, NULL);
     json_t *cfg = json_loads(text ? text : "{}", 0, NULL);
     free(text);
     json_t *proc = json_object_get(cfg, "process");
