@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -466,6 +467,20 @@ static void test_stop(void)
     cn_err_clear(&err);
 }
 
+/* Read fd into b until it holds needle (30 s bound). */
+static bool read_until(int fd, cn_buf *b, const char *needle)
+{
+    for (int i = 0; i < 300 && !strstr(b->data ? b->data : "", needle); i++) {
+        struct pollfd p = { fd, POLLIN, 0 };
+        if (poll(&p, 1, 100) <= 0) continue;
+        char c[256];
+        ssize_t n = read(fd, c, sizeof c);
+        if (n <= 0) break;
+        cn_buf_add(b, c, (size_t)n);
+    }
+    return b->data && strstr(b->data, needle);
+}
+
 static void test_exec(void)
 {
     cn_err err = CN_ERR_INIT;
@@ -502,24 +517,20 @@ static void test_exec(void)
     free(out);
 
     /* Interactive exec on a terminal. */
-    const char *t[] = { "sh", "-c", "tty; read x; echo got-$x", NULL };
+    const char *t[] = { "sh", "-c", "tty; read x; echo got-$x; stty size", NULL };
     pid_t pid = -1;
     int m = -1;
     CHECK(cn_ctr_exec(rt, "execd", t, true, -1, -1, -1, &pid, &m, &err) == 0);
     if (err.message) fprintf(stderr, "exec tty: %s\n", err.message);
     if (m >= 0) {
-        CHECK(write(m, "abc\n", 4) == 4);
         cn_buf b;
         cn_buf_init(&b);
-        for (int i = 0; i < 100 && !strstr(b.data ? b.data : "", "got-abc"); i++) {
-            struct pollfd p = { m, POLLIN, 0 };
-            if (poll(&p, 1, 100) <= 0) continue;
-            char c[256];
-            ssize_t n = read(m, c, sizeof c);
-            if (n <= 0) break;
-            cn_buf_add(&b, c, (size_t)n);
-        }
-        CHECK(b.data && strstr(b.data, "/dev/pts/"));
+        /* Once the process printed its tty, resize ours: runc passes it on. */
+        CHECK(read_until(m, &b, "/dev/pts/"));
+        struct winsize wsz = { .ws_row = 33, .ws_col = 77 };
+        CHECK(ioctl(m, TIOCSWINSZ, &wsz) == 0);
+        CHECK(write(m, "abc\n", 4) == 4);
+        CHECK(read_until(m, &b, "33 77"));
         CHECK(b.data && strstr(b.data, "got-abc"));
         cn_buf_release(&b);
         int ws = 0;
@@ -777,7 +788,7 @@ static int setup(void)
     snprintf(cgparent, sizeof cgparent, "cairn-test-%d", (int)getpid());
     char *cmd = cn_asprintf("set -e; mkdir -p %s/bin %s/tmp %s/etc; cp /bin/busybox %s/bin/; cd %s/bin; "
                             "for a in sh echo cat id pwd sleep nc dd hostname chown touch true seq tty "
-                            "ls tr ps grep printf; do ln -s busybox $a; done",
+                            "ls tr ps grep printf stty; do ln -s busybox $a; done",
                             layer, layer, layer, layer, layer);
     int r = system(cmd);
     free(cmd);
