@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent/runtime-internal.h"
+#include "lib/pki.h"
 
 /* Capability names by number (linux/capability.h), up to
  * CAP_CHECKPOINT_RESTORE; "privileged" gets those the kernel knows. */
@@ -71,7 +72,7 @@ static uint64_t current_caps(void)
 {
     char *st = NULL;
     uint64_t mask = NCAPS >= 64 ? ~0ULL : (1ULL << NCAPS) - 1, bnd = mask;
-    if (cn_rt_read_file("/proc/self/status", &st, 1 << 16) == 0) {
+    if (cn_read_file("/proc/self/status", &st, NULL, NULL) == 0) {
         char *p = strstr(st, "\nCapBnd:\t");
         if (p) bnd = strtoull(p + 9, NULL, 16);
     }
@@ -243,7 +244,7 @@ static int64_t nofile_limit(void)
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max >= 1048576) return 1048576;
     char *st = NULL;
     bool cap = false;
-    if (cn_rt_read_file("/proc/self/status", &st, 1 << 16) == 0) {
+    if (cn_read_file("/proc/self/status", &st, NULL, NULL) == 0) {
         char *p = strstr(st, "\nCapEff:\t");
         if (p) cap = (strtoull(p + 9, NULL, 16) >> 24) & 1;   /* CAP_SYS_RESOURCE */
     }
@@ -432,37 +433,6 @@ int cn_rt_write_file(const char *path, const char *data, size_t len)
 out:
     free(tmp);
     return ret;
-}
-
-int cn_rt_read_file(const char *path, char **out, size_t max)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    cn_buf b;
-    cn_buf_init(&b);
-    char chunk[4096];
-    int ret = 0;
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            ret = -errno;
-            break;
-        }
-        if (n == 0) break;
-        if (b.len + (size_t)n > max) {
-            ret = -EFBIG;
-            break;
-        }
-        cn_buf_add(&b, chunk, (size_t)n);
-    }
-    close(fd);
-    if (ret) {
-        cn_buf_release(&b);
-        return ret;
-    }
-    *out = cn_buf_detach(&b, NULL);
-    return 0;
 }
 
 int cn_rt_mkdir_p(const char *path)

@@ -37,6 +37,10 @@ struct cn_runtime {
     struct cn_rt_watch *watches; size_t nwatches, capwatches;
 };
 
+/* cn_err_set & co. return -EINVAL; where runtime.h promises another errno:
+ * `return CN_RT_ERR(ENOENT, cn_err_set(err, 404, ...));` */
+#define CN_RT_ERR(errnum, set) ((void)(set), -(errnum))
+
 /* ---- bundle.c ---- */
 
 /* config.json for spec, as a new reference. sandbox_dir holds the net/ipc/
@@ -51,10 +55,10 @@ int cn_bundle_mount_rootfs(const char *bundle, const char *const *layers, size_t
 int cn_bundle_unmount_rootfs(const char *bundle, cn_err *err);
 /* rm -rf path without crossing into other file systems; 0 if absent. */
 int cn_rt_rmtree(const char *path);
-/* Write data to path atomically (path.tmp + rename). */
+/* Write data to path atomically (path.tmp + rename), without the fsync of
+ * lib/pki.h's cn_write_file_atomic: these files sit on the start and exit
+ * paths, and after a host crash their containers are gone anyway. */
 int cn_rt_write_file(const char *path, const char *data, size_t len);
-/* Read a whole small file (malloc'd, NUL-terminated); -errno. */
-int cn_rt_read_file(const char *path, char **out, size_t max);
 /* mkdir -p (mode 0755 for new directories). */
 int cn_rt_mkdir_p(const char *path);
 

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "agent/runtime-internal.h"
+#include "lib/pki.h"
 #include "lib/log.h"
 
 #define START_TIMEOUT_MS 60000
@@ -150,7 +151,7 @@ static bool bundle_has(cn_runtime *rt, const char *id, const char *file)
 static json_t *bundle_json(cn_runtime *rt, const char *id, const char *file)
 {
     char *p = cn_asprintf("%s/%s/%s", rt->containers, id, file), *text = NULL;
-    json_t *j = cn_rt_read_file(p, &text, 1 << 20) == 0 ? json_loads(text, 0, NULL) : NULL;
+    json_t *j = cn_read_file(p, &text, NULL, NULL) == 0 ? json_loads(text, 0, NULL) : NULL;
     free(text);
     free(p);
     return j;
@@ -506,7 +507,12 @@ int cn_ctr_start(cn_runtime *rt, const cn_ctr_spec *spec, cn_err *err)
     bool made = false;
 
     if (access(ready, F_OK) < 0) {
-        ret = cn_err_set(err, 404, "NotFound", "pod %s has no sandbox", spec->pod);
+        ret = CN_RT_ERR(ENOENT, cn_err_set(err, 404, "NotFound", "pod %s has no sandbox", spec->pod));
+        goto out;
+    }
+    /* The config first: a bad spec leaves nothing behind. */
+    if (!(cfg = cn_bundle_config(spec, sdir, cgpath, rt->memsw, err))) {
+        ret = -EINVAL;
         goto out;
     }
     if (mkdir(bundle, 0711) < 0) {
@@ -532,10 +538,6 @@ int cn_ctr_start(cn_runtime *rt, const cn_ctr_spec *spec, cn_err *err)
         goto out;
     }
     if ((ret = cn_bundle_mount_rootfs(bundle, spec->layers, spec->nlayers, err)) < 0) goto out;
-    if (!(cfg = cn_bundle_config(spec, sdir, cgpath, rt->memsw, err))) {
-        ret = -EINVAL;
-        goto out;
-    }
     cfgtext = json_dumps(cfg, JSON_INDENT(1));
     char *cfgpath = cn_asprintf("%s/config.json", bundle);
     ret = cn_rt_write_file(cfgpath, cfgtext, strlen(cfgtext));
@@ -622,7 +624,7 @@ void cn_ctr_status_release(cn_ctr_status *st)
 int cn_ctr_get(cn_runtime *rt, const char *id, cn_ctr_status *out, cn_err *err)
 {
     if (!cn_rt_valid_name(id) || read_status(rt, id, out) < 0)
-        return cn_err_set(err, 404, "NotFound", "container %s not found", id ? id : "");
+        return CN_RT_ERR(ENOENT, cn_err_set(err, 404, "NotFound", "container %s not found", id ? id : ""));
     return 0;
 }
 
@@ -658,7 +660,7 @@ void cn_ctr_list_free(cn_ctr_status *sts, size_t n)
 int cn_ctr_signal(cn_runtime *rt, const char *id, int sig, cn_err *err)
 {
     if (!cn_rt_valid_name(id) || !bundle_has(rt, id, "."))
-        return cn_err_set(err, 404, "NotFound", "container %s not found", id ? id : "");
+        return CN_RT_ERR(ENOENT, cn_err_set(err, 404, "NotFound", "container %s not found", id ? id : ""));
     if (bundle_has(rt, id, "exit")) return 0;
     char signame[16];
     snprintf(signame, sizeof signame, "%d", sig);
@@ -730,7 +732,7 @@ int cn_ctr_remove(cn_runtime *rt, const char *id, cn_err *err)
     cn_ctr_state state = st.state;
     cn_ctr_status_release(&st);
     if (state == CN_CTR_RUNNING)
-        return cn_err_set(err, 409, "Conflict", "container %s is running", id);
+        return CN_RT_ERR(EBUSY, cn_err_set(err, 409, "Conflict", "container %s is running", id));
     /* The shim runs `runc delete` right after writing the exit file and
      * then ends; give it that moment rather than racing it. */
     for (int i = 0; i < 500 && shim_alive(rt, id); i++) {
@@ -812,7 +814,7 @@ int cn_ctr_exec(cn_runtime *rt, const char *id, const char *const *argv, bool tt
                 cn_err *err)
 {
     if (!cn_rt_valid_name(id) || !bundle_has(rt, id, "."))
-        return cn_err_set(err, 404, "NotFound", "container %s not found", id ? id : "");
+        return CN_RT_ERR(ENOENT, cn_err_set(err, 404, "NotFound", "container %s not found", id ? id : ""));
     if (!argv || !argv[0]) return cn_err_invalid(err, "exec: no command");
     if (tty) return exec_tty(rt, id, argv, pid, pty_master, err);
     const char *opts[] = { NULL };
@@ -827,7 +829,7 @@ int cn_ctr_exec_sync(cn_runtime *rt, const char *id, const char *const *argv, in
                      int *exit_code, char **output, cn_err *err)
 {
     if (!cn_rt_valid_name(id) || !bundle_has(rt, id, "."))
-        return cn_err_set(err, 404, "NotFound", "container %s not found", id ? id : "");
+        return CN_RT_ERR(ENOENT, cn_err_set(err, 404, "NotFound", "container %s not found", id ? id : ""));
     if (!argv || !argv[0]) return cn_err_invalid(err, "exec: no command");
     char rnd[8];
     cn_random(rnd, sizeof rnd);
@@ -870,16 +872,36 @@ int cn_ctr_exec_sync(cn_runtime *rt, const char *id, const char *const *argv, in
             cn_buf_add(&b, chunk, (size_t)r < EXEC_OUTPUT_MAX - b.len ? (size_t)r : EXEC_OUTPUT_MAX - b.len);
     }
     if (timed_out) {
-        /* SIGKILL cannot be forwarded by runc: kill the process itself. */
-        char *text = NULL;
-        int64_t xp = 0;
-        if (cn_rt_read_file(pidfile, &text, 64) == 0) {
-            text[strcspn(text, "\n")] = '\0';
-            if (cn_parse_int64(text, &xp) == 0 && xp > 0) kill((pid_t)xp, SIGKILL);
+        /* SIGKILL cannot be forwarded by runc: kill the process itself,
+         * from the pid file runc writes once it started it. If runc is
+         * still setting up (a loaded machine), give it up to 5 s to get
+         * there, rather than leave a process starting behind our back. */
+        int64_t until = cn_now_ms() + 5000, xp = 0;
+        int st = 0;
+        bool reaped = false;
+        for (;;) {
+            char *text = NULL;
+            if (cn_read_file(pidfile, &text, NULL, NULL) == 0) {
+                text[strcspn(text, "\n")] = '\0';
+                if (cn_parse_int64(text, &xp) < 0) xp = 0;
+            }
+            free(text);
+            if (xp > 0) {
+                kill((pid_t)xp, SIGKILL);
+                break;
+            }
+            if (waitpid(child, &st, WNOHANG) == child) {
+                reaped = true;
+                break;
+            }
+            if (cn_now_ms() >= until) break;
+            struct timespec ts = { 0, 10 * 1000000 };
+            nanosleep(&ts, NULL);
         }
-        free(text);
-        kill(child, SIGKILL);
-        wait_pid(child);
+        if (!reaped) {
+            kill(child, SIGKILL);
+            wait_pid(child);
+        }
         ret = cn_err_set(err, 504, "Timeout", "exec in container %s timed out after %lld ms", id,
                          (long long)timeout_ms);
         ret = -ETIMEDOUT;

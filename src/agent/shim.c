@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "agent/runtime-internal.h"
+#include "lib/pki.h"
 
 #define LINE_MAX_BYTES 16384    /* longer lines are split into "P" records */
 
@@ -152,7 +153,7 @@ static pid_t spawn(const char *const *argv, int out_fd, int err_fd)
 static char *runc_error(const char *bundle)
 {
     char *path = cn_asprintf("%s/runc.log", bundle), *text = NULL, *msg = NULL;
-    if (cn_rt_read_file(path, &text, 1 << 20) == 0) {
+    if (cn_read_file(path, &text, NULL, NULL) == 0) {
         for (char *line = text, *next; line && *line; line = next) {
             next = strchr(line, '\n');
             if (next) *next++ = '\0';
@@ -213,7 +214,7 @@ static bool oom_killed(const char *cgroup)
 {
     char *path = cn_asprintf("/sys/fs/cgroup/memory%s/memory.oom_control", cgroup), *text = NULL;
     bool oom = false;
-    if (cn_rt_read_file(path, &text, 4096) == 0) {
+    if (cn_read_file(path, &text, NULL, NULL) == 0) {
         char *p = strstr(text, "oom_kill ");
         if (p) {
             p += strlen("oom_kill ");
@@ -314,7 +315,7 @@ static int supervise(shim_args *a)
     }
     char *pidtext = NULL;
     int64_t init_pid = 0;
-    if (cn_rt_read_file(pid_file, &pidtext, 64) == 0) {
+    if (cn_read_file(pid_file, &pidtext, NULL, NULL) == 0) {
         pidtext[strcspn(pidtext, "\n")] = '\0';
         cn_parse_int64(pidtext, &init_pid);
     }
