@@ -36,15 +36,21 @@ stop_agent() {   # stop_agent PIDVAR
 }
 
 # Running containers as runc sees them: "id pid" lines.
-runc_view() { runc list 2>/dev/null | awk 'NR > 1 && $3 == "running" { print $1, $2 }' | sort; }
+runc_view() {
+    local r
+    for r in "$WORK"/a/runc "$WORK"/b/runc; do
+        [ -d "$r" ] && runc --root "$r" list 2>/dev/null | awk 'NR > 1 && $3 == "running" { print $1, $2 }'
+    done | sort
+}
 
 e2e_agent_cleanup() {
     stop_agent AGENT_A
     stop_agent AGENT_B
     # Pods' containers outlive agents by design: stop what this test ran.
-    local uid
-    for uid in $(ls "$WORK"/a/pods "$WORK"/b/pods 2>/dev/null | grep -E '^[0-9a-f-]{36}$'); do
-        for id in $(runc list -q 2>/dev/null | grep "^$uid"); do runc kill "$id" KILL 2>/dev/null; runc delete -f "$id" 2>/dev/null; done
+    local r id
+    for r in "$WORK"/a/runc "$WORK"/b/runc; do
+        [ -d "$r" ] || continue
+        for id in $(runc --root "$r" list -q 2>/dev/null); do runc --root "$r" delete -f "$id" 2>/dev/null; done
     done
     grep -q " $WORK" /proc/mounts && grep " $WORK" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
     nl_down "$P"
@@ -109,6 +115,7 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
+      terminationGracePeriodSeconds: 2
       affinity:
         podAntiAffinity:
           requiredDuringSchedulingIgnoredDuringExecution:
@@ -244,7 +251,7 @@ TICK_UID=$(jp pod/ticker '{.metadata.uid}')
 before=$(runc_view | grep -v "^$TICK_UID")
 rb=$(jp "pod/$PODA" '{.status.containerStatuses[0].restartCount}')
 kill -KILL "$AGENT_A"; wait "$AGENT_A" 2>/dev/null; AGENT_A=
-k delete pod ticker --wait=false >/dev/null
+k delete pod ticker --grace-period=1 --wait=false >/dev/null
 sleep 1
 start_agent a 10.99.0.11; AGENT_A=$!
 wait_for "ticker cleaned up after the agent returns" 60 sh -c "! nsenter --net=/run/netns/$LAN $K get pod ticker >/dev/null 2>&1"
