@@ -5,6 +5,8 @@
 #include "api/validate-internal.h"
 #include "lib/base64.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -749,9 +751,71 @@ static void binding(cn_vctx *v, const json_t *obj, const json_t *old)
         cn_v_invalid_str(v, "target.kind", kind, "must be empty or 'Node'");
 }
 
+/* A CIDR as upstream's IsValidCIDR takes it (net.ParseCIDR): an IPv4 or
+ * IPv6 address, "/", a prefix length that fits it. */
+static int cidr_family(const char *s)
+{
+    const char *slash = strchr(s, '/');
+    char ip[INET6_ADDRSTRLEN];
+    int64_t len;
+    if (!slash || (size_t)(slash - s) >= sizeof ip || cn_parse_int64(slash + 1, &len) < 0 || !slash[1] ||
+        len < 0)
+        return 0;
+    memcpy(ip, s, (size_t)(slash - s));
+    ip[slash - s] = '\0';
+    unsigned char buf[16];
+    if (inet_pton(AF_INET, ip, buf) == 1) return len <= 32 ? 4 : 0;
+    if (inet_pton(AF_INET6, ip, buf) == 1) return len <= 128 ? 6 : 0;
+    return 0;
+}
+
+/* The node's pod CIDRs: spec.podCIDRs, or [spec.podCIDR] when only that is
+ * set (v1 keeps both; the first of podCIDRs is podCIDR). Borrowed/new. */
+static json_t *pod_cidrs(const json_t *obj)
+{
+    const json_t *spec = json_object_get(obj, "spec");
+    json_t *l = json_object_get(spec, "podCIDRs");
+    if (json_array_size(l)) return json_incref(l);
+    const char *one = json_string_value(json_object_get(spec, "podCIDR"));
+    return one && *one ? json_pack("[s]", one) : json_array();
+}
+
+static void node_pod_cidrs(cn_vctx *v, const json_t *obj, const json_t *old)
+{
+    json_t *now = pod_cidrs(obj);
+    const json_t *spec = json_object_get(obj, "spec");
+    const char *one = json_string_value(json_object_get(spec, "podCIDR"));
+    size_t i;
+    json_t *c;
+    int fam[2] = { 0, 0 };
+    json_array_foreach(now, i, c) {
+        const char *s = json_string_value(c);
+        int f = s ? cidr_family(s) : 0;
+        char field[48];
+        snprintf(field, sizeof field, "spec.podCIDRs[%zu]", i);
+        if (!f) cn_v_invalid(v, field, c, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)");
+        if (i < 2) fam[i] = f;
+    }
+    if (json_array_size(now) > 2)
+        cn_v_invalid(v, "spec.podCIDRs", now, "may specify no more than one CIDR for each IP family");
+    else if (json_array_size(now) == 2 && fam[0] && fam[0] == fam[1])
+        cn_v_invalid(v, "spec.podCIDRs", now, "may specify no more than one CIDR for each IP family");
+    if (one && *one && json_array_size(now) && strcmp(one, json_string_value(json_array_get(now, 0)) ?: ""))
+        cn_v_invalid_str(v, "spec.podCIDR", one, "must be the same as spec.podCIDRs[0]");
+    if (old) {
+        /* The node IPAM controller assigns a block once: a block in use
+         * must never move under the node's pods. */
+        json_t *was = pod_cidrs(old);
+        if (json_array_size(was) && !json_equal(was, now))
+            cn_v_forbidden(v, "spec.podCIDRs", "node updates may not change podCIDR except from \"\" to valid");
+        json_decref(was);
+    }
+    json_decref(now);
+}
+
 static void node(cn_vctx *v, const json_t *obj, const json_t *old)
 {
-    (void)old;
+    node_pod_cidrs(v, obj, old);
     const json_t *spec = cn_v_obj(v, obj, "spec");
     const json_t *taints = cn_v_arr(v, spec, "taints");
     static const char *const effects[] = { "NoExecute", "NoSchedule", "PreferNoSchedule", NULL };
