@@ -54,7 +54,6 @@ e2e_agent_cleanup() {
     done
     grep -q " $WORK" /proc/mounts && grep " $WORK" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
     nl_down "$P"
-    registry_stop 2>/dev/null || true
 }
 e2e_extra_cleanup() { e2e_agent_cleanup; }
 
@@ -74,7 +73,8 @@ for _ in $(seq 1 200); do
 done
 expect_ok "server ready in the lan namespace" nl_exec "$LAN" curl -sfk "https://$LANIP:$PORT/readyz"
 
-REGISTRY_WRAP="nl_exec $LAN" registry_start "$LANIP:5000"
+REGISTRY_WRAP="nl_exec $LAN"   # registry and skopeo run in the lan namespace
+registry_start "$LANIP:5000"
 image_build_busybox "$WORK/oci"
 expect_ok "busybox image pushed" image_push "$WORK/oci" busybox:1
 IMG=$REGISTRY/busybox:1
