@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -764,6 +765,35 @@ static void test_registry(void)
     free(dir); free(good); free(bad); free(ref); free(dref); free(nope); free(want); free(notag); free(cref); free(bpath);
 }
 
+/* A full disk while unpacking is -ENOSPC, not a corrupt layer (root: a
+ * 256 KiB tmpfs). */
+static void test_enospc(void)
+{
+    if (geteuid() != 0) {
+        printf("skip test_enospc: not root\n");
+        return;
+    }
+    char *small = cn_asprintf("%s/small", tmpdir);
+    mkdir(small, 0755);
+    if (mount("tmpfs", small, "tmpfs", 0, "size=256k") < 0) {
+        printf("skip test_enospc: cannot mount tmpfs\n");
+        free(small);
+        return;
+    }
+    char *big = cn_malloc(1u << 20);
+    memset(big, 'x', (1u << 20) - 1);
+    big[(1u << 20) - 1] = '\0';
+    const tent files[] = { { "big", 'f', big, 0 } };
+    char *tar = cn_asprintf("%s/big.tar.gz", tmpdir), *dest = cn_asprintf("%s/layer", small);
+    make_tar(tar, files, 1, true);
+    cn_err e = CN_ERR_INIT;
+    CHECK_INT(cn_image_unpack(tar, dest, NULL, NULL, &e), -ENOSPC);
+    CHECK(e.message && strstr(e.message, "no space left"));
+    cn_err_clear(&e);
+    umount2(small, MNT_DETACH);
+    free(big); free(tar); free(dest); free(small);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) return 1;
@@ -772,6 +802,7 @@ int main(void)
     TEST_RUN(test_manifests);
     TEST_RUN(test_unpack);
     TEST_RUN(test_hostile);
+    TEST_RUN(test_enospc);
     TEST_RUN(test_store);
     TEST_RUN(test_registry);
     cn_image_rmtree(tmpdir);
