@@ -97,8 +97,9 @@ void cn_registry_close(cn_registry *r);
  * -ENOENT, -EACCES, -EHOSTUNREACH, -EIO (other HTTP failures). */
 int cn_registry_get_manifest(cn_registry *r, const char *reference, cn_buf *body,
                              char **digest_hdr, cn_err *err);
-/* GET a blob into fd, hashing it; *got receives "sha256:<hex>" (72 bytes). */
-int cn_registry_get_blob(cn_registry *r, const char *digest, int fd, char got[72], cn_err *err);
+/* GET a blob into fd, hashing it; *got receives "sha256:<hex>" (72 bytes).
+ * More than max bytes (the descriptor's size; < 0: no limit) is -EBADMSG. */
+int cn_registry_get_blob(cn_registry *r, const char *digest, int64_t max, int fd, char got[72], cn_err *err);
 
 /* ---- layers (image_unpack.c) ---- */
 

@@ -476,7 +476,7 @@ static int digest_mismatch(cn_err *err, const char *want, const char *got)
 }
 
 /* Make blob digest present (downloading it if need be) and verified. */
-static int ensure_blob(cn_image_store *s, source *src, const char *digest, cn_err *err)
+static int ensure_blob(cn_image_store *s, source *src, const char *digest, int64_t size, cn_err *err)
 {
     _cleanup_free_ char *final = blob_path(s, digest);
     if (exists(final)) return 0;
@@ -495,7 +495,7 @@ static int ensure_blob(cn_image_store *s, source *src, const char *digest, cn_er
         goto done;
     }
     char got[72];
-    rc = cn_registry_get_blob(src->reg, digest, fd, got, err);
+    rc = cn_registry_get_blob(src->reg, digest, size, fd, got, err);
     if (rc == 0 && strcmp(got, digest) != 0) rc = digest_mismatch(err, digest, got);
     if (rc == 0 && (rc = publish(tmp, fd, final)) < 0) rc = sys_err(err, -rc, "storing", final);
     close(fd);
@@ -513,8 +513,9 @@ static int read_blob(cn_image_store *s, const char *digest, cn_buf *out, cn_err 
     return 0;
 }
 
-/* Make layer diff_id present, unpacking blob digest. *bytes: its size. */
-static int ensure_layer(cn_image_store *s, source *src, const char *digest, const char *diff_id, cn_err *err)
+/* Make layer diff_id present, unpacking blob digest (at most size bytes). */
+static int ensure_layer(cn_image_store *s, source *src, const char *digest, int64_t size, const char *diff_id,
+                        cn_err *err)
 {
     _cleanup_free_ char *final = layer_path(s, diff_id);
     if (exists(final)) return 0;
@@ -524,7 +525,7 @@ static int ensure_layer(cn_image_store *s, source *src, const char *digest, cons
     int rc = 0;
     if (!flight_begin(s, key, &rc, err)) return rc;
     if (exists(final)) goto done;
-    if ((rc = ensure_blob(s, src, digest, err)) < 0) goto done;
+    if ((rc = ensure_blob(s, src, digest, size, err)) < 0) goto done;
     rc = cn_image_unpack(blob, tmp, diff_id, NULL, err);
     if (rc == 0 && (rc = publish(tmp, -1, final)) < 0) rc = sys_err(err, -rc, "storing", final);
     if (rc < 0) cn_image_rmtree(tmp);
@@ -604,7 +605,7 @@ static int load_image(cn_image_store *s, source *src, const char *reference, con
             goto out;
         }
     }
-    if ((rc = ensure_blob(s, src, m.config.digest, err)) < 0) goto out;
+    if ((rc = ensure_blob(s, src, m.config.digest, m.config.size, err)) < 0) goto out;
     json_array_append_new(blobs, json_string(m.config.digest));
     cn_buf_reset(&body);
     if ((rc = read_blob(s, m.config.digest, &body, err)) < 0) goto out;
@@ -618,7 +619,7 @@ static int load_image(cn_image_store *s, source *src, const char *reference, con
     json_object_set_new(out->rec, "layers", layers);
     uint64_t size = 0;
     for (size_t i = 0; i < m.ndescs; i++) {
-        if ((rc = ensure_layer(s, src, m.descs[i].digest, cfg.diff_ids[i], err)) < 0) goto out;
+        if ((rc = ensure_layer(s, src, m.descs[i].digest, m.descs[i].size, cfg.diff_ids[i], err)) < 0) goto out;
         json_array_append_new(blobs, json_string(m.descs[i].digest));
         json_array_append_new(layers, json_string(cfg.diff_ids[i]));
         _cleanup_free_ char *lp = layer_path(s, cfg.diff_ids[i]);

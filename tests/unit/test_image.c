@@ -593,7 +593,7 @@ static void test_store(void)
 typedef struct fake {
     struct MHD_Daemon *d;
     int port;
-    blob img[3], bad[3];
+    blob img[3], bad[3], big[3];    /* big: a manifest that understates the layer's size */
     char basic[128];             /* "Basic base64(alice:pw)" */
     atomic_int layer_gets, tokens;
 } fake;
@@ -633,7 +633,7 @@ static enum MHD_Result fake_handler(void *cls, struct MHD_Connection *c, const c
         free(rname);
         return r;
     }
-    blob *b = !strcmp(rname, "img") ? f->img : !strcmp(rname, "corrupt") ? f->bad : NULL;
+    blob *b = !strcmp(rname, "img") ? f->img : !strcmp(rname, "corrupt") ? f->bad : !strcmp(rname, "big") ? f->big : NULL;
     free(rname);
     if (!b) return reply(c, 404, "{\"errors\":[{\"code\":\"NAME_UNKNOWN\"}]}", 35, NULL, NULL);
     if (cn_str_has_prefix(kind, "/manifests/")) {
@@ -679,6 +679,15 @@ static void test_registry(void)
     fake f = { 0 };
     make_image("reg", false, f.img);
     make_image("corrupt", true, f.bad);
+    make_image("big", false, f.big);
+    {
+        /* The same layer, declared 10 bytes long. */
+        char *m = cn_asprintf("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                              "\"config\":{\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"digest\":\"%s\",\"size\":10}]}",
+                              f.big[1].digest, f.big[1].len, f.big[0].digest);
+        free(f.big[2].data);
+        blob_of(&f.big[2], m, strlen(m));
+    }
     cn_buf b;
     cn_buf_init(&b);
     cn_buf_adds(&b, "Basic ");
@@ -751,6 +760,11 @@ static void test_registry(void)
     struct stat st;
     CHECK(lstat(bpath, &st) < 0);
 
+    char *bigref = cn_asprintf("%s/big:1", host);
+    CHECK_INT(cn_image_pull(s, bigref, goodv, 1, false, &img, &e), -EBADMSG);
+    CHECK(e.message && strstr(e.message, "larger than 10 bytes"));
+    free(bigref);
+
     MHD_stop_daemon(f.d);
     CHECK_INT(cn_image_pull(s, ref, goodv, 1, false, &img, &e), -EHOSTUNREACH);
     CHECK(e.message && strstr(e.message, "failed to do request"));
@@ -762,6 +776,7 @@ static void test_registry(void)
     cn_err_clear(&e);
     blobs_free(f.img, 3);
     blobs_free(f.bad, 3);
+    blobs_free(f.big, 3);
     free(dir); free(good); free(bad); free(ref); free(dref); free(nope); free(want); free(notag); free(cref); free(bpath);
 }
 
