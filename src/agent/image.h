@@ -68,7 +68,8 @@ void cn_image_free(cn_image *img);
 
 /* Load an OCI image layout archive (tar, as `skopeo copy ... oci-archive:F`
  * writes) or docker-archive; every image in it gets the refs its index names
- * (org.opencontainers.image.ref.name, normalised). *names_out (may be NULL)
+ * (org.opencontainers.image.ref.name, normalised; a docker-archive's
+ * RepoTags). Every blob is verified (-EBADMSG). *names_out (may be NULL)
  * receives a malloc'd NULL-terminated array of the refs loaded. */
 int cn_image_import(cn_image_store *s, const char *path, char ***names_out, cn_err *err);
 
