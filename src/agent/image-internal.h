@@ -88,9 +88,10 @@ void cn_image_config_clear(cn_image_config *c);
 typedef struct cn_registry cn_registry;
 
 /* A client for one repository on one registry; credentials may be NULL
- * (anonymous). plain_http for registries listed as insecure. */
-int cn_registry_open(const char *domain, const char *repo, bool plain_http, const char *user,
-                     const char *pass, int timeout_s, cn_registry **out);
+ * (anonymous). plain_http for registries listed as insecure; ca_file (may
+ * be NULL: the system's CAs) verifies HTTPS ones. */
+int cn_registry_open(const char *domain, const char *repo, bool plain_http, const char *ca_file,
+                     const char *user, const char *pass, int timeout_s, cn_registry **out);
 void cn_registry_close(cn_registry *r);
 /* GET a manifest by tag or digest into body (at most CN_IMAGE_MAX_JSON);
  * *digest_hdr gets Docker-Content-Digest (or NULL). Errors as cn_image_pull:

@@ -53,6 +53,7 @@ struct cn_image_store {
     char **insecure;
     size_t ninsecure;
     int timeout_s;
+    char *ca_file;
     pthread_mutex_t mu;     /* flights */
     pthread_rwlock_t gc;    /* pulls and imports shared, gc exclusive */
     flight *flights;
@@ -313,6 +314,7 @@ int cn_image_store_open(const cn_image_store_config *cfg, cn_image_store **out, 
     s->dir = cn_strdup(real);
     s->lockfd = fd;
     s->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 60;
+    s->ca_file = cn_strdup(cfg->ca_file);
     s->insecure = cn_calloc(cfg->ninsecure + 1, sizeof *s->insecure);
     for (size_t i = 0; i < cfg->ninsecure; i++) s->insecure[i] = cn_strdup(cfg->insecure[i]);
     s->ninsecure = cfg->ninsecure;
@@ -328,6 +330,7 @@ void cn_image_store_close(cn_image_store *s)
     if (!s) return;
     for (size_t i = 0; i < s->ninsecure; i++) free(s->insecure[i]);
     free(s->insecure);
+    free(s->ca_file);
     pthread_mutex_destroy(&s->mu);
     pthread_rwlock_destroy(&s->gc);
     if (s->lockfd >= 0) close(s->lockfd);
@@ -672,7 +675,7 @@ static int do_pull(cn_image_store *s, const cn_imgref *r, const char *const *cfg
     _cleanup_free_ char *user = NULL, *pass = NULL;
     cn_image_auth_find(cfgs, ncfgs, r->domain, &user, &pass);
     cn_registry *reg = NULL;
-    if (cn_registry_open(r->domain, r->repo, is_insecure(s, r->domain), user, pass, s->timeout_s, &reg) < 0) {
+    if (cn_registry_open(r->domain, r->repo, is_insecure(s, r->domain), s->ca_file, user, pass, s->timeout_s, &reg) < 0) {
         cn_err_set(err, 500, "InternalError", "cannot create an HTTP client");
         return -ENOMEM;
     }

@@ -29,6 +29,7 @@ typedef struct cn_image_store_config {
     const char *const *insecure;           /* "host:port" registries spoken to over plain HTTP */
     size_t ninsecure;
     int timeout_s;                         /* per HTTP request; 0 = 60 */
+    const char *ca_file;                   /* PEM CAs for HTTPS registries; NULL = the system's */
 } cn_image_store_config;
 
 /* An image as stored: everything owned by the struct (cn_image_free). */

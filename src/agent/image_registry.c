@@ -22,6 +22,7 @@
 struct cn_registry {
     char *base;         /* "https://host:port/v2/repo" */
     char *repo;
+    char *ca_file;      /* NULL: libcurl's default CA store */
     char *user, *pass;
     char *authz;        /* Authorization header value once known */
     int timeout_s;
@@ -44,14 +45,15 @@ typedef struct sink {
 
 static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-int cn_registry_open(const char *domain, const char *repo, bool plain_http, const char *user,
-                     const char *pass, int timeout_s, cn_registry **out)
+int cn_registry_open(const char *domain, const char *repo, bool plain_http, const char *ca_file,
+                     const char *user, const char *pass, int timeout_s, cn_registry **out)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, curl_init_once);
     cn_registry *r = cn_calloc(1, sizeof *r);
     r->base = cn_asprintf("%s://%s/v2/%s", plain_http ? "http" : "https", cn_imgref_endpoint(domain), repo);
     r->repo = cn_strdup(repo);
+    r->ca_file = cn_strdup(ca_file);
     r->user = cn_strdup(user);
     r->pass = cn_strdup(pass);
     r->timeout_s = timeout_s > 0 ? timeout_s : 60;
@@ -70,6 +72,7 @@ void cn_registry_close(cn_registry *r)
     if (r->curl) curl_easy_cleanup(r->curl);
     free(r->base);
     free(r->repo);
+    free(r->ca_file);
     free(r->user);
     free(r->pass);
     free(r->authz);
@@ -236,6 +239,7 @@ static int perform(cn_registry *r, const char *url, const char *accept, const ch
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, k);
     curl_easy_setopt(c, CURLOPT_PROXY, "");   /* registries are reached directly */
+    if (r->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
     if (userpwd) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);

@@ -1,9 +1,10 @@
 #!/bin/bash
 # e2e_image: the node image store through `cairn image` against Debian's
 # docker-registry on loopback — pulls by tag, digest and multi-arch index,
-# IfNotPresent, credentials, the documented errors, digest verification of
-# a corrupted blob, concurrent pulls sharing one download, import of an
-# oci-archive and a docker-archive written by skopeo, rm and prune.
+# HTTPS with a private CA, IfNotPresent, credentials, the documented
+# errors, digest verification of a corrupted blob, concurrent pulls sharing
+# one download, import of an oci-archive and a docker-archive written by
+# skopeo, rm and prune.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/registry_lib.sh"
 
@@ -69,6 +70,17 @@ expect_fail "no credentials: 401" "failed to pull and unpack image \"$AUTHREG/pr
 expect_fail "bad credentials: 401" "failed to pull and unpack image \"$AUTHREG/private:1\": .*401 Unauthorized" \
     img --docker-config "$WORK/bad.json" pull "$AUTHREG/private:1"
 expect_out "good credentials" "^$AUTHREG/private:1: sha256:" img --docker-config "$WORK/good.json" pull "$AUTHREG/private:1"
+
+# --- HTTPS: verified against the CA given, refused without it ---
+REGISTRY_TLS=1 registry_start || exit 1
+TLSREG=$REGISTRY
+expect_ok "push to the TLS registry" image_push "$WORK/bb" secure:1
+REGISTRY=$REG
+D_TLS=$WORK/agent-tls
+expect_fail "https with an unknown CA fails" "failed to do request: GET \"https://$TLSREG/" \
+    "$CAIRN" image --data-dir "$D_TLS" pull "$TLSREG/secure:1"
+expect_out "https with --registry-ca" "^$TLSREG/secure:1: sha256:" \
+    "$CAIRN" image --data-dir "$D_TLS" --registry-ca "$REGISTRY_CA" pull "$TLSREG/secure:1"
 
 # --- IfNotPresent: no registry needed once present ---
 kill -STOP "${REGISTRY_PIDS[0]}"

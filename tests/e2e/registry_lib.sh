@@ -6,7 +6,9 @@
 #                                $WORK; exports REGISTRY=host:port and
 #                                REGISTRY_STORAGE (its storage root). With
 #                                REGISTRY_HTPASSWD="user:pass" it requires
-#                                Basic auth. REGISTRY_WRAP (e.g. "nsenter
+#                                Basic auth; with REGISTRY_TLS=1 it serves
+#                                HTTPS with a certificate from a fresh CA,
+#                                exported as REGISTRY_CA (PEM file). REGISTRY_WRAP (e.g. "nsenter
 #                                --net=/run/netns/X") prefixes the command, to
 #                                run it in a network namespace. Stopped at exit.
 #   image_build_busybox DIR [SRC[:DEST]...]
@@ -62,6 +64,12 @@ registry_start() {
         echo "    enabled: true"
         echo "http:"
         echo "  addr: $addr"
+        if [ -n "${REGISTRY_TLS:-}" ]; then
+            _registry_cert "$d" "${addr%:*}"
+            echo "  tls:"
+            echo "    certificate: $d/server.crt"
+            echo "    key: $d/server.key"
+        fi
         if [ -n "${REGISTRY_HTPASSWD:-}" ]; then
             htpasswd -Bbn "${REGISTRY_HTPASSWD%%:*}" "${REGISTRY_HTPASSWD#*:}" >"$d/htpasswd"
             echo "auth:"
@@ -75,18 +83,33 @@ registry_start() {
     # override, and this library exports some.
     ${REGISTRY_WRAP:-} env -i PATH="$PATH" docker-registry serve "$d/config.yml" >"$d/log" 2>&1 &
     REGISTRY_PIDS+=($!)
-    local i
+    local i scheme=http
+    [ -n "${REGISTRY_TLS:-}" ] && scheme=https
     for i in $(seq 1 100); do
         # Any HTTP answer (200, or 401 with auth) means it listens.
         # shellcheck disable=SC2086
-        if ${REGISTRY_WRAP:-} curl -s -o /dev/null -w '%{http_code}' "http://$addr/v2/" 2>/dev/null | grep -q '^[24]'; then
+        if ${REGISTRY_WRAP:-} curl -s ${REGISTRY_TLS:+--cacert "$d/ca.crt"} -o /dev/null -w '%{http_code}' \
+                "$scheme://$addr/v2/" 2>/dev/null | grep -q '^[24]'; then
             export REGISTRY=$addr REGISTRY_STORAGE=$d/storage
+            if [ -n "${REGISTRY_TLS:-}" ]; then export REGISTRY_CA=$d/ca.crt; fi
             return 0
         fi
         sleep 0.1
     done
     echo "registry_lib: docker-registry did not start on $addr"; cat "$d/log"
     return 1
+}
+
+# A CA and a serving certificate for IP or host $2, in $1.
+_registry_cert() {
+    local d=$1 host=$2 san
+    case "$host" in *[!0-9.]*) san=DNS:$host ;; *) san=IP:$host ;; esac
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=cairn-test-ca" \
+        -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$host" -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
+    printf 'subjectAltName=%s\n' "$san" >"$d/ext.cnf"
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+        -extfile "$d/ext.cnf" -out "$d/server.crt" 2>/dev/null
 }
 
 # Move FILE into DIR's blobs; prints "sha256:<hex> <size>".
