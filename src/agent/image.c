@@ -670,10 +670,8 @@ static bool is_insecure(cn_image_store *s, const char *domain)
     return false;
 }
 
-static int do_pull(cn_image_store *s, const cn_imgref *r, const char *const *cfgs, size_t ncfgs, cn_err *err)
+static int do_pull(cn_image_store *s, const cn_imgref *r, const char *user, const char *pass, cn_err *err)
 {
-    _cleanup_free_ char *user = NULL, *pass = NULL;
-    cn_image_auth_find(cfgs, ncfgs, r->domain, &user, &pass);
     cn_registry *reg = NULL;
     if (cn_registry_open(r->domain, r->repo, is_insecure(s, r->domain), s->ca_file, user, pass, s->timeout_s, &reg) < 0) {
         cn_err_set(err, 500, "InternalError", "cannot create an HTTP client");
@@ -692,7 +690,7 @@ int cn_image_pull(cn_image_store *s, const char *ref, const char *const *dockerc
                   bool only_if_missing, cn_image **out, cn_err *err)
 {
     cn_imgref r = { 0 };
-    _cleanup_free_ char *key = NULL;
+    _cleanup_free_ char *key = NULL, *user = NULL, *pass = NULL;
     int rc = cn_imgref_parse(ref, &r, err);
     if (rc < 0) return rc;
     if (only_if_missing) {
@@ -701,10 +699,16 @@ int cn_image_pull(cn_image_store *s, const char *ref, const char *const *dockerc
         cn_err_clear(&tmp);
         if (rc == 0) goto out;
     }
-    key = cn_asprintf("ref:%s", r.name);
+    /* Pulls share a result only when they use the same credentials: a pod
+     * with a wrong secret must not fail one with the right one. */
+    cn_image_auth_find(dockercfgs, ndockercfgs, r.domain, &user, &pass);
+    _cleanup_free_ char *cred = cn_asprintf("%s:%s", user ? user : "", pass ? pass : "");
+    char credsum[72];
+    cn_image_sha256(cred, strlen(cred), credsum);
+    key = cn_asprintf("ref:%s %s", r.name, credsum);
     pthread_rwlock_rdlock(&s->gc);
     if (flight_begin(s, key, &rc, err)) {
-        rc = do_pull(s, &r, dockercfgs, ndockercfgs, err);
+        rc = do_pull(s, &r, user, pass, err);
         flight_end(s, key, rc, err);
     }
     pthread_rwlock_unlock(&s->gc);
