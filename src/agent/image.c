@@ -690,7 +690,7 @@ int cn_image_pull(cn_image_store *s, const char *ref, const char *const *dockerc
                   bool only_if_missing, cn_image **out, cn_err *err)
 {
     cn_imgref r = { 0 };
-    _cleanup_free_ char *key = NULL, *user = NULL, *pass = NULL;
+    _cleanup_free_ char *key = NULL, *user = NULL, *pass = NULL, *cred = NULL;
     int rc = cn_imgref_parse(ref, &r, err);
     if (rc < 0) return rc;
     if (only_if_missing) {
@@ -702,7 +702,7 @@ int cn_image_pull(cn_image_store *s, const char *ref, const char *const *dockerc
     /* Pulls share a result only when they use the same credentials: a pod
      * with a wrong secret must not fail one with the right one. */
     cn_image_auth_find(dockercfgs, ndockercfgs, r.domain, &user, &pass);
-    _cleanup_free_ char *cred = cn_asprintf("%s:%s", user ? user : "", pass ? pass : "");
+    cred = cn_asprintf("%s:%s", user ? user : "", pass ? pass : "");
     char credsum[72];
     cn_image_sha256(cred, strlen(cred), credsum);
     key = cn_asprintf("ref:%s %s", r.name, credsum);
