@@ -740,6 +740,15 @@ static void test_registry(void)
         cn_image_free(img);
         img = NULL;
     }
+    /* A wrong secret and a right one at the same time: not merged. */
+    puller pb = { .s = s, .ref = ref, .cfgs = badv }, pg = { .s = s, .ref = ref, .cfgs = goodv };
+    pthread_create(&th[0], NULL, pull_thread, &pb);
+    pthread_create(&th[1], NULL, pull_thread, &pg);
+    pthread_join(th[0], NULL);
+    pthread_join(th[1], NULL);
+    CHECK_INT(pb.rc, -EACCES);
+    CHECK_INT(pg.rc, 0);
+
     /* By digest, and found by repo digest locally. */
     char *dref = cn_asprintf("%s/img@%s", host, f.img[2].digest);
     CHECK_INT(cn_image_pull(s, dref, goodv, 1, false, &img, &e), 0);
