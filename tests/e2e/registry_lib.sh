@@ -25,15 +25,16 @@
 #   image_push DIR NAME:TAG      skopeo copy (--all) oci:DIR to $REGISTRY.
 #   image_creds USER PASS FILE   a dockerconfigjson file for $REGISTRY.
 
-REGISTRY_PIDS=()
+REGISTRY_PIDS=()   # the docker-registry processes themselves
+REGISTRY_JOBS=()   # the background jobs (a wrapper function runs in a subshell)
 REGISTRY_N=0
 
 registry_stop_all() {
     local p
-    for p in "${REGISTRY_PIDS[@]}"; do
-        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-    done
+    for p in "${REGISTRY_PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
+    for p in "${REGISTRY_JOBS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
     REGISTRY_PIDS=()
+    REGISTRY_JOBS=()
 }
 # Chain onto lib.sh's cleanup so registries stop even when a check fails.
 trap 'registry_stop_all; cleanup' EXIT
@@ -80,9 +81,12 @@ registry_start() {
     } >"$d/config.yml"
     # shellcheck disable=SC2086
     # env -i: docker-registry takes every REGISTRY_* variable as a config
-    # override, and this library exports some.
-    ${REGISTRY_WRAP:-} env -i PATH="$PATH" docker-registry serve "$d/config.yml" >"$d/log" 2>&1 &
-    REGISTRY_PIDS+=($!)
+    # override, and this library exports some. The sh records the pid the
+    # registry will have (it execs), since $! may be a wrapper's subshell
+    # that killing would not take the registry with.
+    ${REGISTRY_WRAP:-} env -i PATH="$PATH" sh -c 'echo $$ >"$0"; exec docker-registry serve "$1"' \
+        "$d/pid" "$d/config.yml" >"$d/log" 2>&1 &
+    REGISTRY_JOBS+=($!)
     local i scheme=http
     [ -n "${REGISTRY_TLS:-}" ] && scheme=https
     for i in $(seq 1 100); do
@@ -90,6 +94,7 @@ registry_start() {
         # shellcheck disable=SC2086
         if ${REGISTRY_WRAP:-} curl -s ${REGISTRY_TLS:+--cacert "$d/ca.crt"} -o /dev/null -w '%{http_code}' \
                 "$scheme://$addr/v2/" 2>/dev/null | grep -q '^[24]'; then
+            REGISTRY_PIDS+=("$(cat "$d/pid")")
             export REGISTRY=$addr REGISTRY_STORAGE=$d/storage
             if [ -n "${REGISTRY_TLS:-}" ]; then export REGISTRY_CA=$d/ca.crt; fi
             return 0
@@ -97,6 +102,7 @@ registry_start() {
         sleep 0.1
     done
     echo "registry_lib: docker-registry did not start on $addr"; cat "$d/log"
+    [ -s "$d/pid" ] && REGISTRY_PIDS+=("$(cat "$d/pid")")   # stopped at exit all the same
     return 1
 }
 
