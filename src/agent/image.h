@@ -53,8 +53,9 @@ void cn_image_store_close(cn_image_store *s);
  * return it. dockercfgs: contents of kubernetes.io/dockerconfigjson secrets
  * (the JSON text, {"auths":{"host":{"auth"|"username"+"password"}}}), tried
  * for the reference's registry; may be empty. Errors (err->message written
- * for a user, as kubectl describe shows them):
- *   -ENOENT        manifest unknown: 'failed to pull image "R": not found'
+ * for a user, as kubectl describe shows them, after containerd: 'failed to
+ * pull and unpack image "R": failed to resolve reference "R": not found'):
+ *   -ENOENT        manifest unknown (or no linux/<arch> entry in an index)
  *   -EACCES        401/403 from the registry (bad or missing credentials)
  *   -EHOSTUNREACH  registry unreachable (connect/timeout/DNS)
  *   -EBADMSG       digest mismatch or malformed manifest
