@@ -60,6 +60,7 @@ void cn_image_store_close(cn_image_store *s);
  *   -EHOSTUNREACH  registry unreachable (connect/timeout/DNS)
  *   -EBADMSG       digest mismatch or malformed manifest
  *   -ENOSPC        disk full while unpacking
+ *   -EIO           any other failure status from the registry (5xx...)
  *   -EINVAL        malformed reference */
 int cn_image_pull(cn_image_store *s, const char *ref, const char *const *dockercfgs,
                   size_t ndockercfgs, bool only_if_missing, cn_image **out, cn_err *err);
