@@ -88,17 +88,19 @@ void cn_image_config_clear(cn_image_config *c);
 typedef struct cn_registry cn_registry;
 
 /* A client for one repository on one registry; credentials may be NULL
- * (anonymous). plain_http for registries listed as insecure. */
-int cn_registry_open(const char *domain, const char *repo, bool plain_http, const char *user,
-                     const char *pass, int timeout_s, cn_registry **out);
+ * (anonymous). plain_http for registries listed as insecure; ca_file (may
+ * be NULL: the system's CAs) verifies HTTPS ones. */
+int cn_registry_open(const char *domain, const char *repo, bool plain_http, const char *ca_file,
+                     const char *user, const char *pass, int timeout_s, cn_registry **out);
 void cn_registry_close(cn_registry *r);
 /* GET a manifest by tag or digest into body (at most CN_IMAGE_MAX_JSON);
  * *digest_hdr gets Docker-Content-Digest (or NULL). Errors as cn_image_pull:
  * -ENOENT, -EACCES, -EHOSTUNREACH, -EIO (other HTTP failures). */
 int cn_registry_get_manifest(cn_registry *r, const char *reference, cn_buf *body,
                              char **digest_hdr, cn_err *err);
-/* GET a blob into fd, hashing it; *got receives "sha256:<hex>" (72 bytes). */
-int cn_registry_get_blob(cn_registry *r, const char *digest, int fd, char got[72], cn_err *err);
+/* GET a blob into fd, hashing it; *got receives "sha256:<hex>" (72 bytes).
+ * More than max bytes (the descriptor's size; < 0: no limit) is -EBADMSG. */
+int cn_registry_get_blob(cn_registry *r, const char *digest, int64_t max, int fd, char got[72], cn_err *err);
 
 /* ---- layers (image_unpack.c) ---- */
 

@@ -53,6 +53,7 @@ struct cn_image_store {
     char **insecure;
     size_t ninsecure;
     int timeout_s;
+    char *ca_file;
     pthread_mutex_t mu;     /* flights */
     pthread_rwlock_t gc;    /* pulls and imports shared, gc exclusive */
     flight *flights;
@@ -313,6 +314,7 @@ int cn_image_store_open(const cn_image_store_config *cfg, cn_image_store **out, 
     s->dir = cn_strdup(real);
     s->lockfd = fd;
     s->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 60;
+    s->ca_file = cn_strdup(cfg->ca_file);
     s->insecure = cn_calloc(cfg->ninsecure + 1, sizeof *s->insecure);
     for (size_t i = 0; i < cfg->ninsecure; i++) s->insecure[i] = cn_strdup(cfg->insecure[i]);
     s->ninsecure = cfg->ninsecure;
@@ -328,6 +330,7 @@ void cn_image_store_close(cn_image_store *s)
     if (!s) return;
     for (size_t i = 0; i < s->ninsecure; i++) free(s->insecure[i]);
     free(s->insecure);
+    free(s->ca_file);
     pthread_mutex_destroy(&s->mu);
     pthread_rwlock_destroy(&s->gc);
     if (s->lockfd >= 0) close(s->lockfd);
@@ -476,7 +479,7 @@ static int digest_mismatch(cn_err *err, const char *want, const char *got)
 }
 
 /* Make blob digest present (downloading it if need be) and verified. */
-static int ensure_blob(cn_image_store *s, source *src, const char *digest, cn_err *err)
+static int ensure_blob(cn_image_store *s, source *src, const char *digest, int64_t size, cn_err *err)
 {
     _cleanup_free_ char *final = blob_path(s, digest);
     if (exists(final)) return 0;
@@ -495,7 +498,7 @@ static int ensure_blob(cn_image_store *s, source *src, const char *digest, cn_er
         goto done;
     }
     char got[72];
-    rc = cn_registry_get_blob(src->reg, digest, fd, got, err);
+    rc = cn_registry_get_blob(src->reg, digest, size, fd, got, err);
     if (rc == 0 && strcmp(got, digest) != 0) rc = digest_mismatch(err, digest, got);
     if (rc == 0 && (rc = publish(tmp, fd, final)) < 0) rc = sys_err(err, -rc, "storing", final);
     close(fd);
@@ -513,8 +516,9 @@ static int read_blob(cn_image_store *s, const char *digest, cn_buf *out, cn_err 
     return 0;
 }
 
-/* Make layer diff_id present, unpacking blob digest. *bytes: its size. */
-static int ensure_layer(cn_image_store *s, source *src, const char *digest, const char *diff_id, cn_err *err)
+/* Make layer diff_id present, unpacking blob digest (at most size bytes). */
+static int ensure_layer(cn_image_store *s, source *src, const char *digest, int64_t size, const char *diff_id,
+                        cn_err *err)
 {
     _cleanup_free_ char *final = layer_path(s, diff_id);
     if (exists(final)) return 0;
@@ -524,7 +528,7 @@ static int ensure_layer(cn_image_store *s, source *src, const char *digest, cons
     int rc = 0;
     if (!flight_begin(s, key, &rc, err)) return rc;
     if (exists(final)) goto done;
-    if ((rc = ensure_blob(s, src, digest, err)) < 0) goto done;
+    if ((rc = ensure_blob(s, src, digest, size, err)) < 0) goto done;
     rc = cn_image_unpack(blob, tmp, diff_id, NULL, err);
     if (rc == 0 && (rc = publish(tmp, -1, final)) < 0) rc = sys_err(err, -rc, "storing", final);
     if (rc < 0) cn_image_rmtree(tmp);
@@ -604,7 +608,7 @@ static int load_image(cn_image_store *s, source *src, const char *reference, con
             goto out;
         }
     }
-    if ((rc = ensure_blob(s, src, m.config.digest, err)) < 0) goto out;
+    if ((rc = ensure_blob(s, src, m.config.digest, m.config.size, err)) < 0) goto out;
     json_array_append_new(blobs, json_string(m.config.digest));
     cn_buf_reset(&body);
     if ((rc = read_blob(s, m.config.digest, &body, err)) < 0) goto out;
@@ -618,7 +622,7 @@ static int load_image(cn_image_store *s, source *src, const char *reference, con
     json_object_set_new(out->rec, "layers", layers);
     uint64_t size = 0;
     for (size_t i = 0; i < m.ndescs; i++) {
-        if ((rc = ensure_layer(s, src, m.descs[i].digest, cfg.diff_ids[i], err)) < 0) goto out;
+        if ((rc = ensure_layer(s, src, m.descs[i].digest, m.descs[i].size, cfg.diff_ids[i], err)) < 0) goto out;
         json_array_append_new(blobs, json_string(m.descs[i].digest));
         json_array_append_new(layers, json_string(cfg.diff_ids[i]));
         _cleanup_free_ char *lp = layer_path(s, cfg.diff_ids[i]);
@@ -666,12 +670,10 @@ static bool is_insecure(cn_image_store *s, const char *domain)
     return false;
 }
 
-static int do_pull(cn_image_store *s, const cn_imgref *r, const char *const *cfgs, size_t ncfgs, cn_err *err)
+static int do_pull(cn_image_store *s, const cn_imgref *r, const char *user, const char *pass, cn_err *err)
 {
-    _cleanup_free_ char *user = NULL, *pass = NULL;
-    cn_image_auth_find(cfgs, ncfgs, r->domain, &user, &pass);
     cn_registry *reg = NULL;
-    if (cn_registry_open(r->domain, r->repo, is_insecure(s, r->domain), user, pass, s->timeout_s, &reg) < 0) {
+    if (cn_registry_open(r->domain, r->repo, is_insecure(s, r->domain), s->ca_file, user, pass, s->timeout_s, &reg) < 0) {
         cn_err_set(err, 500, "InternalError", "cannot create an HTTP client");
         return -ENOMEM;
     }
@@ -688,7 +690,7 @@ int cn_image_pull(cn_image_store *s, const char *ref, const char *const *dockerc
                   bool only_if_missing, cn_image **out, cn_err *err)
 {
     cn_imgref r = { 0 };
-    _cleanup_free_ char *key = NULL;
+    _cleanup_free_ char *key = NULL, *user = NULL, *pass = NULL, *cred = NULL;
     int rc = cn_imgref_parse(ref, &r, err);
     if (rc < 0) return rc;
     if (only_if_missing) {
@@ -697,10 +699,16 @@ int cn_image_pull(cn_image_store *s, const char *ref, const char *const *dockerc
         cn_err_clear(&tmp);
         if (rc == 0) goto out;
     }
-    key = cn_asprintf("ref:%s", r.name);
+    /* Pulls share a result only when they use the same credentials: a pod
+     * with a wrong secret must not fail one with the right one. */
+    cn_image_auth_find(dockercfgs, ndockercfgs, r.domain, &user, &pass);
+    cred = cn_asprintf("%s:%s", user ? user : "", pass ? pass : "");
+    char credsum[72];
+    cn_image_sha256(cred, strlen(cred), credsum);
+    key = cn_asprintf("ref:%s %s", r.name, credsum);
     pthread_rwlock_rdlock(&s->gc);
     if (flight_begin(s, key, &rc, err)) {
-        rc = do_pull(s, &r, dockercfgs, ndockercfgs, err);
+        rc = do_pull(s, &r, user, pass, err);
         flight_end(s, key, rc, err);
     }
     pthread_rwlock_unlock(&s->gc);
@@ -714,15 +722,16 @@ out:
 
 /* ---- import ---- */
 
-/* Copy the current tar entry into the store as blob "sha256:<hex>",
- * verifying it. */
-static int import_blob(cn_image_store *s, struct archive *a, const char *hex, cn_err *err)
+/* Copy the current tar entry into the store as a blob; got receives its
+ * digest, which must be want if want is set (blobs/sha256/<hex> entries). */
+static int import_blob(cn_image_store *s, struct archive *a, const char *want, char got[72], cn_err *err)
 {
-    _cleanup_free_ char *want = cn_asprintf("sha256:%s", hex);
-    if (!cn_image_digest_valid(want)) return 0;      /* not a blob name: ignore */
-    _cleanup_free_ char *final = blob_path(s, want);
-    if (exists(final)) return 0;
-    _cleanup_free_ char *tmp = tmp_path(s, hex);
+    if (want) {
+        memcpy(got, want, 72);
+        _cleanup_free_ char *final = blob_path(s, want);
+        if (exists(final)) return 0;
+    }
+    _cleanup_free_ char *tmp = tmp_path(s, "import");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) return sys_err(err, errno, "creating", tmp);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -744,11 +753,11 @@ static int import_blob(cn_image_store *s, struct archive *a, const char *hex, cn
     if (rc == 0) {
         unsigned char d[32];
         unsigned int dl = 0;
-        char got[72];
         EVP_DigestFinal_ex(md, d, &dl);
         cn_image_hexdigest(d, got);
-        if (strcmp(got, want) != 0) rc = digest_mismatch(err, want, got);
+        if (want && strcmp(got, want) != 0) rc = digest_mismatch(err, want, got);
     }
+    _cleanup_free_ char *final = rc == 0 ? blob_path(s, got) : NULL;
     if (rc == 0 && (rc = publish(tmp, fd, final)) < 0) rc = sys_err(err, -rc, "storing", final);
     EVP_MD_CTX_free(md);
     close(fd);
@@ -756,14 +765,29 @@ static int import_blob(cn_image_store *s, struct archive *a, const char *hex, cn
     return rc;
 }
 
-/* Read the archive: blobs into the store, index.json into idx. */
-static int import_read(cn_image_store *s, const char *path, cn_buf *idx, cn_err *err)
+static int read_entry(struct archive *a, const char *path, cn_buf *out, cn_err *err)
+{
+    la_ssize_t n;
+    char buf[65536];
+    while ((n = archive_read_data(a, buf, sizeof buf)) > 0) {
+        if (out->len + (size_t)n > CN_IMAGE_MAX_JSON) {
+            cn_err_set(err, 400, "BadRequest", "a JSON file in \"%s\" is too large", path);
+            return -EBADMSG;
+        }
+        cn_buf_add(out, buf, (size_t)n);
+    }
+    return 0;
+}
+
+/* Read the archive: blobs into the store; index.json (OCI) into idx;
+ * manifest.json (docker-archive) into dman, with paths mapping the files
+ * it names (layer tars, configs) to the digests they were stored as. */
+static int import_read(cn_image_store *s, const char *path, cn_buf *idx, cn_buf *dman, json_t *paths, cn_err *err)
 {
     struct archive *a = archive_read_new();
     archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);
     int rc = 0;
-    bool docker = false;
     if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
         cn_err_set(err, 400, "BadRequest", "\"%s\" is not an OCI archive: %s", path, archive_error_string(a));
         rc = archive_errno(a) == ENOENT ? -ENOENT : -EBADMSG;
@@ -775,31 +799,27 @@ static int import_read(cn_image_store *s, const char *path, cn_buf *idx, cn_err 
         const char *name = archive_entry_pathname(e);
         if (!name || archive_entry_filetype(e) != AE_IFREG) continue;
         while (name[0] == '.' && name[1] == '/') name += 2;
+        char got[72];
         if (!strcmp(name, "index.json")) {
-            la_ssize_t n;
-            char buf[65536];
-            while ((n = archive_read_data(a, buf, sizeof buf)) > 0) {
-                if (idx->len + (size_t)n > CN_IMAGE_MAX_JSON) {
-                    cn_err_set(err, 400, "BadRequest", "index.json in \"%s\" is too large", path);
-                    rc = -EBADMSG;
-                    goto out;
-                }
-                cn_buf_add(idx, buf, (size_t)n);
-            }
+            rc = read_entry(a, path, idx, err);
         } else if (!strcmp(name, "manifest.json")) {
-            docker = true;
+            rc = read_entry(a, path, dman, err);
         } else if (cn_str_has_prefix(name, "blobs/sha256/")) {
-            if ((rc = import_blob(s, a, name + strlen("blobs/sha256/"), err)) < 0) goto out;
+            _cleanup_free_ char *want = cn_asprintf("sha256:%s", name + strlen("blobs/sha256/"));
+            if (cn_image_digest_valid(want)) rc = import_blob(s, a, want, got, err);
+        } else if (cn_str_has_suffix(name, ".tar") || cn_str_has_suffix(name, ".json")) {
+            /* docker-archive: "<id>/layer.tar", "<hex>.json" */
+            if ((rc = import_blob(s, a, NULL, got, err)) == 0) json_object_set_new(paths, name, json_string(got));
         }
+        if (rc < 0) goto out;
     }
     if (r != ARCHIVE_EOF) {
         cn_err_set(err, 400, "BadRequest", "reading \"%s\": %s", path, archive_error_string(a));
         rc = -EBADMSG;
         goto out;
     }
-    if (!idx->len) {
-        cn_err_set(err, 400, "BadRequest", "\"%s\" is not an OCI archive (no index.json)%s", path,
-                   docker ? "; docker-archive files are not supported, convert with skopeo copy docker-archive:F oci-archive:G" : "");
+    if (!idx->len && !dman->len) {
+        cn_err_set(err, 400, "BadRequest", "\"%s\" is not an OCI archive nor a docker-archive (no index.json or manifest.json)", path);
         rc = -EBADMSG;
     }
 out:
@@ -807,41 +827,129 @@ out:
     return rc;
 }
 
+/* Load one image (named names, maybe none) from stored blobs. */
+static int import_one(cn_image_store *s, const char *path, const char *digest, const char *const *names, size_t nnames,
+                      char ***out, size_t *nout, cn_err *err)
+{
+    record rec = { 0 };
+    cn_imgref r = { 0 };
+    bool named = nnames > 0 && cn_imgref_parse(names[0], &r, NULL) == 0;
+    source src = { .reg = NULL, .name = named ? r.name : digest };
+    int rc = load_image(s, &src, digest, digest, &rec, err);
+    if (rc == 0) rc = register_image(s, named ? &r : NULL, &rec, err);
+    if (rc == 0) {
+        *out = cn_realloc(*out, (*nout + 2) * sizeof **out);
+        (*out)[(*nout)++] = cn_strdup(named ? r.name : rec.id);
+        (*out)[*nout] = NULL;
+    }
+    /* More names for the same image (docker-archive RepoTags). */
+    for (size_t i = 1; rc == 0 && i < nnames; i++) {
+        cn_imgref r2 = { 0 };
+        if (cn_imgref_parse(names[i], &r2, NULL) == 0 && (rc = register_image(s, &r2, &rec, err)) == 0) {
+            *out = cn_realloc(*out, (*nout + 2) * sizeof **out);
+            (*out)[(*nout)++] = cn_strdup(r2.name);
+            (*out)[*nout] = NULL;
+        }
+        cn_imgref_clear(&r2);
+    }
+    record_clear(&rec);
+    cn_imgref_clear(&r);
+    if (rc < 0) cn_err_wrap(err, "importing \"%s\"", path);
+    return rc;
+}
+
+static int import_oci(cn_image_store *s, const char *path, const cn_buf *idxb, char ***names, size_t *nnames, cn_err *err)
+{
+    cn_image_manifest idx = { 0 };
+    int rc = cn_image_manifest_parse(idxb->data, idxb->len, &idx, err);
+    for (size_t i = 0; rc == 0 && i < idx.ndescs; i++) {
+        const char *name = idx.descs[i].ref_name;
+        rc = import_one(s, path, idx.descs[i].digest, &name, name ? 1 : 0, names, nnames, err);
+    }
+    cn_image_manifest_clear(&idx);
+    return rc;
+}
+
+static int bad_docker_archive(cn_err *err, const char *path, const char *why)
+{
+    cn_err_set(err, 400, "BadRequest", "docker-archive \"%s\": %s", path, why);
+    return -EBADMSG;
+}
+
+/* docker-archive (`docker save`, `skopeo copy ... docker-archive:`): a
+ * manifest.json naming a config file and layer tars per image. The store
+ * keeps a Docker v2 manifest written here for each, then loads it as any. */
+static int import_docker(cn_image_store *s, const char *path, const cn_buf *dman, json_t *paths, char ***names,
+                         size_t *nnames, cn_err *err)
+{
+    json_t *root = json_loadb(dman->data, dman->len, 0, NULL);
+    int rc = json_is_array(root) ? 0 : bad_docker_archive(err, path, "manifest.json is not a list");
+    size_t i;
+    json_t *ent;
+    json_array_foreach(root, i, ent) {
+        if (rc < 0) break;
+        const char *cfgd = json_string_value(json_object_get(paths, json_string_value(json_object_get(ent, "Config")) ?: ""));
+        json_t *layers = json_object_get(ent, "Layers");
+        if (!cfgd || !json_is_array(layers)) {
+            rc = bad_docker_archive(err, path, "an image without its config or layers");
+            break;
+        }
+        json_t *man = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:[]}", "schemaVersion", 2, "mediaType",
+                                "application/vnd.docker.distribution.manifest.v2+json", "config", "mediaType",
+                                "application/vnd.docker.container.image.v1+json", "digest", cfgd, "size",
+                                (json_int_t)0, "layers");
+        size_t k;
+        json_t *lp;
+        json_array_foreach(layers, k, lp) {
+            const char *ld = json_string_value(json_object_get(paths, json_string_value(lp) ?: ""));
+            if (!ld) {
+                rc = bad_docker_archive(err, path, "a layer named in manifest.json is missing");
+                break;
+            }
+            _cleanup_free_ char *bp = blob_path(s, ld);
+            struct stat st;
+            json_array_append_new(json_object_get(man, "layers"),
+                                  json_pack("{s:s, s:s, s:I}", "mediaType", "application/vnd.docker.image.rootfs.diff.tar",
+                                            "digest", ld, "size", (json_int_t)(stat(bp, &st) == 0 ? st.st_size : -1)));
+        }
+        _cleanup_free_ char *cp = blob_path(s, cfgd);
+        struct stat st;
+        json_object_set_new(json_object_get(man, "config"), "size", json_integer(stat(cp, &st) == 0 ? st.st_size : -1));
+        char *text = rc == 0 ? json_dumps(man, JSON_COMPACT) : NULL;
+        json_decref(man);
+        if (!text) break;
+        char d[72];
+        cn_image_sha256(text, strlen(text), d);
+        rc = put_blob_bytes(s, d, text, strlen(text), err);
+        free(text);
+        json_t *tags = json_object_get(ent, "RepoTags");
+        size_t ntags = json_array_size(tags);
+        const char **tv = cn_calloc(ntags + 1, sizeof *tv);
+        for (size_t t = 0; t < ntags; t++) tv[t] = json_string_value(json_array_get(tags, t)) ?: "";
+        if (rc == 0) rc = import_one(s, path, d, tv, ntags, names, nnames, err);
+        free(tv);
+    }
+    json_decref(root);
+    return rc;
+}
+
 int cn_image_import(cn_image_store *s, const char *path, char ***names_out, cn_err *err)
 {
-    cn_buf idxb;
+    cn_buf idxb, dman;
     cn_buf_init(&idxb);
-    cn_image_manifest idx = { 0 };
+    cn_buf_init(&dman);
+    json_t *paths = json_object();
     char **names = cn_calloc(1, sizeof *names);
     size_t nnames = 0;
     pthread_rwlock_rdlock(&s->gc);
-    int rc = import_read(s, path, &idxb, err);
-    if (rc < 0) goto out;
-    if ((rc = cn_image_manifest_parse(idxb.data, idxb.len, &idx, err)) < 0) goto out;
-    for (size_t i = 0; i < idx.ndescs; i++) {
-        cn_image_desc *d = &idx.descs[i];
-        cn_imgref r = { 0 };
-        bool named = d->ref_name && cn_imgref_parse(d->ref_name, &r, NULL) == 0;
-        source src = { .reg = NULL, .name = named ? r.name : d->digest };
-        record rec = { 0 };
-        rc = load_image(s, &src, d->digest, d->digest, &rec, err);
-        if (rc == 0) rc = register_image(s, named ? &r : NULL, &rec, err);
-        if (rc == 0) {
-            names = cn_realloc(names, (nnames + 2) * sizeof *names);
-            names[nnames++] = cn_strdup(named ? r.name : rec.id);
-            names[nnames] = NULL;
-        }
-        record_clear(&rec);
-        cn_imgref_clear(&r);
-        if (rc < 0) {
-            cn_err_wrap(err, "importing \"%s\"", path);
-            goto out;
-        }
-    }
-out:
+    int rc = import_read(s, path, &idxb, &dman, paths, err);
+    if (rc == 0)
+        rc = idxb.len ? import_oci(s, path, &idxb, &names, &nnames, err)
+                      : import_docker(s, path, &dman, paths, &names, &nnames, err);
     pthread_rwlock_unlock(&s->gc);
     cn_buf_release(&idxb);
-    cn_image_manifest_clear(&idx);
+    cn_buf_release(&dman);
+    json_decref(paths);
     if (rc == 0 && names_out) *names_out = CN_TAKE_PTR(names);
     for (size_t i = 0; names && i < nnames; i++) free(names[i]);
     free(names);

@@ -29,6 +29,7 @@ typedef struct cn_image_store_config {
     const char *const *insecure;           /* "host:port" registries spoken to over plain HTTP */
     size_t ninsecure;
     int timeout_s;                         /* per HTTP request; 0 = 60 */
+    const char *ca_file;                   /* PEM CAs for HTTPS registries; NULL = the system's */
 } cn_image_store_config;
 
 /* An image as stored: everything owned by the struct (cn_image_free). */
@@ -52,12 +53,14 @@ void cn_image_store_close(cn_image_store *s);
  * return it. dockercfgs: contents of kubernetes.io/dockerconfigjson secrets
  * (the JSON text, {"auths":{"host":{"auth"|"username"+"password"}}}), tried
  * for the reference's registry; may be empty. Errors (err->message written
- * for a user, as kubectl describe shows them):
- *   -ENOENT        manifest unknown: 'failed to pull image "R": not found'
+ * for a user, as kubectl describe shows them, after containerd: 'failed to
+ * pull and unpack image "R": failed to resolve reference "R": not found'):
+ *   -ENOENT        manifest unknown (or no linux/<arch> entry in an index)
  *   -EACCES        401/403 from the registry (bad or missing credentials)
  *   -EHOSTUNREACH  registry unreachable (connect/timeout/DNS)
  *   -EBADMSG       digest mismatch or malformed manifest
  *   -ENOSPC        disk full while unpacking
+ *   -EIO           any other failure status from the registry (5xx...)
  *   -EINVAL        malformed reference */
 int cn_image_pull(cn_image_store *s, const char *ref, const char *const *dockercfgs,
                   size_t ndockercfgs, bool only_if_missing, cn_image **out, cn_err *err);
@@ -68,7 +71,8 @@ void cn_image_free(cn_image *img);
 
 /* Load an OCI image layout archive (tar, as `skopeo copy ... oci-archive:F`
  * writes) or docker-archive; every image in it gets the refs its index names
- * (org.opencontainers.image.ref.name, normalised). *names_out (may be NULL)
+ * (org.opencontainers.image.ref.name, normalised; a docker-archive's
+ * RepoTags). Every blob is verified (-EBADMSG). *names_out (may be NULL)
  * receives a malloc'd NULL-terminated array of the refs loaded. */
 int cn_image_import(cn_image_store *s, const char *path, char ***names_out, cn_err *err);
 

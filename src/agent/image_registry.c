@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 struct cn_registry {
     char *base;         /* "https://host:port/v2/repo" */
     char *repo;
+    char *ca_file;      /* NULL: libcurl's default CA store */
     char *user, *pass;
     char *authz;        /* Authorization header value once known */
     int timeout_s;
@@ -30,7 +32,8 @@ struct cn_registry {
 /* Where a response body goes: a bounded buffer or a file being hashed. */
 typedef struct sink {
     cn_buf *buf;
-    size_t max;
+    size_t max;         /* bytes accepted */
+    size_t written;     /* to fd so far */
     int fd;
     EVP_MD_CTX *md;
     long status;        /* of the last response seen (redirects reset it) */
@@ -42,14 +45,15 @@ typedef struct sink {
 
 static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-int cn_registry_open(const char *domain, const char *repo, bool plain_http, const char *user,
-                     const char *pass, int timeout_s, cn_registry **out)
+int cn_registry_open(const char *domain, const char *repo, bool plain_http, const char *ca_file,
+                     const char *user, const char *pass, int timeout_s, cn_registry **out)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, curl_init_once);
     cn_registry *r = cn_calloc(1, sizeof *r);
     r->base = cn_asprintf("%s://%s/v2/%s", plain_http ? "http" : "https", cn_imgref_endpoint(domain), repo);
     r->repo = cn_strdup(repo);
+    r->ca_file = cn_strdup(ca_file);
     r->user = cn_strdup(user);
     r->pass = cn_strdup(pass);
     r->timeout_s = timeout_s > 0 ? timeout_s : 60;
@@ -68,6 +72,7 @@ void cn_registry_close(cn_registry *r)
     if (r->curl) curl_easy_cleanup(r->curl);
     free(r->base);
     free(r->repo);
+    free(r->ca_file);
     free(r->user);
     free(r->pass);
     free(r->authz);
@@ -85,6 +90,7 @@ static void sink_reset(sink *k)
     if (k->buf) cn_buf_reset(k->buf);
     if (k->fd >= 0) {
         if (ftruncate(k->fd, 0) < 0 || lseek(k->fd, 0, SEEK_SET) < 0) k->werr = -errno;
+        k->written = 0;
         EVP_DigestInit_ex(k->md, EVP_sha256(), NULL);
     }
 }
@@ -143,6 +149,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
         cn_buf_add(k->buf, data, n);
         return n;
     }
+    if (n > k->max - k->written) {
+        k->werr = -EFBIG;
+        return 0;
+    }
+    k->written += n;
     EVP_DigestUpdate(k->md, data, n);
     for (size_t off = 0; off < n;) {
         ssize_t w = write(k->fd, data + off, n - off);
@@ -228,6 +239,7 @@ static int perform(cn_registry *r, const char *url, const char *accept, const ch
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, k);
     curl_easy_setopt(c, CURLOPT_PROXY, "");   /* registries are reached directly */
+    if (r->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
     if (userpwd) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
@@ -237,7 +249,7 @@ static int perform(cn_registry *r, const char *url, const char *accept, const ch
     if (cc == CURLE_OK) return 0;
     if (k->werr) {
         if (k->werr == -EFBIG) {
-            cn_err_set(err, 502, "BadGateway", "response from \"%s\" is larger than %u bytes", url, CN_IMAGE_MAX_JSON);
+            cn_err_set(err, 502, "BadGateway", "response from \"%s\" is larger than %zu bytes", url, k->max);
             return -EBADMSG;
         }
         cn_err_set(err, 500, "InternalError", "writing \"%s\": %s", url, strerror(-k->werr));
@@ -377,9 +389,9 @@ int cn_registry_get_manifest(cn_registry *r, const char *reference, cn_buf *body
     return rc;
 }
 
-int cn_registry_get_blob(cn_registry *r, const char *digest, int fd, char got[72], cn_err *err)
+int cn_registry_get_blob(cn_registry *r, const char *digest, int64_t max, int fd, char got[72], cn_err *err)
 {
-    sink k = { .fd = fd, .md = EVP_MD_CTX_new() };
+    sink k = { .fd = fd, .md = EVP_MD_CTX_new(), .max = max < 0 ? SIZE_MAX : (size_t)max };
     cn_buf_init(&k.errbody);
     _cleanup_free_ char *path = cn_asprintf("blobs/%s", digest);
     int rc = get(r, path, NULL, &k, err);

@@ -146,6 +146,14 @@ static int archive_rc(struct archive *a, const char *what, const char *name, cn_
     return -EBADMSG;
 }
 
+/* Metadata the filesystem cannot take (an xattr namespace, an owner when
+ * not root) is a warning we accept; a full disk never is. */
+static bool failed(struct archive *a, int r)
+{
+    if (r < ARCHIVE_WARN) return true;
+    return r == ARCHIVE_WARN && (archive_errno(a) == ENOSPC || archive_errno(a) == EDQUOT);
+}
+
 int cn_image_unpack(const char *blob_path, const char *dest, const char *diff_id, uint64_t *bytes, cn_err *err)
 {
     int rc = 0;
@@ -240,7 +248,7 @@ int cn_image_unpack(const char *blob_path, const char *dest, const char *diff_id
         }
         _cleanup_free_ char *abs = cn_asprintf("%s/%s", dest, name);
         archive_entry_set_pathname(ent, abs);
-        if (archive_write_header(out, ent) < ARCHIVE_WARN) {
+        if (failed(out, archive_write_header(out, ent))) {
             rc = archive_rc(out, "refusing layer entry", orig, err);
             goto out;
         }
@@ -249,7 +257,9 @@ int cn_image_unpack(const char *blob_path, const char *dest, const char *diff_id
             size_t len;
             la_int64_t off;
             while ((r = archive_read_data_block(in, &blk, &len, &off)) == ARCHIVE_OK) {
-                if (archive_write_data_block(out, blk, len, off) < ARCHIVE_WARN) {
+                /* Not "< ARCHIVE_WARN": a failed write(2) (ENOSPC...) is only
+                 * a warning to libarchive. */
+                if (archive_write_data_block(out, blk, len, off) != ARCHIVE_OK) {
                     rc = archive_rc(out, "writing layer entry", orig, err);
                     goto out;
                 }
@@ -261,7 +271,7 @@ int cn_image_unpack(const char *blob_path, const char *dest, const char *diff_id
                 goto out;
             }
         }
-        if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
+        if (failed(out, archive_write_finish_entry(out))) {
             rc = archive_rc(out, "writing layer entry", orig, err);
             goto out;
         }
@@ -269,7 +279,7 @@ int cn_image_unpack(const char *blob_path, const char *dest, const char *diff_id
     /* The tar's end-of-archive blocks and padding are part of the diff id. */
     for (la_ssize_t n; (n = archive_read_data(c->outer, c->buf, sizeof c->buf)) > 0;)
         EVP_DigestUpdate(c->md, c->buf, (size_t)n);
-    if (archive_write_close(out) < ARCHIVE_WARN) {
+    if (failed(out, archive_write_close(out))) {
         rc = archive_rc(out, "finishing layer", dest, err);
         goto out;
     }

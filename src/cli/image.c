@@ -25,8 +25,9 @@ static void usage(FILE *f)
         "commands:\n"
         "  pull REF...    pull REF (name[:tag] or name@sha256:...) from its registry;\n"
         "                 several REFs are pulled concurrently\n"
-        "  import FILE    load an OCI archive (skopeo copy ... oci-archive:FILE); images\n"
-        "                 get the names in its index (org.opencontainers.image.ref.name)\n"
+        "  import FILE    load an OCI archive (skopeo copy ... oci-archive:FILE:NAME) or a\n"
+        "                 docker-archive (docker save); images get the names the archive\n"
+        "                 gives (org.opencontainers.image.ref.name, RepoTags)\n"
         "  ls             list images: reference, image ID, size\n"
         "  rm REF         forget REF; its layers go at the next prune\n"
         "  prune          delete every image no name points to, then unused files\n"
@@ -35,6 +36,8 @@ static void usage(FILE *f)
         "  --data-dir DIR             the agent's data directory (default %s);\n"
         "                             the store is DIR/images\n"
         "  --insecure-registry H:P    speak plain HTTP to this registry (repeatable)\n"
+        "  --registry-ca FILE         PEM CA certificates for HTTPS registries (default:\n"
+        "                             the system's)\n"
         "  --docker-config FILE       registry credentials, a dockerconfigjson file as in\n"
         "                             a kubernetes.io/dockerconfigjson Secret (repeatable)\n"
         "  --if-not-present           pull: do nothing for an image already complete\n"
@@ -170,17 +173,18 @@ static char *slurp(const char *path)
 
 int cn_cmd_image(int argc, char **argv)
 {
-    enum { O_DATA = 1, O_INSECURE, O_DOCKERCFG, O_TIMEOUT, O_IFMISSING };
+    enum { O_DATA = 1, O_INSECURE, O_DOCKERCFG, O_TIMEOUT, O_IFMISSING, O_CA };
     static const struct option opts[] = {
         { "data-dir", required_argument, NULL, O_DATA },
         { "insecure-registry", required_argument, NULL, O_INSECURE },
         { "docker-config", required_argument, NULL, O_DOCKERCFG },
         { "timeout", required_argument, NULL, O_TIMEOUT },
         { "if-not-present", no_argument, NULL, O_IFMISSING },
+        { "registry-ca", required_argument, NULL, O_CA },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
-    const char *data = DEFAULT_DATA_DIR;
+    const char *data = DEFAULT_DATA_DIR, *ca = NULL;
     const char *insecure[MAX_REPEAT];
     char *cfgs[MAX_REPEAT];
     size_t ninsecure = 0, ncfgs = 0;
@@ -210,6 +214,7 @@ int cn_cmd_image(int argc, char **argv)
             }
             break;
         case O_IFMISSING: if_missing = true; break;
+        case O_CA: ca = optarg; break;
         case 'h': usage(stdout); rc = 0; goto out;
         default: usage(stderr); goto out;
         }
@@ -230,7 +235,8 @@ int cn_cmd_image(int argc, char **argv)
     }
     const char *arg = one_arg ? argv[optind + 1] : NULL;
     dir = cn_asprintf("%s/images", data);
-    cn_image_store_config cfg = { .dir = dir, .insecure = insecure, .ninsecure = ninsecure, .timeout_s = (int)timeout };
+    cn_image_store_config cfg = { .dir = dir, .insecure = insecure, .ninsecure = ninsecure, .timeout_s = (int)timeout,
+                                  .ca_file = ca };
     rc = 1;
     if (cn_image_store_open(&cfg, &s, &err) < 0) goto fail;
     int r;

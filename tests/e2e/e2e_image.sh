@@ -1,9 +1,10 @@
 #!/bin/bash
 # e2e_image: the node image store through `cairn image` against Debian's
 # docker-registry on loopback — pulls by tag, digest and multi-arch index,
-# IfNotPresent, credentials, the documented errors, digest verification of
-# a corrupted blob, concurrent pulls sharing one download, import of an
-# oci-archive written by skopeo, rm and prune.
+# HTTPS with a private CA, IfNotPresent, credentials, the documented
+# errors, digest verification of a corrupted blob, concurrent pulls sharing
+# one download, import of an oci-archive and a docker-archive written by
+# skopeo, rm and prune.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/registry_lib.sh"
 
@@ -70,6 +71,17 @@ expect_fail "bad credentials: 401" "failed to pull and unpack image \"$AUTHREG/p
     img --docker-config "$WORK/bad.json" pull "$AUTHREG/private:1"
 expect_out "good credentials" "^$AUTHREG/private:1: sha256:" img --docker-config "$WORK/good.json" pull "$AUTHREG/private:1"
 
+# --- HTTPS: verified against the CA given, refused without it ---
+REGISTRY_TLS=1 registry_start || exit 1
+TLSREG=$REGISTRY
+expect_ok "push to the TLS registry" image_push "$WORK/bb" secure:1
+REGISTRY=$REG
+D_TLS=$WORK/agent-tls
+expect_fail "https with an unknown CA fails" "failed to do request: GET \"https://$TLSREG/" \
+    "$CAIRN" image --data-dir "$D_TLS" pull "$TLSREG/secure:1"
+expect_out "https with --registry-ca" "^$TLSREG/secure:1: sha256:" \
+    "$CAIRN" image --data-dir "$D_TLS" --registry-ca "$REGISTRY_CA" pull "$TLSREG/secure:1"
+
 # --- IfNotPresent: no registry needed once present ---
 kill -STOP "${REGISTRY_PIDS[0]}"
 expect_out "--if-not-present with the registry frozen" "^$REG/busybox:1: " \
@@ -107,10 +119,14 @@ D_AIR=$WORK/agent-air
 expect_out "import" "imported example.com/air/busybox:2" "$CAIRN" image --data-dir "$D_AIR" import "$WORK/bb2.tar"
 expect_out "ls after import" "example.com/air/busybox:2 +sha256:" "$CAIRN" image --data-dir "$D_AIR" ls
 expect_eq "the imported layer has the extra file" "second" cat "$D_AIR"/images/layers/*/etc/second.txt
+expect_ok "skopeo writes a docker-archive" skopeo copy --quiet "oci:$WORK/bb" "docker-archive:$WORK/bb-docker.tar:example.com/air/docker:3"
+expect_out "import a docker-archive" "imported example.com/air/docker:3" "$CAIRN" image --data-dir "$D_AIR" import "$WORK/bb-docker.tar"
+expect_ok "its layer runs busybox" sh -c "ls '$D_AIR'/images/layers/*/bin/busybox"
 expect_fail "import of a non-archive" "is not an OCI archive" "$CAIRN" image --data-dir "$D_AIR" import /etc/passwd
 
 # --- rm and prune ---
 expect_out "rm" "removed" "$CAIRN" image --data-dir "$D_AIR" rm example.com/air/busybox:2
+expect_out "rm the docker-archive image" "removed" "$CAIRN" image --data-dir "$D_AIR" rm example.com/air/docker:3
 expect_fail "rm again: not found" "not found" "$CAIRN" image --data-dir "$D_AIR" rm example.com/air/busybox:2
 expect_out "prune frees the bytes" "freed [1-9]" "$CAIRN" image --data-dir "$D_AIR" prune
 expect_eq "no layers left" "0" n_files "$D_AIR/images/layers"

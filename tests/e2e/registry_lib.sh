@@ -6,7 +6,9 @@
 #                                $WORK; exports REGISTRY=host:port and
 #                                REGISTRY_STORAGE (its storage root). With
 #                                REGISTRY_HTPASSWD="user:pass" it requires
-#                                Basic auth. REGISTRY_WRAP (e.g. "nsenter
+#                                Basic auth; with REGISTRY_TLS=1 it serves
+#                                HTTPS with a certificate from a fresh CA,
+#                                exported as REGISTRY_CA (PEM file). REGISTRY_WRAP (e.g. "nsenter
 #                                --net=/run/netns/X") prefixes the command, to
 #                                run it in a network namespace. Stopped at exit.
 #   image_build_busybox DIR [SRC[:DEST]...]
@@ -23,15 +25,16 @@
 #   image_push DIR NAME:TAG      skopeo copy (--all) oci:DIR to $REGISTRY.
 #   image_creds USER PASS FILE   a dockerconfigjson file for $REGISTRY.
 
-REGISTRY_PIDS=()
+REGISTRY_PIDS=()   # the docker-registry processes themselves
+REGISTRY_JOBS=()   # the background jobs (a wrapper function runs in a subshell)
 REGISTRY_N=0
 
 registry_stop_all() {
     local p
-    for p in "${REGISTRY_PIDS[@]}"; do
-        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-    done
+    for p in "${REGISTRY_PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
+    for p in "${REGISTRY_JOBS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
     REGISTRY_PIDS=()
+    REGISTRY_JOBS=()
 }
 # Chain onto lib.sh's cleanup so registries stop even when a check fails.
 trap 'registry_stop_all; cleanup' EXIT
@@ -62,6 +65,12 @@ registry_start() {
         echo "    enabled: true"
         echo "http:"
         echo "  addr: $addr"
+        if [ -n "${REGISTRY_TLS:-}" ]; then
+            _registry_cert "$d" "${addr%:*}"
+            echo "  tls:"
+            echo "    certificate: $d/server.crt"
+            echo "    key: $d/server.key"
+        fi
         if [ -n "${REGISTRY_HTPASSWD:-}" ]; then
             htpasswd -Bbn "${REGISTRY_HTPASSWD%%:*}" "${REGISTRY_HTPASSWD#*:}" >"$d/htpasswd"
             echo "auth:"
@@ -72,21 +81,41 @@ registry_start() {
     } >"$d/config.yml"
     # shellcheck disable=SC2086
     # env -i: docker-registry takes every REGISTRY_* variable as a config
-    # override, and this library exports some.
-    ${REGISTRY_WRAP:-} env -i PATH="$PATH" docker-registry serve "$d/config.yml" >"$d/log" 2>&1 &
-    REGISTRY_PIDS+=($!)
-    local i
+    # override, and this library exports some. The sh records the pid the
+    # registry will have (it execs), since $! may be a wrapper's subshell
+    # that killing would not take the registry with.
+    ${REGISTRY_WRAP:-} env -i PATH="$PATH" sh -c 'echo $$ >"$0"; exec docker-registry serve "$1"' \
+        "$d/pid" "$d/config.yml" >"$d/log" 2>&1 &
+    REGISTRY_JOBS+=($!)
+    local i scheme=http
+    [ -n "${REGISTRY_TLS:-}" ] && scheme=https
     for i in $(seq 1 100); do
         # Any HTTP answer (200, or 401 with auth) means it listens.
         # shellcheck disable=SC2086
-        if ${REGISTRY_WRAP:-} curl -s -o /dev/null -w '%{http_code}' "http://$addr/v2/" 2>/dev/null | grep -q '^[24]'; then
+        if ${REGISTRY_WRAP:-} curl -s ${REGISTRY_TLS:+--cacert "$d/ca.crt"} -o /dev/null -w '%{http_code}' \
+                "$scheme://$addr/v2/" 2>/dev/null | grep -q '^[24]'; then
+            REGISTRY_PIDS+=("$(cat "$d/pid")")
             export REGISTRY=$addr REGISTRY_STORAGE=$d/storage
+            if [ -n "${REGISTRY_TLS:-}" ]; then export REGISTRY_CA=$d/ca.crt; fi
             return 0
         fi
         sleep 0.1
     done
     echo "registry_lib: docker-registry did not start on $addr"; cat "$d/log"
+    [ -s "$d/pid" ] && REGISTRY_PIDS+=("$(cat "$d/pid")")   # stopped at exit all the same
     return 1
+}
+
+# A CA and a serving certificate for IP or host $2, in $1.
+_registry_cert() {
+    local d=$1 host=$2 san
+    case "$host" in *[!0-9.]*) san=DNS:$host ;; *) san=IP:$host ;; esac
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=cairn-test-ca" \
+        -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$host" -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
+    printf 'subjectAltName=%s\n' "$san" >"$d/ext.cnf"
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+        -extfile "$d/ext.cnf" -out "$d/server.crt" 2>/dev/null
 }
 
 # Move FILE into DIR's blobs; prints "sha256:<hex> <size>".

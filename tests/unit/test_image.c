@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -592,7 +593,7 @@ static void test_store(void)
 typedef struct fake {
     struct MHD_Daemon *d;
     int port;
-    blob img[3], bad[3];
+    blob img[3], bad[3], big[3];    /* big: a manifest that understates the layer's size */
     char basic[128];             /* "Basic base64(alice:pw)" */
     atomic_int layer_gets, tokens;
 } fake;
@@ -632,7 +633,7 @@ static enum MHD_Result fake_handler(void *cls, struct MHD_Connection *c, const c
         free(rname);
         return r;
     }
-    blob *b = !strcmp(rname, "img") ? f->img : !strcmp(rname, "corrupt") ? f->bad : NULL;
+    blob *b = !strcmp(rname, "img") ? f->img : !strcmp(rname, "corrupt") ? f->bad : !strcmp(rname, "big") ? f->big : NULL;
     free(rname);
     if (!b) return reply(c, 404, "{\"errors\":[{\"code\":\"NAME_UNKNOWN\"}]}", 35, NULL, NULL);
     if (cn_str_has_prefix(kind, "/manifests/")) {
@@ -678,6 +679,15 @@ static void test_registry(void)
     fake f = { 0 };
     make_image("reg", false, f.img);
     make_image("corrupt", true, f.bad);
+    make_image("big", false, f.big);
+    {
+        /* The same layer, declared 10 bytes long. */
+        char *m = cn_asprintf("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                              "\"config\":{\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"digest\":\"%s\",\"size\":10}]}",
+                              f.big[1].digest, f.big[1].len, f.big[0].digest);
+        free(f.big[2].data);
+        blob_of(&f.big[2], m, strlen(m));
+    }
     cn_buf b;
     cn_buf_init(&b);
     cn_buf_adds(&b, "Basic ");
@@ -730,6 +740,15 @@ static void test_registry(void)
         cn_image_free(img);
         img = NULL;
     }
+    /* A wrong secret and a right one at the same time: not merged. */
+    puller pb = { .s = s, .ref = ref, .cfgs = badv }, pg = { .s = s, .ref = ref, .cfgs = goodv };
+    pthread_create(&th[0], NULL, pull_thread, &pb);
+    pthread_create(&th[1], NULL, pull_thread, &pg);
+    pthread_join(th[0], NULL);
+    pthread_join(th[1], NULL);
+    CHECK_INT(pb.rc, -EACCES);
+    CHECK_INT(pg.rc, 0);
+
     /* By digest, and found by repo digest locally. */
     char *dref = cn_asprintf("%s/img@%s", host, f.img[2].digest);
     CHECK_INT(cn_image_pull(s, dref, goodv, 1, false, &img, &e), 0);
@@ -750,6 +769,11 @@ static void test_registry(void)
     struct stat st;
     CHECK(lstat(bpath, &st) < 0);
 
+    char *bigref = cn_asprintf("%s/big:1", host);
+    CHECK_INT(cn_image_pull(s, bigref, goodv, 1, false, &img, &e), -EBADMSG);
+    CHECK(e.message && strstr(e.message, "larger than 10 bytes"));
+    free(bigref);
+
     MHD_stop_daemon(f.d);
     CHECK_INT(cn_image_pull(s, ref, goodv, 1, false, &img, &e), -EHOSTUNREACH);
     CHECK(e.message && strstr(e.message, "failed to do request"));
@@ -761,7 +785,37 @@ static void test_registry(void)
     cn_err_clear(&e);
     blobs_free(f.img, 3);
     blobs_free(f.bad, 3);
+    blobs_free(f.big, 3);
     free(dir); free(good); free(bad); free(ref); free(dref); free(nope); free(want); free(notag); free(cref); free(bpath);
+}
+
+/* A full disk while unpacking is -ENOSPC, not a corrupt layer (root: a
+ * 256 KiB tmpfs). */
+static void test_enospc(void)
+{
+    if (geteuid() != 0) {
+        printf("skip test_enospc: not root\n");
+        return;
+    }
+    char *small = cn_asprintf("%s/small", tmpdir);
+    mkdir(small, 0755);
+    if (mount("tmpfs", small, "tmpfs", 0, "size=256k") < 0) {
+        printf("skip test_enospc: cannot mount tmpfs\n");
+        free(small);
+        return;
+    }
+    char *big = cn_malloc(1u << 20);
+    memset(big, 'x', (1u << 20) - 1);
+    big[(1u << 20) - 1] = '\0';
+    const tent files[] = { { "big", 'f', big, 0 } };
+    char *tar = cn_asprintf("%s/big.tar.gz", tmpdir), *dest = cn_asprintf("%s/layer", small);
+    make_tar(tar, files, 1, true);
+    cn_err e = CN_ERR_INIT;
+    CHECK_INT(cn_image_unpack(tar, dest, NULL, NULL, &e), -ENOSPC);
+    CHECK(e.message && strstr(e.message, "no space left"));
+    cn_err_clear(&e);
+    umount2(small, MNT_DETACH);
+    free(big); free(tar); free(dest); free(small);
 }
 
 int main(void)
@@ -772,6 +826,7 @@ int main(void)
     TEST_RUN(test_manifests);
     TEST_RUN(test_unpack);
     TEST_RUN(test_hostile);
+    TEST_RUN(test_enospc);
     TEST_RUN(test_store);
     TEST_RUN(test_registry);
     cn_image_rmtree(tmpdir);
