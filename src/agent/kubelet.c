@@ -667,7 +667,8 @@ int cn_kubelet_run(const cn_kubelet_config *cfg, volatile int *stop, cn_err *err
     cn_runtime_config rc = { .dir = k->data_dir, .runc = cfg->runc, .on_exit = on_exit_cb, .ud = k };
     if ((r = cn_runtime_open(&rc, &k->rt, err)) < 0) goto out;
     char *imgdir = cn_asprintf("%s/images", k->data_dir);
-    cn_image_store_config ic = { .dir = imgdir, .insecure = cfg->insecure, .ninsecure = cfg->ninsecure };
+    cn_image_store_config ic = { .dir = imgdir, .insecure = cfg->insecure, .ninsecure = cfg->ninsecure,
+                                  .ca_file = cfg->registry_ca };
     r = cn_image_store_open(&ic, &k->images, err);
     free(imgdir);
     if (r < 0) goto out;

@@ -33,6 +33,7 @@ typedef struct cn_kubelet_config {
     int port;                        /* kubelet endpoint; default 10250 */
     const char *runc;                /* NULL = "runc" in PATH */
     const char *const *insecure; size_t ninsecure;          /* registries over plain HTTP */
+    const char *registry_ca;         /* PEM file of a private CA for HTTPS registries, or NULL */
     const char *const *host_path_allow; size_t nhost_path_allow;
     const cn_kubelet_kv *labels; size_t nlabels;            /* extra node labels */
     const char *reserved_cpu;        /* default "100m" */

@@ -46,6 +46,7 @@ static void usage(FILE *f)
         "                             (default /var/lib/cairn/agent)\n"
         "  --port N                   the HTTPS endpoint for logs/exec/port-forward (default 10250)\n"
         "  --insecure-registry H:P    a registry spoken to over plain HTTP (repeatable)\n"
+        "  --registry-ca FILE         trust this CA (PEM) for HTTPS registries too\n"
         "  --allow-host-path PREFIX   hostPath volumes may use paths under PREFIX (repeatable;\n"
         "                             default: none)\n"
         "  --label K=V                an extra node label, e.g. topology.kubernetes.io/zone=z1\n"
@@ -123,7 +124,7 @@ int cn_cmd_agent(int argc, char **argv)
     enum { O_SIM = 1, O_NODES, O_KUBECONFIG, O_PREFIX, O_FIRST, O_CPU, O_MEM, O_PODS, O_EPH, O_EXT,
            O_ZONES, O_HOSTS, O_LABEL, O_TAINT, O_READY, O_HB, O_LEASE, O_WORKERS, O_STATS, O_LOG,
            O_NODE_NAME, O_DATA, O_NODE_IP, O_PORT, O_INSECURE, O_HOSTPATH, O_RES_CPU, O_RES_MEM,
-           O_MAX_PODS, O_BO_INIT, O_BO_MAX, O_GC_HIGH, O_GC_LOW, O_RUNC, O_SERVER, O_TOKEN };
+           O_MAX_PODS, O_BO_INIT, O_BO_MAX, O_GC_HIGH, O_GC_LOW, O_RUNC, O_SERVER, O_TOKEN, O_REGCA };
     static const struct option opts[] = {
         { "simulate", no_argument, NULL, O_SIM },
         { "nodes", required_argument, NULL, O_NODES },
@@ -160,6 +161,7 @@ int cn_cmd_agent(int argc, char **argv)
         { "image-gc-low", required_argument, NULL, O_GC_LOW },
         { "runc", required_argument, NULL, O_RUNC },
         { "server", required_argument, NULL, O_SERVER },
+        { "registry-ca", required_argument, NULL, O_REGCA },
         { "token", required_argument, NULL, O_TOKEN },
         { "help", no_argument, NULL, 'h' },
         { 0 },
@@ -227,6 +229,7 @@ int cn_cmd_agent(int argc, char **argv)
             break;
         case O_RUNC: kc.runc = optarg; break;
         case O_SERVER: server_url = optarg; break;
+        case O_REGCA: kc.registry_ca = optarg; break;
         case O_TOKEN: token = optarg; break;
         case O_PREFIX:
             if (!*optarg || strlen(optarg) > 200) { rc = bad("node-prefix", "a name prefix", optarg); goto out; }
