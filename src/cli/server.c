@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "client/client.h"
 #include "ctrl/ctrl.h"
+#include "ctrl/nodeipam.h"
 #include "sched/sched.h"
 #include "lib/log.h"
 #include "lib/pki.h"
@@ -61,6 +62,9 @@ static void usage(FILE *f)
         "                          lease > renew deadline > retry; all servers of a cluster alike\n"
         "  --node-monitor-grace-period D    a node whose Lease was not renewed for D becomes NotReady\n"
         "                          (Ready Unknown, unreachable taints; default 40s)\n"
+        "  --cluster-cidr CIDR     pod network of the cluster, cut into per-node blocks written to Node\n"
+        "                          spec.podCIDR (default 10.244.0.0/16; \"\" = do not allocate)\n"
+        "  --node-cidr-mask-size N prefix length of each node's block (default 24)\n"
         "  --default-not-ready-toleration-seconds N     pods without one get a toleration of the\n"
         "  --default-unreachable-toleration-seconds N   not-ready / unreachable NoExecute taints for\n"
         "                          N seconds (default 300): evicted that long after their node fails\n"
@@ -111,7 +115,7 @@ int cn_cmd_server(int argc, char **argv)
 {
     enum { O_DATA = 1, O_LISTEN, O_SAN, O_TOKENS, O_ADV, O_MAXC, O_IDLE, O_LOG, O_NOFSYNC, O_HIST, O_COMPACT, O_SVC,
            O_JOIN, O_TOKEN, O_TOKEN_FILE, O_DS, O_DS_PREFIX, O_DS_CA, O_DS_CERT, O_DS_KEY,
-           O_LE_LEASE, O_LE_RENEW, O_LE_RETRY, O_NODE_GRACE, O_TOL_NOT_READY, O_TOL_UNREACHABLE, O_NOSCHED };
+           O_LE_LEASE, O_LE_RENEW, O_LE_RETRY, O_NODE_GRACE, O_CLUSTER_CIDR, O_NODE_MASK, O_TOL_NOT_READY, O_TOL_UNREACHABLE, O_NOSCHED };
     static const struct option opts[] = {
         { "data-dir", required_argument, NULL, O_DATA },
         { "listen", required_argument, NULL, O_LISTEN },
@@ -137,6 +141,8 @@ int cn_cmd_server(int argc, char **argv)
         { "leader-elect-renew-deadline", required_argument, NULL, O_LE_RENEW },
         { "leader-elect-retry-period", required_argument, NULL, O_LE_RETRY },
         { "node-monitor-grace-period", required_argument, NULL, O_NODE_GRACE },
+        { "cluster-cidr", required_argument, NULL, O_CLUSTER_CIDR },
+        { "node-cidr-mask-size", required_argument, NULL, O_NODE_MASK },
         { "default-not-ready-toleration-seconds", required_argument, NULL, O_TOL_NOT_READY },
         { "default-unreachable-toleration-seconds", required_argument, NULL, O_TOL_UNREACHABLE },
         { "disable-scheduler", no_argument, NULL, O_NOSCHED },
@@ -234,6 +240,25 @@ int cn_cmd_server(int argc, char **argv)
                 return 2;
             }
             break;
+        case O_CLUSTER_CIDR: {
+            uint32_t net;
+            int plen;
+            if (*optarg && cn_nodeipam_parse_cidr(optarg, &net, &plen) < 0) {
+                fprintf(stderr, "cairn server: --cluster-cidr: want an IPv4 CIDR like 10.244.0.0/16, got \"%s\"\n", optarg);
+                return 2;
+            }
+            ctrl_cfg.cluster_cidr = optarg;
+            break;
+        }
+        case O_NODE_MASK: {
+            int64_t v;
+            if (cn_parse_int64(optarg, &v) < 0 || v < 1 || v > 30) {
+                fprintf(stderr, "cairn server: --node-cidr-mask-size: want a prefix length 1..30, got \"%s\"\n", optarg);
+                return 2;
+            }
+            ctrl_cfg.node_cidr_mask_size = (int)v;
+            break;
+        }
         case O_TOL_NOT_READY:
         case O_TOL_UNREACHABLE: {
             int64_t v;

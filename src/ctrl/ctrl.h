@@ -28,6 +28,9 @@ typedef struct cn_ctrl_config {
     /* Node lifecycle (kube-controller-manager's flags). */
     int64_t node_monitor_grace_ms;   /* 0 = 40000: a node whose Lease is older is NotReady */
     int64_t node_monitor_period_ms;  /* 0 = 5000 */
+    /* Node IPAM (nodeipam.h): pod CIDR blocks for Nodes. */
+    const char *cluster_cidr;        /* NULL = "10.244.0.0/16"; "" = no allocation */
+    int node_cidr_mask_size;         /* 0 = 24 */
 } cn_ctrl_config;
 
 /* What a controller gets when it starts. */

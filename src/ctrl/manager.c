@@ -13,6 +13,7 @@
 #include "ctrl/gc.h"
 #include "ctrl/housekeeping.h"
 #include "ctrl/job.h"
+#include "ctrl/nodeipam.h"
 #include "ctrl/nodelifecycle.h"
 #include "ctrl/statefulset.h"
 #include "lib/log.h"
@@ -26,6 +27,7 @@ static const cn_controller *const controllers[] = {
     &cn_ctrl_endpoints,
     &cn_ctrl_resourcequota,
     &cn_nodelifecycle_controller,
+    &cn_nodeipam_controller,
     &cn_ctrl_replicaset,
     &cn_ctrl_deployment,
     &cn_daemonset_controller,

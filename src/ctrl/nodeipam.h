@@ -1,0 +1,31 @@
+/* nodeipam: the node IPAM controller — kube-controller-manager's
+ * nodeipam (range allocator) for the pod network of agent/podnet.h.
+ *
+ * The cluster pod CIDR (cfg->cluster_cidr, server flag --cluster-cidr,
+ * default 10.244.0.0/16) is cut into blocks of cfg->node_cidr_mask_size
+ * (--node-cidr-mask-size, default 24). Every Node without spec.podCIDR gets
+ * a free block written as spec.podCIDR and spec.podCIDRs (a merge patch;
+ * the API forbids changing a set podCIDR, so a Node's block never moves).
+ *
+ * A block is free when no Node in the informer holds a CIDR overlapping it
+ * and no allocation of this controller is still on its way to the
+ * informer. The used set is recomputed from the informer on every
+ * allocation, so a restarted or failed-over controller, or Nodes created
+ * with a podCIDR of their own (`cairn agent --simulate`), can never be
+ * handed a block twice, and a deleted Node's block is free again. When the
+ * cluster CIDR is exhausted the Node gets a "CIDRNotAvailable" event and is
+ * retried with back-off (and at once when another Node goes away).
+ * IPv4 only; an empty cluster_cidr turns the controller off. */
+#ifndef CN_CTRL_NODEIPAM_H
+#define CN_CTRL_NODEIPAM_H
+
+#include <stdint.h>
+#include "ctrl/ctrl.h"
+
+extern const cn_controller cn_nodeipam_controller;
+
+/* "10.244.0.0/16" -> network (host byte order) and prefix; -EINVAL unless
+ * an IPv4 CIDR with no host bits set. */
+int cn_nodeipam_parse_cidr(const char *s, uint32_t *net, int *prefix);
+
+#endif
