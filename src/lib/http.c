@@ -567,6 +567,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 
 static size_t local_query_all(const cn_http_req *r, const char *name, const char **out, size_t max);
 static const char *local_header(const cn_http_req *r, const char *name);
+static size_t local_header_all(const cn_http_req *r, const char *name, const char **out,
+                               size_t max);
 static bool local_client_cert(const cn_http_req *r, const char **cn,
                               const char *const **orgs, size_t *norgs);
 
@@ -611,6 +613,26 @@ const char *cn_http_header(const cn_http_req *r, const char *name)
     if (!r || !name) return NULL;
     if (r->local) return local_header(r, name);
     return MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result header_each(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    query_iter *it = cls;
+    if (!key || strcasecmp(key, it->name) != 0) return MHD_YES;
+    if (it->n < it->max) it->out[it->n] = value ? value : "";
+    it->n++;
+    return it->n < it->max ? MHD_YES : MHD_NO;
+}
+
+size_t cn_http_header_all(const cn_http_req *r, const char *name, const char **out, size_t max)
+{
+    if (!r || !name || max == 0) return 0;
+    if (r->local) return local_header_all(r, name, out, max);
+    query_iter it = { .name = name, .out = out, .max = max };
+    MHD_get_connection_values(r->mc, MHD_HEADER_KIND, header_each, &it);
+    return it.n < max ? it.n : max;
 }
 
 const char *cn_http_body(const cn_http_req *r, size_t *len)
@@ -905,6 +927,15 @@ static size_t local_query_all(const cn_http_req *r, const char *name, const char
     size_t n = 0;
     for (size_t i = 0; i < r->local->nq && n < max; i++)
         if (!strcmp(r->local->q[i].name, name)) out[n++] = r->local->q[i].value;
+    return n;
+}
+
+static size_t local_header_all(const cn_http_req *r, const char *name, const char **out,
+                               size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->local->nin && n < max; i++)
+        if (!strcasecmp(r->local->in[i].name, name)) out[n++] = r->local->in[i].value;
     return n;
 }
 

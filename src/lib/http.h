@@ -48,6 +48,8 @@ const char *cn_http_query(const cn_http_req *r, const char *name);
 /* All values of a repeated query parameter, up to max; returns the count. */
 size_t cn_http_query_all(const cn_http_req *r, const char *name, const char **out, size_t max);
 const char *cn_http_header(const cn_http_req *r, const char *name);  /* case-insensitive */
+/* All values of a repeated request header, up to max; returns the count. */
+size_t cn_http_header_all(const cn_http_req *r, const char *name, const char **out, size_t max);
 const char *cn_http_body(const cn_http_req *r, size_t *len);         /* never NULL */
 /* The verified client certificate's subject; false if none was presented. */
 bool cn_http_client_cert(const cn_http_req *r, const char **cn,
