@@ -45,16 +45,23 @@ void cn_spdy_free(cn_spdy *s);
 
 /* Parse one frame: > 0 bytes consumed with *f filled (release with
  * cn_spdy_frame_release), 0 need more, -EPROTO malformed/unsupported version,
- * -EMSGSIZE over max_frame. */
+ * -EMSGSIZE over max_frame (a frame's length field counts its payload), a
+ * header block over 64 KiB inflated or over 256 headers. Unknown control
+ * types come back with their type and no fields, to be ignored. After any
+ * error the session's zlib state is undefined: end the session (GOAWAY). */
 ssize_t cn_spdy_parse(cn_spdy *s, const uint8_t *buf, size_t len, size_t max_frame, cn_spdy_frame *f);
 void cn_spdy_frame_release(cn_spdy_frame *f);
+/* The value of header name in a SYN_STREAM, SYN_REPLY or HEADERS frame, or NULL. */
+const char *cn_spdy_header_get(const cn_spdy_frame *f, const char *name);
 
-/* Build frames into out (malloc'd, *outlen bytes). 0 or -ENOMEM. */
+/* Build frames into out (malloc'd, *outlen bytes). 0, -EMSGSIZE (over 256
+ * headers or 64 KiB uncompressed) or -EIO (zlib failed). */
 int cn_spdy_syn_reply(cn_spdy *s, uint32_t stream_id, bool fin, const cn_spdy_header *h, size_t nh,
                       uint8_t **out, size_t *outlen);
 int cn_spdy_syn_stream(cn_spdy *s, uint32_t stream_id, bool fin, const cn_spdy_header *h, size_t nh,
                        uint8_t **out, size_t *outlen);   /* for tests acting as the client */
-/* Fixed-size frames: write into buf, return its length. */
+/* Fixed-size frames: write into buf, return its length. len of a DATA
+ * frame must fit 24 bits (callers chunk their writes). */
 size_t cn_spdy_data_header(uint8_t buf[8], uint32_t stream_id, bool fin, uint32_t len);
 size_t cn_spdy_rst_stream(uint8_t buf[16], uint32_t stream_id, uint32_t status);
 size_t cn_spdy_ping(uint8_t buf[12], uint32_t id);
