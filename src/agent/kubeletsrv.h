@@ -40,6 +40,11 @@ typedef struct cn_kubeletsrv_config {
     const char *node_name;         /* for the serving cert's SAN / messages */
     const char *node_ip;           /* serving cert SAN */
     cn_runtime *rt;                /* exec/attach through cn_ctr_exec */
+    /* How exec starts a command (cn_ctr_exec's contract); NULL: exec is
+     * refused with 501. The kubelet sets cn_ctr_exec; tests a local one. */
+    int (*exec_fn)(cn_runtime *rt, const char *id, const char *const *argv, bool tty,
+                   int stdin_fd, int stdout_fd, int stderr_fd, pid_t *pid, int *pty_master,
+                   cn_err *err);
     /* container NULL: pod-level (port-forward); "" : the pod's only/default
      * container. -ENOENT with err ('pods "x" not found',
      * 'container "c" in pod "x" is not valid') when unknown. */

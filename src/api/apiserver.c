@@ -398,6 +398,32 @@ static void store_tap(void *ud, const cn_event *e)
     cn_quota_on_event(s, e);
 }
 
+/* The identity the server presents to node agents (podproxy.c), kept in
+ * DATA/pki/kubelet-client.{crt,key}; issued from the CA when missing. */
+static int kubelet_client_ensure(cn_apiserver *s, cn_err *err)
+{
+    char *crt = cn_asprintf("%s/pki/kubelet-client.crt", s->data_dir);
+    char *key = cn_asprintf("%s/pki/kubelet-client.key", s->data_dir);
+    int r = 0;
+    if (cn_read_file(crt, &s->kubelet_client_cert, NULL, NULL) == 0 &&
+        cn_read_file(key, &s->kubelet_client_key, NULL, NULL) == 0)
+        goto done;
+    free(s->kubelet_client_cert);
+    free(s->kubelet_client_key);
+    s->kubelet_client_cert = s->kubelet_client_key = NULL;
+    static const char *const orgs[] = { "system:masters" };
+    r = cn_pki_issue_client(&s->pki, "kube-apiserver-kubelet-client", orgs, 1, 3650,
+                            &s->kubelet_client_cert, &s->kubelet_client_key, err);
+    if (r == 0) r = cn_write_file_atomic(key, s->kubelet_client_key, strlen(s->kubelet_client_key),
+                                         0600, err);
+    if (r == 0) r = cn_write_file_atomic(crt, s->kubelet_client_cert,
+                                         strlen(s->kubelet_client_cert), 0644, err);
+done:
+    free(crt);
+    free(key);
+    return r;
+}
+
 int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_err *err)
 {
     cn_apiserver *s = cn_calloc(1, sizeof *s);
@@ -420,6 +446,8 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
     if (cfg->join_url && (r = cn_join_fetch(cfg->data_dir, cfg->join_url, cfg->token, err)) < 0)
         goto fail;
     r = cn_pki_ensure(cfg->data_dir, cfg->tls_sans, cfg->ntls_sans, &s->pki, err);
+    if (r < 0) goto fail;
+    r = kubelet_client_ensure(s, err);
     if (r < 0) goto fail;
     r = cn_token_ensure(cfg->data_dir, s->pki.ca_cert_pem, cfg->token, &s->join_token, err);
     if (r < 0) goto fail;
@@ -498,6 +526,8 @@ void cn_apiserver_stop(cn_apiserver *s)
     cn_alloc_free(s->alloc);
     cn_tokens_free(s->tokens);
     cn_pki_release(&s->pki);
+    free(s->kubelet_client_cert);
+    free(s->kubelet_client_key);
     free(s->join_token);
     pthread_mutex_destroy(&s->ctl_lock);
     pthread_cond_destroy(&s->ctl_cond);

@@ -34,6 +34,8 @@ struct cn_apiserver {
     cn_http_server *http;
     cn_tokens *tokens;
     cn_pki pki;
+    char *kubelet_client_cert;      /* CN=kube-apiserver-kubelet-client, O=system:masters */
+    char *kubelet_client_key;       /* (podproxy.c: calls to node agents) */
     char *join_token;               /* DATA/token: bearer of /cairn/v1/server-bootstrap */
     cn_admission *admission;
     cn_quota_cache *quota;          /* namespaces with quotas / limit ranges (quota.c) */
@@ -88,6 +90,8 @@ void cn_rest_delete_collection(cn_reqctx *c);
 void cn_rest_subresource(cn_reqctx *c);   /* scale, binding, eviction, log, token */
 void cn_rest_eviction(cn_reqctx *c);      /* pods/eviction, honouring PDBs (eviction.c) */
 void cn_rest_review(cn_reqctx *c);        /* SSAR, SSRR, SSR, TokenReview */
+/* pods/log, exec, attach, portforward: forwarded to the node's agent (podproxy.c). */
+void cn_rest_pod_proxy(cn_reqctx *c, const char *sub);
 
 /* A filtered list (selectors, limit/continue) as an XxxList (rest_read.c). */
 int cn_rest_list_objects(cn_reqctx *c, json_t **out, cn_err *err);

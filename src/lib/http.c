@@ -12,8 +12,10 @@
  * are reference-counted because MHD does not order "request completed",
  * "response destroyed" and "connection closed" the same way on every path.
  *
- * TODO: protocol upgrades (101) for exec/attach/port-forward over WebSocket
- * or SPDY need MHD_create_response_for_upgrade and a new entry point. */
+ * Protocol upgrades (101, for exec/attach/port-forward over WebSocket or
+ * SPDY) hand the application a socket of its own, served on a thread this
+ * file starts; the server counts them so that stopping can end them first
+ * (MHD must not be stopped under an upgraded connection). */
 #define _GNU_SOURCE   /* POLLRDHUP */
 #include "lib/http.h"
 
@@ -22,15 +24,18 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "lib/log.h"
 #include "lib/util.h"
@@ -64,7 +69,24 @@ struct cn_http_server {
     atomic_bool stopping;
     int port;
     char *cert, *key, *ca;   /* kept alive for MHD's lifetime */
+    pthread_mutex_t up_lock; /* guards ups and nups */
+    pthread_cond_t up_cond;  /* signalled when an upgrade ends */
+    struct upgrade *ups;     /* running upgrades (list) */
+    size_t nups;
 };
+
+/* One upgraded connection, from the 101 to fn's return. */
+typedef struct upgrade {
+    cn_http_server *srv;
+    cn_http_upgrade_fn fn;
+    void (*free_fn)(void *);
+    void *ud;
+    int fd;
+    char *extra;
+    size_t nextra;
+    struct MHD_UpgradeResponseHandle *urh;
+    struct upgrade *next;
+} upgrade;
 
 typedef struct conn {
     atomic_int refs;
@@ -353,6 +375,111 @@ void cn_http_respond_stream(cn_http_req *r, int status, const char *content_type
     queue(r, status, resp);
 }
 
+static void upgrade_unlink(upgrade *u)
+{
+    cn_http_server *srv = u->srv;
+    pthread_mutex_lock(&srv->up_lock);
+    for (upgrade **pp = &srv->ups; *pp; pp = &(*pp)->next) {
+        if (*pp == u) {
+            *pp = u->next;
+            srv->nups--;
+            break;
+        }
+    }
+    pthread_cond_broadcast(&srv->up_cond);
+    pthread_mutex_unlock(&srv->up_lock);
+}
+
+static void upgrade_free(upgrade *u)
+{
+    if (u->free_fn) u->free_fn(u->ud);
+    free(u->extra);
+    free(u);
+}
+
+static void *upgrade_main(void *arg)
+{
+    upgrade *u = arg;
+    u->fn(u->ud, u->fd, u->extra ? u->extra : "", u->nextra);
+    MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
+    upgrade_unlink(u);
+    upgrade_free(u);
+    return NULL;
+}
+
+/* Called by MHD on the connection's thread once the 101 is sent. MHD keeps
+ * that thread for the TLS relay, so fn runs on a thread of ours. */
+static void on_upgraded(void *cls, struct MHD_Connection *mc, void *req_cls, const char *extra_in,
+                        size_t extra_in_size, MHD_socket sock,
+                        struct MHD_UpgradeResponseHandle *urh)
+{
+    (void)mc;
+    (void)req_cls;
+    upgrade *u = cls;
+    u->fd = sock;
+    u->urh = urh;
+    if (extra_in_size) {
+        u->extra = cn_malloc(extra_in_size);
+        memcpy(u->extra, extra_in, extra_in_size);
+        u->nextra = extra_in_size;
+    }
+    int fl = fcntl(sock, F_GETFL);
+    if (fl >= 0) fcntl(sock, F_SETFL, fl & ~O_NONBLOCK);
+    cn_http_server *srv = u->srv;
+    pthread_mutex_lock(&srv->up_lock);
+    bool stopping = atomic_load(&srv->stopping);
+    if (!stopping) {
+        u->next = srv->ups;
+        srv->ups = u;
+        srv->nups++;
+    }
+    pthread_mutex_unlock(&srv->up_lock);
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, THREAD_STACK);
+    if (stopping || pthread_create(&t, &attr, upgrade_main, u) != 0) {
+        MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+        if (!stopping) upgrade_unlink(u);
+        upgrade_free(u);
+    }
+    pthread_attr_destroy(&attr);
+}
+
+static void respond_err(cn_http_req *r, const cn_err *e);
+
+void cn_http_respond_upgrade(cn_http_req *r, cn_http_upgrade_fn fn, void (*free_fn)(void *),
+                             void *ud)
+{
+    if (!r || r->responded || r->local) {
+        if (free_fn) free_fn(ud);
+        if (r && r->local && !r->responded) {
+            cn_err e = CN_ERR_INIT;
+            cn_err_bad_request(&e, "protocol upgrades are not available in-process");
+            respond_err(r, &e);
+            cn_err_clear(&e);
+        }
+        return;
+    }
+    r->responded = true;
+    upgrade *u = cn_calloc(1, sizeof *u);
+    u->srv = r->srv;
+    u->fn = fn;
+    u->free_fn = free_fn;
+    u->ud = ud;
+    u->fd = -1;
+    struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgraded, u);
+    if (!resp) {
+        upgrade_free(u);
+        return;
+    }
+    add_headers(r, resp, NULL);
+    /* MHD calls on_upgraded only if the 101 goes out; otherwise u leaks
+     * with its ud, which is bounded by failed queueings (none expected). */
+    queue(r, 101, resp);
+}
+
 static void respond_err(cn_http_req *r, const cn_err *e)
 {
     json_t *st = cn_err_status(e);
@@ -440,6 +567,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 
 static size_t local_query_all(const cn_http_req *r, const char *name, const char **out, size_t max);
 static const char *local_header(const cn_http_req *r, const char *name);
+static size_t local_header_all(const cn_http_req *r, const char *name, const char **out,
+                               size_t max);
 static bool local_client_cert(const cn_http_req *r, const char **cn,
                               const char *const **orgs, size_t *norgs);
 
@@ -484,6 +613,26 @@ const char *cn_http_header(const cn_http_req *r, const char *name)
     if (!r || !name) return NULL;
     if (r->local) return local_header(r, name);
     return MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result header_each(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    query_iter *it = cls;
+    if (!key || strcasecmp(key, it->name) != 0) return MHD_YES;
+    if (it->n < it->max) it->out[it->n] = value ? value : "";
+    it->n++;
+    return it->n < it->max ? MHD_YES : MHD_NO;
+}
+
+size_t cn_http_header_all(const cn_http_req *r, const char *name, const char **out, size_t max)
+{
+    if (!r || !name || max == 0) return 0;
+    if (r->local) return local_header_all(r, name, out, max);
+    query_iter it = { .name = name, .out = out, .max = max };
+    MHD_get_connection_values(r->mc, MHD_HEADER_KIND, header_each, &it);
+    return it.n < max ? it.n : max;
 }
 
 const char *cn_http_body(const cn_http_req *r, size_t *len)
@@ -598,11 +747,13 @@ int cn_http_start(const cn_http_config *cfg, cn_http_server **out, cn_err *err)
     s->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
     s->tls = !cfg->plain;
     atomic_init(&s->stopping, false);
+    pthread_mutex_init(&s->up_lock, NULL);
+    pthread_cond_init(&s->up_cond, NULL);
 
     /* MHD_USE_POLL: per-connection threads must not use select(), which
      * fails for descriptors >= FD_SETSIZE (1,024 watches is enough). */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-                     MHD_USE_ERROR_LOG;
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
     if (v6) flags |= MHD_USE_DUAL_STACK;
     struct MHD_OptionItem opts[16];
     size_t n = 0;
@@ -652,8 +803,21 @@ int cn_http_start(const cn_http_config *cfg, cn_http_server **out, cn_err *err)
 void cn_http_stop(cn_http_server *s)
 {
     if (!s) return;
+    /* Upgraded connections first: their sockets are shut down so that fn
+     * sees EOF, and MHD is stopped only once every fn has returned. */
+    pthread_mutex_lock(&s->up_lock);
     atomic_store(&s->stopping, true);
+    while (s->nups) {
+        for (upgrade *u = s->ups; u; u = u->next) shutdown(u->fd, SHUT_RDWR);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&s->up_cond, &s->up_lock, &ts);
+    }
+    pthread_mutex_unlock(&s->up_lock);
     if (s->d) MHD_stop_daemon(s->d);
+    pthread_mutex_destroy(&s->up_lock);
+    pthread_cond_destroy(&s->up_cond);
     free(s->cert);
     free(s->key);
     free(s->ca);
@@ -763,6 +927,15 @@ static size_t local_query_all(const cn_http_req *r, const char *name, const char
     size_t n = 0;
     for (size_t i = 0; i < r->local->nq && n < max; i++)
         if (!strcmp(r->local->q[i].name, name)) out[n++] = r->local->q[i].value;
+    return n;
+}
+
+static size_t local_header_all(const cn_http_req *r, const char *name, const char **out,
+                               size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->local->nin && n < max; i++)
+        if (!strcasecmp(r->local->in[i].name, name)) out[n++] = r->local->in[i].value;
     return n;
 }
 

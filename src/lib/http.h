@@ -48,6 +48,8 @@ const char *cn_http_query(const cn_http_req *r, const char *name);
 /* All values of a repeated query parameter, up to max; returns the count. */
 size_t cn_http_query_all(const cn_http_req *r, const char *name, const char **out, size_t max);
 const char *cn_http_header(const cn_http_req *r, const char *name);  /* case-insensitive */
+/* All values of a repeated request header, up to max; returns the count. */
+size_t cn_http_header_all(const cn_http_req *r, const char *name, const char **out, size_t max);
 const char *cn_http_body(const cn_http_req *r, size_t *len);         /* never NULL */
 /* The verified client certificate's subject; false if none was presented. */
 bool cn_http_client_cert(const cn_http_req *r, const char **cn,
@@ -67,6 +69,19 @@ void cn_http_respond(cn_http_req *r, int status, const char *content_type,
 typedef ssize_t (*cn_http_stream_fn)(void *ud, char *buf, size_t max);
 void cn_http_respond_stream(cn_http_req *r, int status, const char *content_type,
                             cn_http_stream_fn fn, void (*free_fn)(void *), void *ud);
+
+/* A protocol upgrade (WebSocket, SPDY): answers 101 Switching Protocols
+ * with the headers added by cn_http_add_header (the caller adds Upgrade and
+ * the protocol's own headers; Connection: Upgrade is added here), then runs
+ * fn(ud, fd, extra, nextra) on a thread of its own. fd is a plaintext,
+ * blocking socket (for HTTPS the server does TLS on the other end of it);
+ * extra holds bytes the client sent after its headers (usually none). The
+ * connection closes when fn returns, and free_fn(ud) runs after it; fn must
+ * not close fd. Stopping the server shuts fd down (fn then sees EOF) and
+ * waits for fn to return. Not for in-process requests (they get 400). */
+typedef void (*cn_http_upgrade_fn)(void *ud, int fd, const char *extra, size_t nextra);
+void cn_http_respond_upgrade(cn_http_req *r, cn_http_upgrade_fn fn, void (*free_fn)(void *),
+                             void *ud);
 
 /* ---- in-process requests ----
  * A request with no connection, for clients inside the server process

@@ -681,6 +681,19 @@ int cn_pki_issue_client(const cn_pki *p, const char *cn, const char *const *orgs
     return r;
 }
 
+int cn_pki_self_signed(const char *cn, const char *const *sans, size_t nsans, int days,
+                       char **cert_pem_out, char **key_pem_out, cn_err *err)
+{
+    san want[16];
+    size_t n = 0;
+    if (!cn || !*cn || days <= 0)
+        return cn_err_bad_request(err, "pki: a serving certificate needs a name and a lifetime");
+    for (size_t i = 0; i < nsans && n < sizeof want / sizeof *want; i++)
+        if (sans[i] && *sans[i] && parse_san(sans[i], &want[n]) == 0) n++;
+    return issue(CERT_SERVER, cn, NULL, 0, days, NULL, NULL, want, n, cert_pem_out, key_pem_out,
+                 err);
+}
+
 int cn_pki_install(const char *dir, const char *ca_crt, const char *ca_key,
                    const char *sa_key, const char *sa_pub, cn_err *err)
 {

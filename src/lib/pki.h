@@ -39,6 +39,11 @@ int cn_pki_issue_client(const cn_pki *p, const char *cn, const char *const *orgs
                         size_t norgs, int days, char **cert_pem, char **key_pem,
                         cn_err *err);
 
+/* A self-signed serving certificate (the agent's kubelet endpoint, which
+ * the API server does not verify): sans are DNS names or IP literals. */
+int cn_pki_self_signed(const char *cn, const char *const *sans, size_t nsans, int days,
+                       char **cert_pem, char **key_pem, cn_err *err);
+
 /* Write a kubeconfig (mode 0600) for server_url with embedded CA and
  * client credentials; cluster/context/user named `name`. */
 int cn_kubeconfig_write(const char *path, const char *name, const char *server_url,

@@ -66,11 +66,35 @@ static void tstream_free(void *ud)
     atomic_fetch_add(&stream_frees, 1);
 }
 
+static atomic_int upgrade_frees;
+
+/* Echoes what it reads until EOF: the upgraded socket is a plain one. */
+static void echo_upgraded(void *ud, int fd, const char *extra, size_t nextra)
+{
+    (void)ud;
+    if (nextra) send(fd, extra, nextra, MSG_NOSIGNAL);
+    char buf[256];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
+        if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) < 0) break;
+}
+
+static void upgrade_free(void *ud)
+{
+    (void)ud;
+    atomic_fetch_add(&upgrade_frees, 1);
+}
+
 static void handler(cn_http_req *r, void *ud)
 {
     (void)ud;
     atomic_fetch_add(&handler_calls, 1);
     const char *path = cn_http_path(r);
+    if (strcmp(path, "/upgrade") == 0) {
+        cn_http_add_header(r, "Upgrade", "echo");
+        cn_http_respond_upgrade(r, echo_upgraded, upgrade_free, NULL);
+        return;
+    }
     if (strcmp(path, "/stream") == 0 || strcmp(path, "/forever") == 0) {
         tstream *t = cn_calloc(1, sizeof *t);
         t->mode = strcmp(path, "/forever") == 0;
@@ -524,6 +548,61 @@ static char *raw(int port, const char *data, size_t len)
     return cn_strdup(buf);
 }
 
+/* Reads until the end of the response headers (or 3 s); returns them. */
+static char *read_head(int fd)
+{
+    char buf[2048];
+    size_t got = 0;
+    int64_t end = cn_now_ms() + 3000;
+    while (got < sizeof buf - 1) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int64_t left = end - cn_now_ms();
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0) break;
+        ssize_t n = recv(fd, buf + got, 1, 0);
+        if (n <= 0) break;
+        got++;
+        if (got >= 4 && !memcmp(buf + got - 4, "\r\n\r\n", 4)) break;
+    }
+    buf[got] = '\0';
+    return cn_strdup(buf);
+}
+
+static void test_upgrade(void)
+{
+    cn_http_server *s = start(true, "127.0.0.1:0", 0);
+    if (!s) { CHECK(s != NULL); return; }
+    atomic_store(&upgrade_frees, 0);
+    int fd = dial(cn_http_port(s));
+    CHECK(fd >= 0);
+    const char *req = "GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n";
+    CHECK(send(fd, req, strlen(req), MSG_NOSIGNAL) > 0);
+    char *head = read_head(fd);
+    CHECK(strncmp(head, "HTTP/1.1 101", 12) == 0);
+    CHECK(strstr(head, "pgrade: echo") != NULL);
+    free(head);
+    CHECK(send(fd, "ping", 4, MSG_NOSIGNAL) == 4);
+    char buf[8] = { 0 };
+    size_t got = 0;
+    while (got < 4) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        if (poll(&p, 1, 3000) <= 0) break;
+        ssize_t n = recv(fd, buf + got, 4 - got, 0);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    CHECK_STR(buf, "ping");
+    /* A second upgrade left open: stopping the server must end it. */
+    int fd2 = dial(cn_http_port(s));
+    CHECK(send(fd2, req, strlen(req), MSG_NOSIGNAL) > 0);
+    head = read_head(fd2);
+    CHECK(strncmp(head, "HTTP/1.1 101", 12) == 0);
+    free(head);
+    close(fd);
+    cn_http_stop(s);
+    CHECK_INT(atomic_load(&upgrade_frees), 2);
+    close(fd2);
+}
+
 static void test_plain_hostile(void)
 {
     cn_http_server *s = start(true, "127.0.0.1:0", 0);
@@ -680,6 +759,7 @@ int main(void)
     TEST_RUN(test_client_certs);
     TEST_RUN(test_stream);
     TEST_RUN(test_concurrent);
+    TEST_RUN(test_upgrade);
     TEST_RUN(test_plain_hostile);
     TEST_RUN(test_tls_garbage);
     TEST_RUN(test_connection_limit);
