@@ -390,6 +390,12 @@ static void test_security_resources(void)
     CHECK_INT(container("{\"name\": \"a\", \"resources\": {\"requests\": {\"cpu\": \"2\"}}}", &img, &c, &err), 0);
     CHECK_INT(c.spec.cpu_shares, 2048);
     cn_podspec_ctr_release(&c);
+    CHECK_INT(container("{\"name\": \"a\", \"resources\": {\"limits\": {\"cpu\": \"1e15\"}}}", &img, &c, &err), 0);
+    CHECK_INT(c.spec.cpu_shares, 262144);             /* the maximum, without overflow */
+    CHECK(c.spec.cpu_quota_us > 0);
+    cn_podspec_ctr_release(&c);
+    expect_error("{\"name\": \"a\", \"resources\": {\"limits\": {\"memory\": \"lots\"}}}",
+                 "resources.limits.memory lots is malformed");
 }
 
 static const cn_mount *mount_at(const cn_podspec_ctr *c, const char *dest)
