@@ -67,8 +67,9 @@ void cn_ps_env_set(cn_ps_env *e, const char *name, const char *value)
 
 const char *cn_ps_env_get(const cn_ps_env *e, const char *name)
 {
-    for (size_t i = 0; e && i < e->n; i++)
-        if (!strcmp(e->names[i], name)) return e->values[i];
+    for (; e; e = e->fallback)
+        for (size_t i = 0; i < e->n; i++)
+            if (!strcmp(e->names[i], name)) return e->values[i];
     return NULL;
 }
 
@@ -503,11 +504,20 @@ int cn_ps_kube_env(const cn_podspec_env *env, const json_t *pod, const json_t *c
 {
     const char *ns = cn_ps_str(json_object_get(pod, "metadata"), "namespace");
     data_cache cache = { 0 };
-    cn_ps_env e = { 0 };
+    cn_ps_env e = { 0 }, svc = { 0 };
     int r = 0;
     size_t i;
     const json_t *item;
     if (!ns) ns = "default";
+    /* $(VAR) sees the container's names first, then the service env */
+    for (i = 0; i < env->nservice_env; i++) {
+        const char *kv = env->service_env[i], *eq = kv ? strchr(kv, '=') : NULL;
+        if (!eq || eq == kv) continue;
+        char *name = cn_strndup(kv, (size_t)(eq - kv));
+        cn_ps_env_set(&svc, name, eq + 1);
+        free(name);
+    }
+    e.fallback = &svc;
     /* env overrides envFrom: envFrom first */
     json_array_foreach(json_object_get(ctr, "envFrom"), i, item) {
         if ((r = env_from(env, &cache, ns, item, &e, err)) < 0) goto done;
@@ -531,10 +541,14 @@ int cn_ps_kube_env(const cn_podspec_env *env, const json_t *pod, const json_t *c
         cn_ps_env_set(&e, name, val ? val : "");
         free(val);
     }
+    e.fallback = NULL;
+    for (i = 0; i < svc.n; i++)
+        if (!cn_ps_env_get(&e, svc.names[i])) cn_ps_env_set(&e, svc.names[i], svc.values[i]);
     *out = e;
     e = (cn_ps_env){ 0 };
 done:
     cn_ps_env_release(&e);
+    cn_ps_env_release(&svc);
     cache_release(&cache);
     return r;
 }

@@ -16,6 +16,7 @@
 typedef struct cn_ps_env {
     char **names, **values;
     size_t n, cap;
+    const struct cn_ps_env *fallback;   /* looked up after these names (not owned) */
 } cn_ps_env;
 
 void cn_ps_env_set(cn_ps_env *e, const char *name, const char *value);
@@ -61,7 +62,8 @@ int cn_ps_resource_value(const cn_podspec_env *env, const json_t *ctr, const jso
 const json_t *cn_ps_container(const json_t *pod, const char *name);
 
 /* The kubelet's environment of container ctr (env and envFrom resolved,
- * declaration order), without the image's env. */
+ * declaration order), then env->service_env names not already defined;
+ * without the image's env. */
 int cn_ps_kube_env(const cn_podspec_env *env, const json_t *pod, const json_t *ctr,
                    const char *pod_ip, cn_ps_env *out, cn_err *err);
 

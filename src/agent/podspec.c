@@ -316,6 +316,7 @@ static int resources(const json_t *ctr, cn_podspec_ctr *out, cn_err *err)
     if (!cpu_req) cpu_req = cpu_lim;     /* the API defaults requests to limits */
     if (cpu_req && cn_quantity_milli(cpu_req, &milli) < 0)
         return cn_err_invalid(err, "resources.requests.cpu %s is malformed", cpu_req);
+    if (milli > (int64_t)MAX_SHARES * 1000 / 1024 + 1) milli = (int64_t)MAX_SHARES * 1000 / 1024 + 1;   /* no overflow */
     int64_t shares = milli * 1024 / 1000;
     if (shares < MIN_SHARES) shares = MIN_SHARES;
     if (shares > MAX_SHARES) shares = MAX_SHARES;
@@ -325,6 +326,7 @@ static int resources(const json_t *ctr, cn_podspec_ctr *out, cn_err *err)
         if (cn_quantity_milli(cpu_lim, &v) < 0)
             return cn_err_invalid(err, "resources.limits.cpu %s is malformed", cpu_lim);
         if (v > 0) {
+            if (v > INT64_MAX / CPU_PERIOD_US) v = INT64_MAX / CPU_PERIOD_US;   /* no overflow */
             int64_t quota = v * CPU_PERIOD_US / 1000;
             out->spec.cpu_quota_us = quota < MIN_QUOTA_US ? MIN_QUOTA_US : quota;
         }

@@ -38,6 +38,11 @@ typedef struct cn_podspec_env {
                  char **token, int64_t *exp, cn_err *err);
     void *ud;
     const json_t *node;            /* this Node (allocatable for resourceFieldRef defaults) */
+    /* The service environment ("K=V": KUBERNETES_SERVICE_HOST, FOO_SERVICE_PORT...,
+     * none when enableServiceLinks is false except the kubernetes ones): a
+     * source for $(VAR) after the container's own names, appended after
+     * them unless the container defines the name. */
+    const char *const *service_env; size_t nservice_env;
     const char *const *host_path_allow; size_t nhost_path_allow;   /* prefixes (--allow-host-path); empty = no hostPath allowed */
 } cn_podspec_env;
 
@@ -63,8 +68,8 @@ typedef struct cn_podspec_ctr {
 
 /* Resolve container ctr of pod against image img: command/args over the
  * image's entrypoint/cmd ($(VAR) expansion), env (image env, then env/envFrom
- * with valueFrom configMapKeyRef/secretKeyRef/fieldRef/resourceFieldRef, and
- * the service env is the caller's), workingDir, securityContext (pod and
+ * with valueFrom configMapKeyRef/secretKeyRef/fieldRef/resourceFieldRef,
+ * then env->service_env), workingDir, securityContext (pod and
  * container: runAsUser/Group, supplementalGroups, readOnlyRootFilesystem,
  * capabilities, privileged, allowPrivilegeEscalation), resources -> cpu
  * shares/quota + memory limit, volumeMounts (subPath, readOnly) plus

@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/base64.h"
+#include "lib/jwt.h"
 #include "lib/quantity.h"
 #include "lib/util.h"
 
@@ -431,12 +431,10 @@ static bool jwt_times(const char *tok, int64_t *iat, int64_t *exp)
 {
     const char *dot1 = strchr(tok, '.'), *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
     if (!dot2) return false;
-    char *seg = cn_strndup(dot1 + 1, (size_t)(dot2 - dot1 - 1));
-    for (char *c = seg; *c; c++) *c = *c == '-' ? '+' : *c == '_' ? '/' : *c;
     char *raw = NULL;
     size_t len;
     bool ok = false;
-    if (cn_base64_decode(seg, strlen(seg), 64 * 1024, &raw, &len) == 0) {
+    if (cn_base64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), 64 * 1024, &raw, &len) == 0) {
         json_t *j = json_loadb(raw, len, 0, NULL);
         if (json_is_integer(json_object_get(j, "exp")) && json_is_integer(json_object_get(j, "iat"))) {
             *iat = json_integer_value(json_object_get(j, "iat"));
@@ -446,7 +444,6 @@ static bool jwt_times(const char *tok, int64_t *iat, int64_t *exp)
         json_decref(j);
     }
     free(raw);
-    free(seg);
     return ok;
 }
 

@@ -10,6 +10,7 @@
 #include "api/patch.h"
 #include "api/rest-internal.h"
 #include "api/selector.h"
+#include "lib/jwt.h"
 #include "lib/util.h"
 
 static void reply_err(cn_reqctx *c, cn_err *e)
@@ -254,6 +255,151 @@ static void do_binding(cn_reqctx *c)
     reply_err(c, &e);
 }
 
+<<<<<<< HEAD
+=======
+static void do_log(cn_reqctx *c)
+{
+    cn_err e = CN_ERR_INIT;
+    json_t *pod = NULL;
+    if (cn_obj_get(c->srv, c->res, c->ns, c->name, &pod, NULL, &e) < 0) return reply_err(c, &e);
+    const char *container = c->q.container;
+    json_t *ctrs = json_object_get(json_object_get(pod, "spec"), "containers");
+    if (!container) container = json_string_value(json_object_get(json_array_get(ctrs, 0), "name"));
+    const char *node = json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
+    if (!node || !*node)
+        cn_err_bad_request(&e, "container \"%s\" in pod \"%s\" is waiting to start: the pod is not scheduled to a node yet",
+                           container ? container : "", c->name);
+    else
+        cn_err_bad_request(&e, "container \"%s\" in pod \"%s\" has no logs here: node \"%s\" has no cairn agent serving logs yet",
+                           container ? container : "", c->name, node);
+    json_decref(pod);
+    reply_err(c, &e);
+}
+
+/* ---- serviceaccounts/token (TokenRequest) ---- */
+
+#define SA_ISSUER "https://kubernetes.default.svc.cluster.local"
+#define SA_MIN_EXPIRY 600
+#define SA_MAX_EXPIRY (1LL << 32)
+
+static int token_invalid(cn_err *e, const char *name, const char *field, const char *detail)
+{
+    cn_err_invalid(e, "TokenRequest.authentication.k8s.io \"%s\" is invalid: %s: %s", name, field, detail);
+    cn_err_set_details(e, name, "authentication.k8s.io", "TokenRequest");
+    cn_err_add_cause(e, "FieldValueInvalid", field, "%s", detail);
+    return -EINVAL;
+}
+
+/* The bound object's claims ({"name","uid"}) after checking it exists
+ * (with that uid when given), as upstream's TokenRequest REST storage. */
+static int token_bound(cn_reqctx *c, const json_t *ref, json_t *k8s, cn_err *e)
+{
+    const char *kind = json_string_value(json_object_get(ref, "kind"));
+    const char *name = json_string_value(json_object_get(ref, "name"));
+    const char *uid = json_string_value(json_object_get(ref, "uid"));
+    const char *plural = NULL;
+    if (!ref) return 0;
+    if (kind && !strcmp(kind, "Pod")) plural = "pods";
+    else if (kind && !strcmp(kind, "Secret")) plural = "secrets";
+    else if (kind && !strcmp(kind, "Node")) plural = "nodes";
+    if (!plural || !name || !*name)
+        return token_invalid(e, c->name, "spec.boundObjectRef.kind",
+                             "Unsupported value: supported values: \"Pod\", \"Secret\", \"Node\" with a name");
+    const cn_resource *res = cn_registry_lookup(c->srv->reg, "", "v1", plural);
+    json_t *obj = NULL;
+    if (!res || cn_obj_get(c->srv, res, strcmp(plural, "nodes") ? c->ns : NULL, name, &obj, NULL, e) < 0) {
+        if (!res) cn_err_internal(e, "resource %s is not registered", plural);
+        return -ENOENT;
+    }
+    const char *have = json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid"));
+    if (uid && *uid && (!have || strcmp(uid, have))) {
+        cn_err_set(e, 409, "Conflict", "the UID in the bound object reference (%s) does not match the UID in record. "
+                   "The object might have been deleted and then recreated", uid);
+        json_decref(obj);
+        return -EEXIST;
+    }
+    json_object_set_new(k8s, strcmp(plural, "pods") ? (strcmp(plural, "secrets") ? "node" : "secret") : "pod",
+                        json_pack("{s:s,s:s}", "name", name, "uid", have ? have : ""));
+    json_decref(obj);
+    return 0;
+}
+
+static void do_token(cn_reqctx *c)
+{
+    cn_err e = CN_ERR_INIT;
+    json_t *req = NULL, *sa = NULL, *claims = NULL;
+    char *token = NULL, *kid = NULL;
+    if (strcmp(c->method, "POST")) {
+        cn_err_set(&e, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+        return reply_err(c, &e);
+    }
+    if (cn_obj_decode_body(c, &req, &e) < 0) return reply_err(c, &e);
+    if (!json_is_object(req)) {
+        json_decref(req);
+        req = json_object();
+    }
+    json_t *spec = json_object_get(req, "spec");
+    if (!json_is_object(spec)) {
+        spec = json_object();
+        json_object_set_new(req, "spec", spec);
+    }
+    json_t *exp_j = json_object_get(spec, "expirationSeconds");
+    json_int_t ttl = json_is_integer(exp_j) ? json_integer_value(exp_j) : 3600;
+    if (ttl < SA_MIN_EXPIRY) {
+        token_invalid(&e, c->name, "spec.expirationSeconds", "may not specify a duration less than 10 minutes");
+        goto fail;
+    }
+    if (ttl > SA_MAX_EXPIRY) {
+        token_invalid(&e, c->name, "spec.expirationSeconds", "may not specify a duration larger than 2^32 seconds");
+        goto fail;
+    }
+    json_object_set_new(spec, "expirationSeconds", json_integer(ttl));
+    if (cn_obj_get(c->srv, c->res, c->ns, c->name, &sa, NULL, &e) < 0) goto fail;
+    json_t *aud = json_object_get(spec, "audiences");
+    if (!json_array_size(aud)) {
+        aud = json_pack("[s]", SA_ISSUER);
+        json_object_set_new(spec, "audiences", aud);
+    }
+    json_t *k8s = json_pack("{s:s,s:{s:s,s:s}}", "namespace", c->ns, "serviceaccount", "name", c->name,
+                            "uid", json_string_value(json_object_get(json_object_get(sa, "metadata"), "uid")) ?: "");
+    if (token_bound(c, json_object_get(spec, "boundObjectRef"), k8s, &e) < 0) {
+        json_decref(k8s);
+        goto fail;
+    }
+    int64_t now = cn_wall_s();
+    char jti[37];
+    cn_uuid(jti);
+    char *sub = cn_asprintf("system:serviceaccount:%s:%s", c->ns, c->name);
+    claims = json_pack("{s:O,s:I,s:I,s:s,s:s,s:o,s:I,s:s}", "aud", aud, "exp", (json_int_t)(now + ttl),
+                       "iat", (json_int_t)now, "iss", SA_ISSUER, "jti", jti, "kubernetes.io", k8s,
+                       "nbf", (json_int_t)now, "sub", sub);
+    free(sub);
+    if (cn_jwt_key_id(c->srv->pki.sa_key_pem, &kid, &e) < 0 ||
+        cn_jwt_sign_rs256(c->srv->pki.sa_key_pem, kid, claims, &token, &e) < 0)
+        goto fail;
+    char ts[32];
+    cn_time_rfc3339(now + ttl, ts);
+    json_object_set_new(req, "apiVersion", json_string("authentication.k8s.io/v1"));
+    json_object_set_new(req, "kind", json_string("TokenRequest"));
+    json_t *meta = cn_obj_meta(req);
+    json_object_set_new(meta, "name", json_string(c->name));
+    json_object_set_new(meta, "namespace", json_string(c->ns));
+    json_object_set_new(req, "status", json_pack("{s:s,s:s}", "token", token, "expirationTimestamp", ts));
+    json_decref(sa);
+    json_decref(claims);
+    free(token);
+    free(kid);
+    return cn_rest_reply(c, 201, req);
+fail:
+    json_decref(req);
+    json_decref(sa);
+    json_decref(claims);
+    free(token);
+    free(kid);
+    reply_err(c, &e);
+}
+
+>>>>>>> podspec
 void cn_rest_subresource(cn_reqctx *c)
 {
     cn_err e = CN_ERR_INIT;
@@ -262,6 +408,7 @@ void cn_rest_subresource(cn_reqctx *c)
     if (!strcmp(s, "scale")) return do_scale(c);
     if (core_pods && !strcmp(s, "binding") && (c->res->flags & CN_RES_BINDING)) return do_binding(c);
     if (core_pods && !strcmp(s, "eviction")) return cn_rest_eviction(c);
+<<<<<<< HEAD
     if (core_pods && (!strcmp(s, "log") || !strcmp(s, "exec") || !strcmp(s, "attach") ||
                       !strcmp(s, "portforward")))
         return cn_rest_pod_proxy(c, s);
@@ -270,6 +417,10 @@ void cn_rest_subresource(cn_reqctx *c)
                    "service account tokens are not issued yet: token signing arrives with the security work (workload identity)");
         return reply_err(c, &e);
     }
+=======
+    if (core_pods && !strcmp(s, "log")) return do_log(c);
+    if (!c->res->group[0] && !strcmp(c->res->plural, "serviceaccounts") && !strcmp(s, "token")) return do_token(c);
+>>>>>>> podspec
     cn_err_set(&e, 404, "NotFound", "the server could not find the requested resource");
     reply_err(c, &e);
 }

@@ -21,9 +21,11 @@ static char tmpdir[64];
 
 
 
+static const char *const service_env[] = { "KUBERNETES_SERVICE_HOST=10.96.0.1", "OVERRIDE=svc", "bogus" };
+
 static cn_podspec_env make_env(json_t *node)
 {
-    cn_podspec_env env = { .fetch = fake_fetch, .node = node };
+    cn_podspec_env env = { .fetch = fake_fetch, .node = node, .service_env = service_env, .nservice_env = 3 };
     return env;
 }
 
@@ -137,7 +139,8 @@ static void test_env_sources(void)
                       " {\"name\": \"MEM_LIM\", \"valueFrom\": {\"resourceFieldRef\": {\"resource\": \"limits.memory\", \"divisor\": \"1Mi\"}}},"
                       " {\"name\": \"MEM_REQ\", \"valueFrom\": {\"resourceFieldRef\": {\"resource\": \"requests.memory\", \"divisor\": \"1Gi\"}}},"
                       " {\"name\": \"EPH\", \"valueFrom\": {\"resourceFieldRef\": {\"resource\": \"limits.ephemeral-storage\", \"divisor\": \"1Gi\"}}},"
-                      " {\"name\": \"EMPTY\"}]}",
+                      " {\"name\": \"EMPTY\"},"
+                      " {\"name\": \"API\", \"value\": \"https://$(KUBERNETES_SERVICE_HOST)/\"}]}",
                       &img, &c, &err);
     CHECK_INT(r, 0);
     if (r < 0) {
@@ -176,6 +179,9 @@ static void test_env_sources(void)
     CHECK_STR(env_of(&c, "MEM_REQ"), "1");           /* 100Mi / 1Gi rounded up */
     CHECK_STR(env_of(&c, "EPH"), "100");
     CHECK_STR(env_of(&c, "EMPTY"), "");
+    CHECK_STR(env_of(&c, "API"), "https://10.96.0.1/");        /* the service env is a $(VAR) source */
+    CHECK_STR(env_of(&c, "KUBERNETES_SERVICE_HOST"), "10.96.0.1");
+    CHECK_STR(c.env[c.nenv - 1], "KUBERNETES_SERVICE_HOST=10.96.0.1");   /* appended last */
     /* env order: envFrom keys first, then env in order */
     const char *first = NULL;
     for (size_t i = 0; i < c.nenv; i++)
@@ -384,6 +390,12 @@ static void test_security_resources(void)
     CHECK_INT(container("{\"name\": \"a\", \"resources\": {\"requests\": {\"cpu\": \"2\"}}}", &img, &c, &err), 0);
     CHECK_INT(c.spec.cpu_shares, 2048);
     cn_podspec_ctr_release(&c);
+    CHECK_INT(container("{\"name\": \"a\", \"resources\": {\"limits\": {\"cpu\": \"1e15\"}}}", &img, &c, &err), 0);
+    CHECK_INT(c.spec.cpu_shares, 262144);             /* the maximum, without overflow */
+    CHECK(c.spec.cpu_quota_us > 0);
+    cn_podspec_ctr_release(&c);
+    expect_error("{\"name\": \"a\", \"resources\": {\"limits\": {\"memory\": \"lots\"}}}",
+                 "resources.limits.memory lots is malformed");
 }
 
 static const cn_mount *mount_at(const cn_podspec_ctr *c, const char *dest)
