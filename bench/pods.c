@@ -77,14 +77,27 @@ static int sh(const char *script, const char *log)
     return run(argv, log);
 }
 
-static void first_line(const char *path, char *out, size_t n)
+/* Why a process that exited says it did: the last unindented line of its
+ * log that says "error", "fatal" or begins "cairn agent:", else the first
+ * line (a command-line error comes first, then the usage). */
+static void exit_reason(const char *path, char *out, size_t n)
 {
+    char line[512];
+    bool have_first = false;
     out[0] = 0;
     FILE *f = fopen(path, "r");
     if (!f) return;
-    while (fgets(out, (int)n, f)) {
-        out[strcspn(out, "\n")] = 0;
-        if (out[0]) break;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        size_t l = strlen(line);
+        if (l == 0) continue;
+        bool telling = line[0] != ' ' && line[0] != '\t' &&   /* not a --help line */
+                       (strcasestr(line, "error") || strcasestr(line, "fatal") || cn_str_has_prefix(line, "cairn agent:"));
+        if (have_first && !telling) continue;
+        have_first = true;
+        if (l >= n) l = n - 1;
+        memcpy(out, line, l);
+        out[l] = 0;
     }
     fclose(f);
 }
@@ -469,6 +482,10 @@ static bool node_ready(cn_client *c, const char *name)
 /* Start everything; on failure *why says why the cairn column is empty. */
 static int cairn_start(cairn *k, char *why, size_t whylen)
 {
+    if (access(opt_cairn, X_OK) != 0) {
+        snprintf(why, whylen, "no cairn binary at %s (--cairn PATH)", opt_cairn);
+        return -1;
+    }
     char *datadir = cn_asprintf("%s/server", dir), *slog = cn_asprintf("%s/server.log", dir);
     char listen[64];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", bn_free_port());
@@ -485,7 +502,7 @@ static int cairn_start(cairn *k, char *why, size_t whylen)
             cn_err_clear(&err);
     }
     if (!k->c) {
-        snprintf(why, whylen, "the server did not start (see %s)", slog);
+        snprintf(why, whylen, "the server did not start (%s)", opt_keep ? slog : "--keep keeps its log");
         goto out;
     }
 
@@ -510,7 +527,7 @@ static int cairn_start(cairn *k, char *why, size_t whylen)
     free(dst);
     free(rcfg);
     if (pushed != 0) {
-        snprintf(why, whylen, "could not push the image to docker-registry (see %s)", rlog);
+        snprintf(why, whylen, "could not push the image to docker-registry (%s)", opt_keep ? rlog : "--keep keeps its log");
         free(rlog);
         goto out;
     }
@@ -542,11 +559,12 @@ static int cairn_start(cairn *k, char *why, size_t whylen)
     }
     if (gone) {
         char line[200];
-        first_line(alog, line, sizeof line);
-        snprintf(why, whylen, "`cairn agent` exited with status %d: %s", WIFEXITED(st) ? WEXITSTATUS(st) : -1, line);
+        exit_reason(alog, line, sizeof line);
+        snprintf(why, whylen, "`cairn agent` exited with status %d: %s (%s)", WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+                 line, opt_keep ? alog : "--keep keeps its log");
         k->agent = -1;
     } else if (!node_ready(k->c, k->node)) {
-        snprintf(why, whylen, "node %s not Ready within 60 s (see %s)", k->node, alog);
+        snprintf(why, whylen, "node %s not Ready within 60 s (%s)", k->node, opt_keep ? alog : "--keep keeps its log");
     } else {
         ret = 0;
     }
@@ -720,8 +738,8 @@ static void cairn_rows(row *rows, size_t nrows, long *rss100, char *why, size_t 
     warm.s[2] = s2;
     warm.s[3] = s3;
     if (pod_round_run(&k, 1, 0, &warm, NULL) != 1) {
-        snprintf(why, whylen, "the warm-up pod did not become Ready within %.0f s (see %s/agent.log)",
-                 opt_timeout_s, dir);
+        snprintf(why, whylen, "the warm-up pod did not become Ready within %.0f s (%s)", opt_timeout_s,
+                 opt_keep ? "see agent.log" : "--keep keeps the agent's log");
         goto out;
     }
     for (size_t r = 0; r < nrows; r++) {
@@ -817,7 +835,8 @@ int main(int argc, char **argv)
     }
     if (want("podman")) {
         if (podman_setup() == 0) peer_rows(rows, nrows, 1);
-        else snprintf(rows[0].note[1], sizeof rows[0].note[1], "podman setup failed (see %s/podman.log)", dir);
+        else snprintf(rows[0].note[1], sizeof rows[0].note[1], "podman setup failed (%s)",
+                      opt_keep ? "see podman.log" : "--keep keeps podman.log");
         podman_teardown();
     }
     long rss100 = -1;

@@ -55,7 +55,9 @@ void cn_spdy_frame_release(cn_spdy_frame *f);
 const char *cn_spdy_header_get(const cn_spdy_frame *f, const char *name);
 
 /* Build frames into out (malloc'd, *outlen bytes). 0, -EMSGSIZE (over 256
- * headers or 64 KiB uncompressed) or -EIO (zlib failed). */
+ * headers or 64 KiB uncompressed) or -EIO (zlib failed). The header blocks
+ * of a session are one deflate stream: every frame built here must be sent,
+ * in the order built, or the peer cannot inflate the next one. */
 int cn_spdy_syn_reply(cn_spdy *s, uint32_t stream_id, bool fin, const cn_spdy_header *h, size_t nh,
                       uint8_t **out, size_t *outlen);
 int cn_spdy_syn_stream(cn_spdy *s, uint32_t stream_id, bool fin, const cn_spdy_header *h, size_t nh,
