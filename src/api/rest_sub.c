@@ -255,27 +255,6 @@ static void do_binding(cn_reqctx *c)
     reply_err(c, &e);
 }
 
-<<<<<<< HEAD
-=======
-static void do_log(cn_reqctx *c)
-{
-    cn_err e = CN_ERR_INIT;
-    json_t *pod = NULL;
-    if (cn_obj_get(c->srv, c->res, c->ns, c->name, &pod, NULL, &e) < 0) return reply_err(c, &e);
-    const char *container = c->q.container;
-    json_t *ctrs = json_object_get(json_object_get(pod, "spec"), "containers");
-    if (!container) container = json_string_value(json_object_get(json_array_get(ctrs, 0), "name"));
-    const char *node = json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
-    if (!node || !*node)
-        cn_err_bad_request(&e, "container \"%s\" in pod \"%s\" is waiting to start: the pod is not scheduled to a node yet",
-                           container ? container : "", c->name);
-    else
-        cn_err_bad_request(&e, "container \"%s\" in pod \"%s\" has no logs here: node \"%s\" has no cairn agent serving logs yet",
-                           container ? container : "", c->name, node);
-    json_decref(pod);
-    reply_err(c, &e);
-}
-
 /* ---- serviceaccounts/token (TokenRequest) ---- */
 
 #define SA_ISSUER "https://kubernetes.default.svc.cluster.local"
@@ -399,7 +378,6 @@ fail:
     reply_err(c, &e);
 }
 
->>>>>>> podspec
 void cn_rest_subresource(cn_reqctx *c)
 {
     cn_err e = CN_ERR_INIT;
@@ -408,19 +386,10 @@ void cn_rest_subresource(cn_reqctx *c)
     if (!strcmp(s, "scale")) return do_scale(c);
     if (core_pods && !strcmp(s, "binding") && (c->res->flags & CN_RES_BINDING)) return do_binding(c);
     if (core_pods && !strcmp(s, "eviction")) return cn_rest_eviction(c);
-<<<<<<< HEAD
     if (core_pods && (!strcmp(s, "log") || !strcmp(s, "exec") || !strcmp(s, "attach") ||
                       !strcmp(s, "portforward")))
         return cn_rest_pod_proxy(c, s);
-    if (!c->res->group[0] && !strcmp(c->res->plural, "serviceaccounts") && !strcmp(s, "token")) {
-        cn_err_set(&e, 501, "NotImplemented",
-                   "service account tokens are not issued yet: token signing arrives with the security work (workload identity)");
-        return reply_err(c, &e);
-    }
-=======
-    if (core_pods && !strcmp(s, "log")) return do_log(c);
     if (!c->res->group[0] && !strcmp(c->res->plural, "serviceaccounts") && !strcmp(s, "token")) return do_token(c);
->>>>>>> podspec
     cn_err_set(&e, 404, "NotFound", "the server could not find the requested resource");
     reply_err(c, &e);
 }
