@@ -707,6 +707,7 @@ int cn_kubelet_run(const cn_kubelet_config *cfg, volatile int *stop, cn_err *err
     cn_kubeletsrv_config sc = {
         .data_dir = k->data_dir, .port = k->cfg.port, .client_ca_pem = cn_client_ca_pem(k->client),
         .node_name = k->node_name, .node_ip = k->node_ip, .rt = k->rt, .lookup = kl_lookup, .ud = k,
+        .exec_fn = cn_ctr_exec,
     };
     if ((r = cn_kubeletsrv_start(&sc, &srv, err)) < 0) goto out;
 

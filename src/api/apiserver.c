@@ -445,7 +445,20 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
     }
     if (cfg->join_url && (r = cn_join_fetch(cfg->data_dir, cfg->join_url, cfg->token, err)) < 0)
         goto fail;
-    r = cn_pki_ensure(cfg->data_dir, cfg->tls_sans, cfg->ntls_sans, &s->pki, err);
+    {
+        /* The host the kubeconfig names must be in the certificate too. */
+        const char **sans = cn_calloc(cfg->ntls_sans + 1, sizeof *sans);
+        for (size_t i = 0; i < cfg->ntls_sans; i++) sans[i] = cfg->tls_sans[i];
+        char *host = url_host(cfg->listen, cfg->advertise_host);
+        if (host[0] == '[') {
+            memmove(host, host + 1, strlen(host));
+            host[strcspn(host, "]")] = 0;
+        }
+        sans[cfg->ntls_sans] = host;
+        r = cn_pki_ensure(cfg->data_dir, sans, cfg->ntls_sans + 1, &s->pki, err);
+        free(host);
+        free(sans);
+    }
     if (r < 0) goto fail;
     r = kubelet_client_ensure(s, err);
     if (r < 0) goto fail;

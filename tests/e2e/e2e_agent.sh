@@ -166,7 +166,7 @@ expect_eq "secretKeyRef env" "s3cr3t" k exec "$PODA" -- sh -c 'echo $PASSWORD'
 expect_eq "fieldRef env" "$PODA" k exec "$PODA" -- sh -c 'echo $MY_POD'
 expect_eq "configMap volume file" "blue" k exec "$PODA" -- cat /etc/cfg/color
 expect_eq "secret volume file" "s3cr3t" k exec "$PODA" -- cat /etc/sec/password
-expect_fail "secret volume is read-only" k exec "$PODA" -- sh -c 'echo x > /etc/sec/password'
+expect_fail "secret volume is read-only" "Read-only file system" k exec "$PODA" -- sh -c 'echo x > /etc/sec/password'
 
 # ---- exec ----
 expect_eq "exec echo" "hi" k exec "$PODA" -- echo hi
