@@ -517,7 +517,10 @@ static void test_exec(void)
     free(out);
 
     /* Interactive exec on a terminal. */
-    const char *t[] = { "sh", "-c", "tty; read x; echo got-$x; stty size", NULL };
+    /* runc passes a resize on when its SIGWINCH handler runs, which a
+     * loaded machine may delay: the shell waits (bounded) to see it. */
+    const char *t[] = { "sh", "-c", "tty; read x; echo got-$x; for i in $(seq 100); do s=$(stty size); "
+                        "[ \"$s\" = \"33 77\" ] && break; sleep 0.1; done; echo $s", NULL };
     pid_t pid = -1;
     int m = -1;
     CHECK(cn_ctr_exec(rt, "execd", t, true, -1, -1, -1, &pid, &m, &err) == 0);
