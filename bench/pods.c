@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -53,6 +54,7 @@ static const char *opt_agent_flags = "";
 static const char *opt_only = "runc,podman,cairn";
 static const char *opt_node = "bench-node";
 static const char *opt_agent_cmd = NULL;
+static bool opt_host_network = false;
 static double opt_timeout_s = 120;
 static bool opt_keep = false;
 
@@ -727,9 +729,46 @@ static long pod_round_run(cairn *k, long n, size_t round, row *rw, long *rss_kib
     return ready;
 }
 
+/* The cairn side runs in a network namespace of its own (lo only): the
+ * agent's bridge, pod routes and veths stay out of the machine's namespace
+ * and go with it. setns moves this thread, so the server, registry and
+ * agent started from here, the watch thread and this thread's own API
+ * connections all live there. *host_ns gets the way back. */
+static int enter_node_netns(char *name, size_t len, int *host_ns)
+{
+    snprintf(name, len, "%s-node", strrchr(dir, '/') + 1);
+    char *add[] = { "/usr/bin/ip", "netns", "add", name, NULL };
+    if (run(add, NULL) != 0) return -1;
+    char path[128];
+    snprintf(path, sizeof path, "/run/netns/%s", name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    *host_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    int r = fd >= 0 && *host_ns >= 0 ? setns(fd, CLONE_NEWNET) : -1;
+    if (fd >= 0) close(fd);
+    char *up[] = { "/usr/bin/ip", "link", "set", "lo", "up", NULL };
+    if (r == 0) r = run(up, NULL) == 0 ? 0 : -1;
+    return r;
+}
+
+static void leave_node_netns(const char *name, int host_ns)
+{
+    if (host_ns >= 0) {
+        if (setns(host_ns, CLONE_NEWNET) < 0) fprintf(stderr, "bench_pods: setns back: %s\n", strerror(errno));
+        close(host_ns);
+    }
+    char *del[] = { "/usr/bin/ip", "netns", "del", (char *)name, NULL };
+    if (name[0]) run(del, NULL);
+}
+
 static void cairn_rows(row *rows, size_t nrows, long *rss100, char *why, size_t whylen)
 {
     cairn k = { .server = -1, .registry = -1, .agent = -1 };
+    char ns[96] = "";
+    int host_ns = -1;
+    if (!opt_host_network && enter_node_netns(ns, sizeof ns, &host_ns) < 0) {
+        snprintf(why, whylen, "could not make the node's network namespace");
+        goto out;
+    }
     if (cairn_start(&k, why, whylen) < 0) goto out;
     /* Warm-up: the first pod pulls and unpacks the image; the peers also
      * start from an image already local. */
@@ -758,6 +797,7 @@ static void cairn_rows(row *rows, size_t nrows, long *rss100, char *why, size_t 
     }
 out:
     cairn_stop(&k);
+    if (!opt_host_network) leave_node_netns(ns, host_ns);
 }
 
 static void usage(void)
@@ -765,7 +805,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: bench_pods [--cairn PATH] [--counts 1,10,100] [--only runc,podman,cairn]\n"
             "                  [--agent-flags 'FLAGS'] [--agent-cmd 'CMD'] [--node-name N]\n"
-            "                  [--timeout S] [--keep]\n"
+            "                  [--timeout S] [--keep] [--host-network]\n"
             "  create -> Running / Ready latency of N pods started at once on one real node,\n"
             "  against bare `runc run` and `podman run` of the same busybox image\n"
             "  --counts       pods started at once, per row (default 1,10,100; at most 1000)\n"
@@ -776,6 +816,9 @@ static void usage(void)
             "                 $CN_BENCH_CAIRN, $CN_BENCH_KUBECONFIG, $CN_BENCH_NODE,\n"
             "                 $CN_BENCH_DATA_DIR and $CN_BENCH_REGISTRY\n"
             "  --node-name N  the node the agent registers (default bench-node)\n"
+            "  --host-network run server, registry and agent in this machine's network\n"
+            "                 namespace instead of one of the bench's own (the agent's pod\n"
+            "                 network then lands on the machine)\n"
             "  --timeout S    per round, until every pod is Ready (default 120)\n"
             "  --keep         keep the temporary directory (logs, image, bundle)\n");
 }
@@ -797,6 +840,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--node-name") && i + 1 < argc) opt_node = argv[++i];
         else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) opt_timeout_s = strtod(argv[++i], NULL);
         else if (!strcmp(argv[i], "--keep")) opt_keep = true;
+        else if (!strcmp(argv[i], "--host-network")) opt_host_network = true;
         else {
             usage();
             return 2;
