@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "agent/podnet-internal.h"
+#include "lib/cidr.h"
 #include "lib/util.h"
 
 #define OWNER_MAX 253
@@ -55,40 +56,21 @@ static int fail(cn_err *err, int rc, const char *fmt, ...)
     return rc;
 }
 
-static void ip_str(uint32_t host_order, char out[INET_ADDRSTRLEN])
-{
-    uint32_t be = htonl(host_order);
-    inet_ntop(AF_INET, &be, out, INET_ADDRSTRLEN);
-}
-
-/* "a.b.c.d" (a "/len" suffix is ignored) in host byte order. */
+/* An address, with or without a "/len" suffix (which is ignored). */
 static int parse_ip(const char *s, uint32_t *out)
 {
-    char tmp[INET_ADDRSTRLEN];
-    size_t n = strcspn(s, "/");
+    char tmp[CN_IP4_STRLEN];
+    size_t n = s ? strcspn(s, "/") : sizeof tmp;
     if (n >= sizeof tmp) return -EINVAL;
     memcpy(tmp, s, n);
     tmp[n] = '\0';
-    struct in_addr a;
-    if (inet_pton(AF_INET, tmp, &a) != 1) return -EINVAL;
-    *out = ntohl(a.s_addr);
-    return 0;
+    return cn_ip4_parse(tmp, out);
 }
 
-static uint32_t prefix_mask(int prefix)
-{
-    return prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
-}
-
-/* "10.244.3.0/24": network address with no host bits, prefix 8..30. */
+/* A node block: prefix 8..30 (a pod address, a gateway and a broadcast). */
 static int parse_block(const char *s, uint32_t *net, int *prefix)
 {
-    const char *slash = s ? strchr(s, '/') : NULL;
-    int64_t p;
-    if (!slash || cn_parse_int64(slash + 1, &p) < 0 || p < 8 || p > 30) return -EINVAL;
-    if (parse_ip(s, net) < 0) return -EINVAL;
-    if (*net & ~prefix_mask((int)p)) return -EINVAL;
-    *prefix = (int)p;
+    if (cn_cidr4_parse(s, net, prefix) < 0 || *prefix < 8 || *prefix > 30) return -EINVAL;
     return 0;
 }
 
@@ -126,8 +108,8 @@ static int write_file(const char *path, const char *s)
  * block among its IPv4 addresses (an old block's gateway is removed). */
 static int setup_bridge(cn_podnet *n, cn_err *err)
 {
-    char gw[INET_ADDRSTRLEN];
-    ip_str(n->gw, gw);
+    char gw[CN_IP4_STRLEN];
+    cn_ip4_str(n->gw, gw);
     int rc = cn_nl_bridge_add(n->nl, n->bridge);
     if (rc < 0) return fail(err, rc, "podnet: creating bridge \"%s\"", n->bridge);
     rc = cn_nl_link_index(n->nl, n->bridge, &n->bridge_idx);
@@ -171,7 +153,7 @@ int cn_podnet_open(const cn_podnet_config *cfg, cn_podnet **out, cn_err *err)
     n->net = net;
     n->prefix = prefix;
     n->gw = net + 1;
-    n->bcast = net | ~prefix_mask(prefix);
+    n->bcast = net | ~cn_ip4_mask(prefix);
     n->mtu = cfg->mtu > 0 ? cfg->mtu : 1500;
     pthread_mutex_init(&n->lock, NULL);
     int rc = cn_nl_open(-1, &n->nl);
@@ -243,8 +225,8 @@ static bool find_owner(void *ud, const char *name, const char *owner)
 /* Claims ip for owner: 0, -EEXIST when it is taken. */
 static int claim(cn_podnet *n, uint32_t ip, const char *owner)
 {
-    char s[INET_ADDRSTRLEN];
-    ip_str(ip, s);
+    char s[CN_IP4_STRLEN];
+    cn_ip4_str(ip, s);
     char *tmp = cn_asprintf("%s/.tmp-XXXXXX", n->dir);
     char *path = cn_asprintf("%s/%s", n->dir, s);
     int rc = 0;
@@ -268,7 +250,7 @@ out:
 static uint32_t last_handed(cn_podnet *n)
 {
     char *path = cn_asprintf("%s/.last", n->dir);
-    char buf[INET_ADDRSTRLEN + 2] = "";
+    char buf[CN_IP4_STRLEN + 2] = "";
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     free(path);
     uint32_t ip = 0;
@@ -284,8 +266,8 @@ static uint32_t last_handed(cn_podnet *n)
 
 static void remember_last(cn_podnet *n, uint32_t ip)
 {
-    char s[INET_ADDRSTRLEN];
-    ip_str(ip, s);
+    char s[CN_IP4_STRLEN];
+    cn_ip4_str(ip, s);
     char *path = cn_asprintf("%s/.last", n->dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     free(path);
@@ -321,13 +303,13 @@ int cn_podnet_ip_alloc(cn_podnet *n, const char *owner, char ip[64], cn_err *err
             rc = fail(err, c, "podnet: recording an address under \"%s\"", n->dir);
             goto out;
         }
-        ip_str(cand, ip);
+        cn_ip4_str(cand, ip);
         remember_last(n, cand);
         rc = 0;
         goto out;
     }
-    char blk[INET_ADDRSTRLEN];
-    ip_str(n->net, blk);
+    char blk[CN_IP4_STRLEN];
+    cn_ip4_str(n->net, blk);
     fail(err, rc, "podnet: no free address in %s/%d", blk, n->prefix);
 out:
     pthread_mutex_unlock(&n->lock);
@@ -408,7 +390,7 @@ int cn_podnet_attach(cn_podnet *n, const char *netns_path, const char *owner, co
 {
     uint32_t addr;
     if (!owner_ok(owner)) return fail(err, -EINVAL, "podnet: bad owner \"%s\"", owner ? owner : "");
-    if (!ip || parse_ip(ip, &addr) < 0 || (addr & prefix_mask(n->prefix)) != n->net || addr == n->gw ||
+    if (!ip || parse_ip(ip, &addr) < 0 || (addr & cn_ip4_mask(n->prefix)) != n->net || addr == n->gw ||
         addr == n->net || addr == n->bcast)
         return fail(err, -EINVAL, "podnet: \"%s\" is not a pod address of this node's block", ip ? ip : "");
     char host[16];
@@ -504,9 +486,9 @@ int cn_podnet_set_routes(cn_podnet *n, const cn_podnet_route *routes, size_t nro
         if (same) continue;
         int r = cn_nl_route_replace(n->nl, want[i].dst, want[i].prefix, want[i].via, CN_PODNET_RTPROT);
         if (r < 0 && rc == 0) {
-            char d[INET_ADDRSTRLEN], v[INET_ADDRSTRLEN];
-            ip_str(ntohl(want[i].dst), d);
-            ip_str(ntohl(want[i].via), v);
+            char d[CN_IP4_STRLEN], v[CN_IP4_STRLEN];
+            cn_ip4_str(ntohl(want[i].dst), d);
+            cn_ip4_str(ntohl(want[i].via), v);
             rc = fail(err, r, "podnet: route %s/%d via %s", d, want[i].prefix, v);
         }
     }

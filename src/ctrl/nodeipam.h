@@ -19,13 +19,8 @@
 #ifndef CN_CTRL_NODEIPAM_H
 #define CN_CTRL_NODEIPAM_H
 
-#include <stdint.h>
 #include "ctrl/ctrl.h"
 
 extern const cn_controller cn_nodeipam_controller;
-
-/* "10.244.0.0/16" -> network (host byte order) and prefix; -EINVAL unless
- * an IPv4 CIDR with no host bits set. */
-int cn_nodeipam_parse_cidr(const char *s, uint32_t *net, int *prefix);
 
 #endif
