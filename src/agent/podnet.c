@@ -193,9 +193,10 @@ static void read_owner(const cn_podnet *n, const char *name, char out[OWNER_MAX 
     out[strcspn(out, "\n")] = '\0';
 }
 
-/* Calls fn(ud, name, owner) for every allocation file; stops when it
- * returns false. */
-typedef bool (*alloc_visit)(void *ud, const char *name, const char *owner);
+/* Calls fn(ud, name, owner, in_block) for every allocation file; stops
+ * when it returns false. in_block: the address is in the current block
+ * (files of an old block are only there to be reconciled away). */
+typedef bool (*alloc_visit)(void *ud, const char *name, const char *owner, bool in_block);
 static int foreach_alloc(cn_podnet *n, alloc_visit fn, void *ud)
 {
     DIR *d = opendir(n->dir);
@@ -206,7 +207,7 @@ static int foreach_alloc(cn_podnet *n, alloc_visit fn, void *ud)
         if (e->d_name[0] == '.' || parse_ip(e->d_name, &ip) < 0) continue;
         char owner[OWNER_MAX + 2];
         read_owner(n, e->d_name, owner);
-        if (!fn(ud, e->d_name, owner)) break;
+        if (!fn(ud, e->d_name, owner, (ip & cn_ip4_mask(n->prefix)) == n->net)) break;
     }
     closedir(d);
     return 0;
@@ -214,10 +215,10 @@ static int foreach_alloc(cn_podnet *n, alloc_visit fn, void *ud)
 
 struct find { const char *owner; char *ip; };
 
-static bool find_owner(void *ud, const char *name, const char *owner)
+static bool find_owner(void *ud, const char *name, const char *owner, bool in_block)
 {
     struct find *f = ud;
-    if (strcmp(owner, f->owner)) return true;
+    if (!in_block || strcmp(owner, f->owner)) return true;
     snprintf(f->ip, 64, "%s", name);
     return false;
 }
@@ -318,15 +319,16 @@ out:
 
 struct release { cn_podnet *n; const char *owner; const char *const *live; size_t nlive; int count; };
 
-static bool release_one(void *ud, const char *name, const char *owner)
+static bool release_one(void *ud, const char *name, const char *owner, bool in_block)
 {
     struct release *r = ud;
     bool drop;
     if (r->owner) {
         drop = !strcmp(owner, r->owner);
     } else {
+        /* An old block's address is never usable again: always dropped. */
         drop = true;
-        for (size_t i = 0; i < r->nlive && drop; i++)
+        for (size_t i = 0; in_block && i < r->nlive && drop; i++)
             if (r->live[i] && !strcmp(r->live[i], owner)) drop = false;
     }
     if (drop) {
@@ -424,6 +426,14 @@ int cn_podnet_attach(cn_podnet *n, const char *netns_path, const char *owner, co
         rc = fail(err, rc, "podnet: creating veth \"%s\"", host);
         goto out;
     }
+    /* The bridge may have been removed (or made again) since open. */
+    unsigned br = 0;
+    rc = cn_nl_link_index(n->nl, n->bridge, &br);
+    if (rc < 0) {
+        rc = fail(err, rc, "podnet: bridge \"%s\"", n->bridge);
+        goto out;
+    }
+    if (br != n->bridge_idx && (rc = setup_bridge(n, err)) < 0) goto out;
     rc = cn_nl_link_up(n->nl, hidx, n->bridge_idx);
     if (rc < 0) {
         rc = fail(err, rc, "podnet: putting \"%s\" on \"%s\"", host, n->bridge);
