@@ -142,6 +142,17 @@ static bool take_block(ipam_ctrl *c, const char *name, uint32_t *idx)
     return false;
 }
 
+static void queue_node(ipam_ctrl *c, const json_t *node)
+{
+    if (!has_cidr(node)) cn_workqueue_add(c->q, cn_meta_str(node, "name"));
+}
+
+static bool visit_queue(void *ud, const json_t *node)
+{
+    queue_node(ud, node);
+    return true;
+}
+
 static int sync(void *ud, const char *key)
 {
     ipam_ctrl *c = ud;
@@ -164,7 +175,8 @@ static int sync(void *ud, const char *key)
         cn_recorder_event(c->rec, inv, "Normal", "CIDRNotAvailable", "Node %s status is now: CIDRNotAvailable", key);
         json_decref(inv);
         cn_warn("node %s: no pod CIDR block left in the cluster CIDR", key);
-        rc = -ENOSPC;   /* retried with back-off, and when a Node goes */
+        /* Not retried on a timer: blocks only come free when a Node goes
+         * (or a patch of ours fails), and both queue the waiting Nodes. */
         goto out;
     }
     char cidr[32];
@@ -184,6 +196,7 @@ static int sync(void *ud, const char *key)
         pthread_mutex_lock(&c->mu);
         drop_pending(c, key);
         pthread_mutex_unlock(&c->mu);
+        cn_informer_foreach(c->nodes, visit_queue, c);   /* the block is free again */
     }
     cn_err_clear(&err);
     free(path);
@@ -193,22 +206,11 @@ out:
     return rc;
 }
 
-static void queue_node(ipam_ctrl *c, const json_t *node)
-{
-    if (!has_cidr(node)) cn_workqueue_add(c->q, cn_meta_str(node, "name"));
-}
-
 static void on_add(void *ud, const json_t *node) { queue_node(ud, node); }
 static void on_update(void *ud, const json_t *old, const json_t *node)
 {
     (void)old;
     queue_node(ud, node);
-}
-
-static bool visit_queue(void *ud, const json_t *node)
-{
-    queue_node(ud, node);
-    return true;
 }
 
 /* A Node went: its block is free, so Nodes waiting for one try again. */
