@@ -518,3 +518,51 @@ out:
     free(want);
     return rc;
 }
+
+/* The node's IPv4 pod CIDR: spec.podCIDR, else the first IPv4 podCIDRs
+ * entry; NULL if none. */
+static const char *node_block(const json_t *node)
+{
+    const json_t *spec = json_object_get(node, "spec");
+    uint32_t net;
+    int prefix;
+    const char *one = json_string_value(json_object_get(spec, "podCIDR"));
+    if (one && cn_cidr4_parse(one, &net, &prefix) == 0) return one;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(spec, "podCIDRs"), i, v) {
+        const char *s = json_string_value(v);
+        if (s && cn_cidr4_parse(s, &net, &prefix) == 0) return s;
+    }
+    return NULL;
+}
+
+static const char *node_internal_ip(const json_t *node)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(json_object_get(node, "status"), "addresses"), i, a) {
+        const char *type = json_string_value(json_object_get(a, "type"));
+        const char *addr = json_string_value(json_object_get(a, "address"));
+        uint32_t ip;
+        if (type && addr && !strcmp(type, "InternalIP") && cn_ip4_parse(addr, &ip) == 0) return addr;
+    }
+    return NULL;
+}
+
+int cn_podnet_set_routes_from_nodes(cn_podnet *n, const json_t *nodes, const char *self, cn_err *err)
+{
+    size_t cnt = json_array_size(nodes), k = 0, i;
+    cn_podnet_route *r = cn_calloc(cnt ? cnt : 1, sizeof *r);
+    json_t *node;
+    json_array_foreach(nodes, i, node) {
+        const char *name = json_string_value(json_object_get(json_object_get(node, "metadata"), "name"));
+        if (name && self && !strcmp(name, self)) continue;
+        const char *block = node_block(node), *via = node_internal_ip(node);
+        if (!block || !via) continue;
+        r[k++] = (cn_podnet_route){ block, via };
+    }
+    int rc = cn_podnet_set_routes(n, r, k, err);
+    free(r);
+    return rc;
+}

@@ -440,6 +440,25 @@ static void test_routes(void)
     CHECK_INT(ng, 1);
     CHECK(ng == 1 && got[0].dst == be("10.251.0.0") && got[0].via == be("10.250.5.5"));
 
+    /* From Nodes: ourselves and a Node without a block or address are
+     * skipped. */
+    json_error_t je;
+    json_t *nodes = json_loads(
+        "[{\"metadata\":{\"name\":\"me\"},\"spec\":{\"podCIDR\":\"10.250.5.0/24\"},"
+        "  \"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"10.250.5.9\"}]}},"
+        " {\"metadata\":{\"name\":\"b\"},\"spec\":{\"podCIDRs\":[\"fd00::/64\",\"10.251.0.0/24\"]},"
+        "  \"status\":{\"addresses\":[{\"type\":\"Hostname\",\"address\":\"b\"},"
+        "                             {\"type\":\"InternalIP\",\"address\":\"10.250.5.4\"}]}},"
+        " {\"metadata\":{\"name\":\"c\"},\"spec\":{},"
+        "  \"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"10.250.5.3\"}]}},"
+        " {\"metadata\":{\"name\":\"d\"},\"spec\":{\"podCIDR\":\"10.252.0.0/24\"}}]", 0, &je);
+    CHECK(nodes != NULL);
+    CHECK_INT(cn_podnet_set_routes_from_nodes(n, nodes, "me", NULL), 0);
+    json_decref(nodes);
+    ng = owned_routes(got, 8);
+    CHECK_INT(ng, 1);
+    CHECK(ng == 1 && got[0].dst == be("10.251.0.0") && got[0].via == be("10.250.5.4"));
+
     cn_podnet_route bad[] = { { "10.254.0.0/24", "172.31.255.1" } };   /* not reachable */
     cn_err err = CN_ERR_INIT;
     CHECK(cn_podnet_set_routes(n, bad, 1, &err) < 0);
