@@ -110,7 +110,13 @@ static int setup_bridge(cn_podnet *n, cn_err *err)
 {
     char gw[CN_IP4_STRLEN];
     cn_ip4_str(n->gw, gw);
-    int rc = cn_nl_bridge_add(n->nl, n->bridge);
+    /* A fixed MAC: a bridge without one takes the lowest of its ports',
+     * so it would change as pods come and go and leave the other pods'
+     * ARP entries for the gateway stale. Locally administered, from the
+     * gateway address (unique per block). */
+    unsigned char mac[6] = { 0x02, 0x63, (unsigned char)(n->gw >> 24), (unsigned char)(n->gw >> 16),
+                             (unsigned char)(n->gw >> 8), (unsigned char)n->gw };
+    int rc = cn_nl_bridge_add(n->nl, n->bridge, mac);
     if (rc < 0) return fail(err, rc, "podnet: creating bridge \"%s\"", n->bridge);
     rc = cn_nl_link_index(n->nl, n->bridge, &n->bridge_idx);
     if (rc == 0 && !n->bridge_idx) rc = -ENODEV;
