@@ -97,9 +97,11 @@ static int start_server(server *s, const char *name, bool no_sched)
     int port = bn_free_port();
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
     /* plain Node objects renew no Lease: a long grace keeps the node
-     * lifecycle controller from tainting them unreachable mid-run */
+     * lifecycle controller from tainting them unreachable mid-run; and no
+     * pod CIDR blocks, whose patches (and CIDRNotAvailable events past 256
+     * nodes) would compete with the scheduler for the server */
     char *argv[] = { (char *)opt_cairn, "server", "--data-dir", dir, "--listen", listen, "--no-fsync",
-                     "--node-monitor-grace-period", "86400",
+                     "--node-monitor-grace-period", "86400", "--cluster-cidr", "",
                      "--max-connections", "4096", "--log-level", "warn",
                      no_sched ? "--disable-scheduler" : NULL, NULL };
     s->pid = fork();

@@ -231,28 +231,9 @@ static int node_register(cn_kubelet *k, cn_err *err)
 
 /* ---- routes to the other nodes' blocks ---- */
 
-struct routes { cn_kubelet *k; cn_podnet_route *v; size_t n, cap; };
-
-static bool route_of(void *ud, const json_t *node)
+static bool collect_node(void *ud, const json_t *node)
 {
-    struct routes *rs = ud;
-    const char *name = cn_meta_str(node, "name");
-    const char *cidr = cn_json_str_at(node, "spec.podCIDR");
-    if (!name || !cidr || !strcmp(name, rs->k->node_name)) return true;
-    const char *ip = NULL;
-    size_t i;
-    const json_t *a;
-    json_array_foreach(json_object_get(json_object_get(node, "status"), "addresses"), i, a)
-        if (!strcmp(json_string_value(json_object_get(a, "type")) ?: "", "InternalIP"))
-            ip = json_string_value(json_object_get(a, "address"));
-    if (!ip) return true;
-    if (rs->n == rs->cap) {
-        rs->cap = rs->cap ? rs->cap * 2 : 16;
-        rs->v = cn_realloc(rs->v, rs->cap * sizeof *rs->v);
-    }
-    rs->v[rs->n].cidr = cn_strdup(cidr);
-    rs->v[rs->n].via = cn_strdup(ip);
-    rs->n++;
+    json_array_append((json_t *)ud, (json_t *)node);
     return true;
 }
 
@@ -262,17 +243,13 @@ static void sync_routes(cn_kubelet *k)
     cn_podnet *net = k->net;
     pthread_mutex_unlock(&k->mu);
     if (!net) return;
-    struct routes rs = { .k = k };
-    cn_informer_foreach(k->nodes, route_of, &rs);
+    json_t *nodes = json_array();
+    cn_informer_foreach(k->nodes, collect_node, nodes);
     cn_err err = CN_ERR_INIT;
-    if (cn_podnet_set_routes(net, rs.v, rs.n, &err) < 0)
+    if (cn_podnet_set_routes_from_nodes(net, nodes, k->node_name, &err) < 0)
         cn_warn("agent: routes to other nodes: %s", err.message ? err.message : "failed");
     cn_err_clear(&err);
-    for (size_t i = 0; i < rs.n; i++) {
-        free((char *)rs.v[i].cidr);
-        free((char *)rs.v[i].via);
-    }
-    free(rs.v);
+    json_decref(nodes);
 }
 
 static volatile int routes_dirty = 1;

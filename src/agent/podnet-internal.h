@@ -22,8 +22,9 @@ void cn_nl_close(cn_nl *c);
 
 /* Interface index of name; 0 when there is none. */
 int cn_nl_link_index(cn_nl *c, const char *name, unsigned *idx);
-/* A bridge; 0 when it exists already. */
-int cn_nl_bridge_add(cn_nl *c, const char *name);
+/* A bridge with MAC address mac (NULL: the kernel's choice); 0 when it
+ * exists already (then left as it is). */
+int cn_nl_bridge_add(cn_nl *c, const char *name, const unsigned char mac[6]);
 /* A veth pair: host end `host` here, peer `peer` created directly in the
  * namespace peer_nsfd. */
 int cn_nl_veth_add(cn_nl *c, const char *host, const char *peer, int peer_nsfd, int mtu);

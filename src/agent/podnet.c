@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "agent/podnet-internal.h"
+#include "lib/cidr.h"
 #include "lib/util.h"
 
 #define OWNER_MAX 253
@@ -55,40 +56,21 @@ static int fail(cn_err *err, int rc, const char *fmt, ...)
     return rc;
 }
 
-static void ip_str(uint32_t host_order, char out[INET_ADDRSTRLEN])
-{
-    uint32_t be = htonl(host_order);
-    inet_ntop(AF_INET, &be, out, INET_ADDRSTRLEN);
-}
-
-/* "a.b.c.d" (a "/len" suffix is ignored) in host byte order. */
+/* An address, with or without a "/len" suffix (which is ignored). */
 static int parse_ip(const char *s, uint32_t *out)
 {
-    char tmp[INET_ADDRSTRLEN];
-    size_t n = strcspn(s, "/");
+    char tmp[CN_IP4_STRLEN];
+    size_t n = s ? strcspn(s, "/") : sizeof tmp;
     if (n >= sizeof tmp) return -EINVAL;
     memcpy(tmp, s, n);
     tmp[n] = '\0';
-    struct in_addr a;
-    if (inet_pton(AF_INET, tmp, &a) != 1) return -EINVAL;
-    *out = ntohl(a.s_addr);
-    return 0;
+    return cn_ip4_parse(tmp, out);
 }
 
-static uint32_t prefix_mask(int prefix)
-{
-    return prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
-}
-
-/* "10.244.3.0/24": network address with no host bits, prefix 8..30. */
+/* A node block: prefix 8..30 (a pod address, a gateway and a broadcast). */
 static int parse_block(const char *s, uint32_t *net, int *prefix)
 {
-    const char *slash = s ? strchr(s, '/') : NULL;
-    int64_t p;
-    if (!slash || cn_parse_int64(slash + 1, &p) < 0 || p < 8 || p > 30) return -EINVAL;
-    if (parse_ip(s, net) < 0) return -EINVAL;
-    if (*net & ~prefix_mask((int)p)) return -EINVAL;
-    *prefix = (int)p;
+    if (cn_cidr4_parse(s, net, prefix) < 0 || *prefix < 8 || *prefix > 30) return -EINVAL;
     return 0;
 }
 
@@ -126,9 +108,15 @@ static int write_file(const char *path, const char *s)
  * block among its IPv4 addresses (an old block's gateway is removed). */
 static int setup_bridge(cn_podnet *n, cn_err *err)
 {
-    char gw[INET_ADDRSTRLEN];
-    ip_str(n->gw, gw);
-    int rc = cn_nl_bridge_add(n->nl, n->bridge);
+    char gw[CN_IP4_STRLEN];
+    cn_ip4_str(n->gw, gw);
+    /* A fixed MAC: a bridge without one takes the lowest of its ports',
+     * so it would change as pods come and go and leave the other pods'
+     * ARP entries for the gateway stale. Locally administered, from the
+     * gateway address (unique per block). */
+    unsigned char mac[6] = { 0x02, 0x63, (unsigned char)(n->gw >> 24), (unsigned char)(n->gw >> 16),
+                             (unsigned char)(n->gw >> 8), (unsigned char)n->gw };
+    int rc = cn_nl_bridge_add(n->nl, n->bridge, mac);
     if (rc < 0) return fail(err, rc, "podnet: creating bridge \"%s\"", n->bridge);
     rc = cn_nl_link_index(n->nl, n->bridge, &n->bridge_idx);
     if (rc == 0 && !n->bridge_idx) rc = -ENODEV;
@@ -171,7 +159,7 @@ int cn_podnet_open(const cn_podnet_config *cfg, cn_podnet **out, cn_err *err)
     n->net = net;
     n->prefix = prefix;
     n->gw = net + 1;
-    n->bcast = net | ~prefix_mask(prefix);
+    n->bcast = net | ~cn_ip4_mask(prefix);
     n->mtu = cfg->mtu > 0 ? cfg->mtu : 1500;
     pthread_mutex_init(&n->lock, NULL);
     int rc = cn_nl_open(-1, &n->nl);
@@ -211,9 +199,10 @@ static void read_owner(const cn_podnet *n, const char *name, char out[OWNER_MAX 
     out[strcspn(out, "\n")] = '\0';
 }
 
-/* Calls fn(ud, name, owner) for every allocation file; stops when it
- * returns false. */
-typedef bool (*alloc_visit)(void *ud, const char *name, const char *owner);
+/* Calls fn(ud, name, owner, in_block) for every allocation file; stops
+ * when it returns false. in_block: the address is in the current block
+ * (files of an old block are only there to be reconciled away). */
+typedef bool (*alloc_visit)(void *ud, const char *name, const char *owner, bool in_block);
 static int foreach_alloc(cn_podnet *n, alloc_visit fn, void *ud)
 {
     DIR *d = opendir(n->dir);
@@ -224,7 +213,7 @@ static int foreach_alloc(cn_podnet *n, alloc_visit fn, void *ud)
         if (e->d_name[0] == '.' || parse_ip(e->d_name, &ip) < 0) continue;
         char owner[OWNER_MAX + 2];
         read_owner(n, e->d_name, owner);
-        if (!fn(ud, e->d_name, owner)) break;
+        if (!fn(ud, e->d_name, owner, (ip & cn_ip4_mask(n->prefix)) == n->net)) break;
     }
     closedir(d);
     return 0;
@@ -232,10 +221,10 @@ static int foreach_alloc(cn_podnet *n, alloc_visit fn, void *ud)
 
 struct find { const char *owner; char *ip; };
 
-static bool find_owner(void *ud, const char *name, const char *owner)
+static bool find_owner(void *ud, const char *name, const char *owner, bool in_block)
 {
     struct find *f = ud;
-    if (strcmp(owner, f->owner)) return true;
+    if (!in_block || strcmp(owner, f->owner)) return true;
     snprintf(f->ip, 64, "%s", name);
     return false;
 }
@@ -243,8 +232,8 @@ static bool find_owner(void *ud, const char *name, const char *owner)
 /* Claims ip for owner: 0, -EEXIST when it is taken. */
 static int claim(cn_podnet *n, uint32_t ip, const char *owner)
 {
-    char s[INET_ADDRSTRLEN];
-    ip_str(ip, s);
+    char s[CN_IP4_STRLEN];
+    cn_ip4_str(ip, s);
     char *tmp = cn_asprintf("%s/.tmp-XXXXXX", n->dir);
     char *path = cn_asprintf("%s/%s", n->dir, s);
     int rc = 0;
@@ -268,7 +257,7 @@ out:
 static uint32_t last_handed(cn_podnet *n)
 {
     char *path = cn_asprintf("%s/.last", n->dir);
-    char buf[INET_ADDRSTRLEN + 2] = "";
+    char buf[CN_IP4_STRLEN + 2] = "";
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     free(path);
     uint32_t ip = 0;
@@ -284,8 +273,8 @@ static uint32_t last_handed(cn_podnet *n)
 
 static void remember_last(cn_podnet *n, uint32_t ip)
 {
-    char s[INET_ADDRSTRLEN];
-    ip_str(ip, s);
+    char s[CN_IP4_STRLEN];
+    cn_ip4_str(ip, s);
     char *path = cn_asprintf("%s/.last", n->dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     free(path);
@@ -321,13 +310,13 @@ int cn_podnet_ip_alloc(cn_podnet *n, const char *owner, char ip[64], cn_err *err
             rc = fail(err, c, "podnet: recording an address under \"%s\"", n->dir);
             goto out;
         }
-        ip_str(cand, ip);
+        cn_ip4_str(cand, ip);
         remember_last(n, cand);
         rc = 0;
         goto out;
     }
-    char blk[INET_ADDRSTRLEN];
-    ip_str(n->net, blk);
+    char blk[CN_IP4_STRLEN];
+    cn_ip4_str(n->net, blk);
     fail(err, rc, "podnet: no free address in %s/%d", blk, n->prefix);
 out:
     pthread_mutex_unlock(&n->lock);
@@ -336,15 +325,16 @@ out:
 
 struct release { cn_podnet *n; const char *owner; const char *const *live; size_t nlive; int count; };
 
-static bool release_one(void *ud, const char *name, const char *owner)
+static bool release_one(void *ud, const char *name, const char *owner, bool in_block)
 {
     struct release *r = ud;
     bool drop;
     if (r->owner) {
         drop = !strcmp(owner, r->owner);
     } else {
+        /* An old block's address is never usable again: always dropped. */
         drop = true;
-        for (size_t i = 0; i < r->nlive && drop; i++)
+        for (size_t i = 0; in_block && i < r->nlive && drop; i++)
             if (r->live[i] && !strcmp(r->live[i], owner)) drop = false;
     }
     if (drop) {
@@ -408,7 +398,7 @@ int cn_podnet_attach(cn_podnet *n, const char *netns_path, const char *owner, co
 {
     uint32_t addr;
     if (!owner_ok(owner)) return fail(err, -EINVAL, "podnet: bad owner \"%s\"", owner ? owner : "");
-    if (!ip || parse_ip(ip, &addr) < 0 || (addr & prefix_mask(n->prefix)) != n->net || addr == n->gw ||
+    if (!ip || parse_ip(ip, &addr) < 0 || (addr & cn_ip4_mask(n->prefix)) != n->net || addr == n->gw ||
         addr == n->net || addr == n->bcast)
         return fail(err, -EINVAL, "podnet: \"%s\" is not a pod address of this node's block", ip ? ip : "");
     char host[16];
@@ -442,6 +432,14 @@ int cn_podnet_attach(cn_podnet *n, const char *netns_path, const char *owner, co
         rc = fail(err, rc, "podnet: creating veth \"%s\"", host);
         goto out;
     }
+    /* The bridge may have been removed (or made again) since open. */
+    unsigned br = 0;
+    rc = cn_nl_link_index(n->nl, n->bridge, &br);
+    if (rc < 0) {
+        rc = fail(err, rc, "podnet: bridge \"%s\"", n->bridge);
+        goto out;
+    }
+    if (br != n->bridge_idx && (rc = setup_bridge(n, err)) < 0) goto out;
     rc = cn_nl_link_up(n->nl, hidx, n->bridge_idx);
     if (rc < 0) {
         rc = fail(err, rc, "podnet: putting \"%s\" on \"%s\"", host, n->bridge);
@@ -504,9 +502,9 @@ int cn_podnet_set_routes(cn_podnet *n, const cn_podnet_route *routes, size_t nro
         if (same) continue;
         int r = cn_nl_route_replace(n->nl, want[i].dst, want[i].prefix, want[i].via, CN_PODNET_RTPROT);
         if (r < 0 && rc == 0) {
-            char d[INET_ADDRSTRLEN], v[INET_ADDRSTRLEN];
-            ip_str(ntohl(want[i].dst), d);
-            ip_str(ntohl(want[i].via), v);
+            char d[CN_IP4_STRLEN], v[CN_IP4_STRLEN];
+            cn_ip4_str(ntohl(want[i].dst), d);
+            cn_ip4_str(ntohl(want[i].via), v);
             rc = fail(err, r, "podnet: route %s/%d via %s", d, want[i].prefix, v);
         }
     }
@@ -524,5 +522,53 @@ unlock:
     free(have);
 out:
     free(want);
+    return rc;
+}
+
+/* The node's IPv4 pod CIDR: spec.podCIDR, else the first IPv4 podCIDRs
+ * entry; NULL if none. */
+static const char *node_block(const json_t *node)
+{
+    const json_t *spec = json_object_get(node, "spec");
+    uint32_t net;
+    int prefix;
+    const char *one = json_string_value(json_object_get(spec, "podCIDR"));
+    if (one && cn_cidr4_parse(one, &net, &prefix) == 0) return one;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(spec, "podCIDRs"), i, v) {
+        const char *s = json_string_value(v);
+        if (s && cn_cidr4_parse(s, &net, &prefix) == 0) return s;
+    }
+    return NULL;
+}
+
+static const char *node_internal_ip(const json_t *node)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(json_object_get(node, "status"), "addresses"), i, a) {
+        const char *type = json_string_value(json_object_get(a, "type"));
+        const char *addr = json_string_value(json_object_get(a, "address"));
+        uint32_t ip;
+        if (type && addr && !strcmp(type, "InternalIP") && cn_ip4_parse(addr, &ip) == 0) return addr;
+    }
+    return NULL;
+}
+
+int cn_podnet_set_routes_from_nodes(cn_podnet *n, const json_t *nodes, const char *self, cn_err *err)
+{
+    size_t cnt = json_array_size(nodes), k = 0, i;
+    cn_podnet_route *r = cn_calloc(cnt ? cnt : 1, sizeof *r);
+    json_t *node;
+    json_array_foreach(nodes, i, node) {
+        const char *name = json_string_value(json_object_get(json_object_get(node, "metadata"), "name"));
+        if (name && self && !strcmp(name, self)) continue;
+        const char *block = node_block(node), *via = node_internal_ip(node);
+        if (!block || !via) continue;
+        r[k++] = (cn_podnet_route){ block, via };
+    }
+    int rc = cn_podnet_set_routes(n, r, k, err);
+    free(r);
     return rc;
 }

@@ -19,6 +19,7 @@
 #define CN_PODNET_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include "lib/err.h"
 
 typedef struct cn_podnet cn_podnet;
@@ -57,5 +58,12 @@ typedef struct cn_podnet_route {
 /* Make the routes to other nodes' blocks exactly these (adds, replaces,
  * deletes routes this module added before). */
 int cn_podnet_set_routes(cn_podnet *n, const cn_podnet_route *routes, size_t nroutes, cn_err *err);
+
+/* The same from Nodes (a JSON array of v1 Nodes, borrowed, e.g. a list's
+ * items): every Node other than the one named self that has an IPv4
+ * spec.podCIDR (or podCIDRs entry) and an IPv4 InternalIP in
+ * status.addresses gets a route to its block via that IP; Nodes lacking
+ * either are skipped. */
+int cn_podnet_set_routes_from_nodes(cn_podnet *n, const json_t *nodes, const char *self, cn_err *err);
 
 #endif

@@ -130,13 +130,14 @@ int cn_nl_link_index(cn_nl *c, const char *name, unsigned *idx)
     return rc == -ENODEV ? 0 : rc;
 }
 
-int cn_nl_bridge_add(cn_nl *c, const char *name)
+int cn_nl_bridge_add(cn_nl *c, const char *name, const unsigned char mac[6])
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct nlmsghdr *h = msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
     struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(h, sizeof *ifm);
     ifm->ifi_family = AF_UNSPEC;
     mnl_attr_put_strz(h, IFLA_IFNAME, name);
+    if (mac) mnl_attr_put(h, IFLA_ADDRESS, 6, mac);
     struct nlattr *li = mnl_attr_nest_start(h, IFLA_LINKINFO);
     mnl_attr_put_strz(h, IFLA_INFO_KIND, "bridge");
     mnl_attr_nest_end(h, li);

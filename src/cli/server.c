@@ -13,8 +13,8 @@
 #include "cli/cli.h"
 #include "client/client.h"
 #include "ctrl/ctrl.h"
-#include "ctrl/nodeipam.h"
 #include "sched/sched.h"
+#include "lib/cidr.h"
 #include "lib/log.h"
 #include "lib/pki.h"
 #include "lib/util.h"
@@ -243,7 +243,7 @@ int cn_cmd_server(int argc, char **argv)
         case O_CLUSTER_CIDR: {
             uint32_t net;
             int plen;
-            if (*optarg && cn_nodeipam_parse_cidr(optarg, &net, &plen) < 0) {
+            if (*optarg && cn_cidr4_parse(optarg, &net, &plen) < 0) {
                 fprintf(stderr, "cairn server: --cluster-cidr: want an IPv4 CIDR like 10.244.0.0/16, got \"%s\"\n", optarg);
                 return 2;
             }

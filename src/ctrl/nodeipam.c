@@ -4,12 +4,12 @@
  * onto Nodes whose update the informer has not shown yet. */
 #include "ctrl/nodeipam.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/cidr.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -39,31 +39,10 @@ typedef struct ipam_ctrl {
     size_t npend, cappend;
 } ipam_ctrl;
 
-int cn_nodeipam_parse_cidr(const char *s, uint32_t *net, int *prefix)
-{
-    const char *slash = s ? strchr(s, '/') : NULL;
-    char ip[INET_ADDRSTRLEN];
-    int64_t p;
-    if (!slash || (size_t)(slash - s) >= sizeof ip || !slash[1] || cn_parse_int64(slash + 1, &p) < 0 || p < 0 ||
-        p > 32)
-        return -EINVAL;
-    memcpy(ip, s, (size_t)(slash - s));
-    ip[slash - s] = '\0';
-    struct in_addr a;
-    if (inet_pton(AF_INET, ip, &a) != 1) return -EINVAL;
-    uint32_t n = ntohl(a.s_addr);
-    uint32_t mask = p == 0 ? 0 : 0xffffffffu << (32 - p);
-    if (n & ~mask) return -EINVAL;
-    *net = n;
-    *prefix = (int)p;
-    return 0;
-}
-
 static void block_str(const ipam_ctrl *c, uint32_t idx, char out[32])
 {
-    uint32_t be = htonl(c->net + (idx << (32 - c->mask)));
-    char ip[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &be, ip, sizeof ip);
+    char ip[CN_IP4_STRLEN];
+    cn_ip4_str(c->net + (idx << (32 - c->mask)), ip);
     snprintf(out, 32, "%s/%d", ip, c->mask);
 }
 
@@ -72,7 +51,7 @@ static void mark_cidr(ipam_ctrl *c, const char *cidr)
 {
     uint32_t n;
     int p;
-    if (cn_nodeipam_parse_cidr(cidr, &n, &p) < 0) return;
+    if (cn_cidr4_parse(cidr, &n, &p) < 0) return;
     uint64_t lo = n, hi = (uint64_t)n + (p == 0 ? 0x100000000ull : (1ull << (32 - p))) - 1;
     uint64_t clo = c->net, chi = (uint64_t)c->net + (c->prefix == 0 ? 0x100000000ull : (1ull << (32 - c->prefix))) - 1;
     if (hi < clo || lo > chi) return;
@@ -163,6 +142,17 @@ static bool take_block(ipam_ctrl *c, const char *name, uint32_t *idx)
     return false;
 }
 
+static void queue_node(ipam_ctrl *c, const json_t *node)
+{
+    if (!has_cidr(node)) cn_workqueue_add(c->q, cn_meta_str(node, "name"));
+}
+
+static bool visit_queue(void *ud, const json_t *node)
+{
+    queue_node(ud, node);
+    return true;
+}
+
 static int sync(void *ud, const char *key)
 {
     ipam_ctrl *c = ud;
@@ -185,7 +175,8 @@ static int sync(void *ud, const char *key)
         cn_recorder_event(c->rec, inv, "Normal", "CIDRNotAvailable", "Node %s status is now: CIDRNotAvailable", key);
         json_decref(inv);
         cn_warn("node %s: no pod CIDR block left in the cluster CIDR", key);
-        rc = -ENOSPC;   /* retried with back-off, and when a Node goes */
+        /* Not retried on a timer: blocks only come free when a Node goes
+         * (or a patch of ours fails), and both queue the waiting Nodes. */
         goto out;
     }
     char cidr[32];
@@ -205,6 +196,7 @@ static int sync(void *ud, const char *key)
         pthread_mutex_lock(&c->mu);
         drop_pending(c, key);
         pthread_mutex_unlock(&c->mu);
+        cn_informer_foreach(c->nodes, visit_queue, c);   /* the block is free again */
     }
     cn_err_clear(&err);
     free(path);
@@ -214,22 +206,11 @@ out:
     return rc;
 }
 
-static void queue_node(ipam_ctrl *c, const json_t *node)
-{
-    if (!has_cidr(node)) cn_workqueue_add(c->q, cn_meta_str(node, "name"));
-}
-
 static void on_add(void *ud, const json_t *node) { queue_node(ud, node); }
 static void on_update(void *ud, const json_t *old, const json_t *node)
 {
     (void)old;
     queue_node(ud, node);
-}
-
-static bool visit_queue(void *ud, const json_t *node)
-{
-    queue_node(ud, node);
-    return true;
 }
 
 /* A Node went: its block is free, so Nodes waiting for one try again. */
@@ -247,7 +228,7 @@ static int start(cn_ctrl_ctx *ctx, void **state, cn_err *err)
     int prefix;
     *state = NULL;
     if (!*cidr) return 0;   /* turned off */
-    if (cn_nodeipam_parse_cidr(cidr, &net, &prefix) < 0)
+    if (cn_cidr4_parse(cidr, &net, &prefix) < 0)
         return cn_err_internal(err, "cluster CIDR \"%s\" is not an IPv4 CIDR", cidr);
     if (mask < prefix || mask > 30 || mask - prefix > MAX_BITS)
         return cn_err_internal(err, "node CIDR mask size %d does not fit cluster CIDR %s (want %d..%d)", mask,

@@ -13,19 +13,15 @@
  * allocation, so a restarted or failed-over controller, or Nodes created
  * with a podCIDR of their own (`cairn agent --simulate`), can never be
  * handed a block twice, and a deleted Node's block is free again. When the
- * cluster CIDR is exhausted the Node gets a "CIDRNotAvailable" event and is
- * retried with back-off (and at once when another Node goes away).
+ * cluster CIDR is exhausted the Node gets a "CIDRNotAvailable" event and
+ * waits: it is tried again when another Node goes away (or on its next
+ * update), not on a timer.
  * IPv4 only; an empty cluster_cidr turns the controller off. */
 #ifndef CN_CTRL_NODEIPAM_H
 #define CN_CTRL_NODEIPAM_H
 
-#include <stdint.h>
 #include "ctrl/ctrl.h"
 
 extern const cn_controller cn_nodeipam_controller;
-
-/* "10.244.0.0/16" -> network (host byte order) and prefix; -EINVAL unless
- * an IPv4 CIDR with no host bits set. */
-int cn_nodeipam_parse_cidr(const char *s, uint32_t *net, int *prefix);
 
 #endif

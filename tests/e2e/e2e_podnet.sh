@@ -43,6 +43,9 @@ expect_ok "attach pod a again" pn a "$A_BLOCK" attach "/run/netns/$P-poda" uid-a
 expect_ok "attach pod b" pn b "$B_BLOCK" attach "/run/netns/$P-podb" uid-b "$POD_B"
 expect_out "pod a has eth0 with its IP" "inet $POD_A/24" nl_exec "$P-poda" ip -o addr show dev eth0
 expect_out "pod a's default route is the gateway" "default via 10.244.1.1 dev eth0" nl_exec "$P-poda" ip route
+# With a pod's veth on it, the bridge still has its own fixed MAC (not
+# the port's), so the gateway's MAC never changes under the pods.
+expect_out "node a's bridge keeps its fixed MAC" "link/ether 02:63:0a:f4:01:01 " nl_exec "$P-a" ip link show cairn0
 expect_out "node a forwards" "^1$" nl_exec "$P-a" cat /proc/sys/net/ipv4/ip_forward
 
 # Pod b serves a page and a CGI that shows the client's address.

@@ -104,6 +104,29 @@ static void test_ipam(void)
     cn_podnet_close(n);
 }
 
+/* The node got another block (its Node was made again): the old block's
+ * addresses are not handed out and reconcile removes them. */
+static void test_ipam_new_block(void)
+{
+    cn_podnet *n = open_net("moved", "10.250.6.0/29");
+    CHECK(n != NULL);
+    if (!n) return;
+    char ip[64];
+    CHECK_INT(cn_podnet_ip_alloc(n, "o1", ip, NULL), 0);
+    CHECK_STR(ip, "10.250.6.2");
+    cn_podnet_close(n);
+    n = open_net("moved", "10.250.7.0/29");
+    CHECK(n != NULL);
+    if (!n) return;
+    CHECK_INT(cn_podnet_ip_alloc(n, "o1", ip, NULL), 0);
+    CHECK_STR(ip, "10.250.7.2");
+    const char *live[] = { "o1" };
+    CHECK_INT(cn_podnet_ip_reconcile(n, live, 1), 1);
+    CHECK_INT(cn_podnet_ip_alloc(n, "o1", ip, NULL), 0);
+    CHECK_STR(ip, "10.250.7.2");
+    cn_podnet_close(n);
+}
+
 /* Two instances on one directory (two agents, or an agent and its
  * restarted self) allocating at once never share an address. */
 struct racer { cn_podnet *n; const char *prefix; char ips[12][64]; int ok; };
@@ -348,6 +371,24 @@ static void test_attach(void)
     accepted_from(ls, from);
     CHECK_STR(from, ip);
 
+    /* The bridge was removed behind the agent's back: the next attach
+     * makes it again. */
+    unsigned br = 0;
+    CHECK_INT(cn_nl_link_index(nl, "tbr0", &br), 0);
+    CHECK_INT(cn_nl_link_del(nl, br), 0);
+    pod r;
+    CHECK_INT(pod_start(&r), 0);
+    char ip3[64];
+    CHECK_INT(cn_podnet_ip_alloc(n, "uid-3", ip3, NULL), 0);
+    CHECK_INT(cn_podnet_attach(n, r.ns, "uid-3", ip3, NULL), 0);
+    close(ls);
+    ls = listen_on("10.250.4.1", &port);
+    CHECK(ls >= 0);
+    CHECK(pod_connect(&r, "10.250.4.1", port));
+    accepted_from(ls, from);
+    CHECK_STR(from, ip3);
+    pod_stop(&r);
+
     close(ls);
     close(ls2);
     cn_nl_close(nl);
@@ -399,6 +440,25 @@ static void test_routes(void)
     CHECK_INT(ng, 1);
     CHECK(ng == 1 && got[0].dst == be("10.251.0.0") && got[0].via == be("10.250.5.5"));
 
+    /* From Nodes: ourselves and a Node without a block or address are
+     * skipped. */
+    json_error_t je;
+    json_t *nodes = json_loads(
+        "[{\"metadata\":{\"name\":\"me\"},\"spec\":{\"podCIDR\":\"10.250.5.0/24\"},"
+        "  \"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"10.250.5.9\"}]}},"
+        " {\"metadata\":{\"name\":\"b\"},\"spec\":{\"podCIDRs\":[\"fd00::/64\",\"10.251.0.0/24\"]},"
+        "  \"status\":{\"addresses\":[{\"type\":\"Hostname\",\"address\":\"b\"},"
+        "                             {\"type\":\"InternalIP\",\"address\":\"10.250.5.4\"}]}},"
+        " {\"metadata\":{\"name\":\"c\"},\"spec\":{},"
+        "  \"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"10.250.5.3\"}]}},"
+        " {\"metadata\":{\"name\":\"d\"},\"spec\":{\"podCIDR\":\"10.252.0.0/24\"}}]", 0, &je);
+    CHECK(nodes != NULL);
+    CHECK_INT(cn_podnet_set_routes_from_nodes(n, nodes, "me", NULL), 0);
+    json_decref(nodes);
+    ng = owned_routes(got, 8);
+    CHECK_INT(ng, 1);
+    CHECK(ng == 1 && got[0].dst == be("10.251.0.0") && got[0].via == be("10.250.5.4"));
+
     cn_podnet_route bad[] = { { "10.254.0.0/24", "172.31.255.1" } };   /* not reachable */
     cn_err err = CN_ERR_INIT;
     CHECK(cn_podnet_set_routes(n, bad, 1, &err) < 0);
@@ -427,6 +487,7 @@ int main(void)
     }
     if (!mkdtemp(tmpdir)) return 1;
     TEST_RUN(test_ipam);
+    TEST_RUN(test_ipam_new_block);
     TEST_RUN(test_ipam_race);
     TEST_RUN(test_bridge);
     TEST_RUN(test_attach);

@@ -334,6 +334,46 @@ static void test_service(void)
 #define DEPLOY(sel, labels, extra) "{\"metadata\":{\"name\":\"web\",\"namespace\":\"d\"},\"spec\":{" extra \
     "\"selector\":" sel ",\"template\":{\"metadata\":{\"labels\":" labels "},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}}}"
 
+/* Node spec.podCIDR(s): valid CIDRs, set once (the node IPAM controller's
+ * contract with the agents), as upstream. */
+static void test_node_pod_cidr(void)
+{
+    cn_resource r = res_of("", "Node", false);
+    cn_err err = CN_ERR_INIT;
+#define NODE(spec) "{\"metadata\":{\"name\":\"n\"},\"spec\":" spec "}"
+    CHECK(run(&r, NODE("{}"), NULL, &err) == 0);
+    CHECK(run(&r, NODE("{\"podCIDR\":\"10.244.1.0/24\",\"podCIDRs\":[\"10.244.1.0/24\"]}"), NULL, &err) == 0);
+    CHECK(run(&r, NODE("{\"podCIDRs\":[\"10.244.1.0/24\",\"fd00::/64\"]}"), NULL, &err) == 0);
+    dump(&err);
+    cn_err_clear(&err);
+    /* From "" to a block: the controller's patch. */
+    CHECK(run(&r, NODE("{\"podCIDR\":\"10.244.1.0/24\",\"podCIDRs\":[\"10.244.1.0/24\"]}"), NODE("{}"), &err) == 0);
+    /* The same block again (any other update of the Node). */
+    CHECK(run(&r, NODE("{\"podCIDR\":\"10.244.1.0/24\",\"podCIDRs\":[\"10.244.1.0/24\"]}"),
+              NODE("{\"podCIDR\":\"10.244.1.0/24\"}"), &err) == 0);
+    dump(&err);
+    cn_err_clear(&err);
+    CHECK(run(&r, NODE("{\"podCIDR\":\"10.244.2.0/24\",\"podCIDRs\":[\"10.244.2.0/24\"]}"),
+              NODE("{\"podCIDR\":\"10.244.1.0/24\",\"podCIDRs\":[\"10.244.1.0/24\"]}"), &err) < 0);
+    CHECK_STR(cause_msg(&err, "spec.podCIDRs"),
+              "Forbidden: node updates may not change podCIDR except from \"\" to valid");
+    cn_err_clear(&err);
+    CHECK(run(&r, NODE("{}"), NODE("{\"podCIDR\":\"10.244.1.0/24\"}"), &err) < 0);
+    CHECK(cause(&err, "spec.podCIDRs", "FieldValueForbidden") != NULL);
+    cn_err_clear(&err);
+    CHECK(run(&r, NODE("{\"podCIDRs\":[\"10.244.1.300/24\"]}"), NULL, &err) < 0);
+    CHECK_STR(cause_msg(&err, "spec.podCIDRs[0]"),
+              "Invalid value: \"10.244.1.300/24\": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)");
+    cn_err_clear(&err);
+    CHECK(run(&r, NODE("{\"podCIDRs\":[\"10.244.1.0/24\",\"10.244.2.0/24\"]}"), NULL, &err) < 0);
+    CHECK(cause(&err, "spec.podCIDRs", NULL) != NULL);
+    cn_err_clear(&err);
+    CHECK(run(&r, NODE("{\"podCIDR\":\"10.244.2.0/24\",\"podCIDRs\":[\"10.244.1.0/24\"]}"), NULL, &err) < 0);
+    CHECK(cause(&err, "spec.podCIDR", NULL) != NULL);
+    cn_err_clear(&err);
+#undef NODE
+}
+
 static void test_deployment(void)
 {
     cn_resource r = res_of("apps", "Deployment", true);
@@ -749,5 +789,6 @@ int main(void)
     TEST_RUN(test_custom);
     TEST_RUN(test_unknown_and_prune);
     TEST_RUN(test_wrong_types);
+    TEST_RUN(test_node_pod_cidr);
     return TEST_DONE();
 }
