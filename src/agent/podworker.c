@@ -24,6 +24,7 @@
 #include "agent/podspec.h"
 #include "lib/base64.h"
 #include "lib/log.h"
+#include "lib/quantity.h"
 #include "lib/util.h"
 
 #define RESET_AFTER_MS (600 * 1000)      /* a container that ran this long starts its back-off anew */
@@ -723,6 +724,79 @@ out:
     json_decref(node);
 }
 
+/* ---- admission: what the scheduler would have refused ---- */
+
+/* The pod's request of one resource as the scheduler counts it: the larger
+ * of the biggest init container and the sum of the containers. */
+static int64_t pod_request(const json_t *pod, const char *res, bool milli)
+{
+    const json_t *spec = json_object_get(pod, "spec");
+    int64_t sum = 0, init_max = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t i;
+        const json_t *c;
+        json_array_foreach(json_object_get(spec, pass ? "initContainers" : "containers"), i, c) {
+            const char *q = json_string_value(json_object_get(
+                json_object_get(json_object_get(c, "resources"), "requests"), res));
+            int64_t v = 0;
+            if (q && (milli ? cn_quantity_milli(q, &v) : cn_quantity_value(q, &v)) < 0) v = 0;
+            if (pass) init_max = v > init_max ? v : init_max;
+            else sum += v;
+        }
+    }
+    return sum > init_max ? sum : init_max;
+}
+
+struct used { const char *self; const char *res; bool milli; int64_t total; };
+
+static bool add_used(void *ud, const char *key, void *val)
+{
+    (void)key;
+    struct used *u = ud;
+    kl_pod *q = val;
+    if (q->finished || q->terminating || !strcmp(q->uid, u->self)) return true;
+    u->total += pod_request(q->pod, u->res, u->milli);
+    return true;
+}
+
+/* Like the kubelet's admission: a pod bound here (by hand, or racing
+ * another) that does not fit what is left of allocatable fails at once
+ * with upstream's OutOfcpu/OutOfmemory, instead of overcommitting. */
+static bool admit(cn_kubelet *k, kl_pod *p, const json_t *node)
+{
+    static const struct { const char *res, *reason; bool milli; } rs[] = {
+        { "cpu", "OutOfcpu", true }, { "memory", "OutOfmemory", false },
+    };
+    const json_t *alloc = json_object_get(json_object_get(node, "status"), "allocatable");
+    for (size_t i = 0; i < 2; i++) {
+        const char *cap_s = json_string_value(json_object_get(alloc, rs[i].res));
+        int64_t cap = 0, want = pod_request(p->pod, rs[i].res, rs[i].milli);
+        if (!cap_s || !want || (rs[i].milli ? cn_quantity_milli(cap_s, &cap) : cn_quantity_value(cap_s, &cap)) < 0)
+            continue;
+        struct used u = { .self = p->uid, .res = rs[i].res, .milli = rs[i].milli };
+        cn_strmap_foreach(k->by_uid, add_used, &u);
+        if (u.total + want <= cap) continue;
+        char *msg = cn_asprintf("Pod was rejected: Node didn't have enough resource: %s, requested: %lld, used: %lld, capacity: %lld",
+                                rs[i].res, (long long)want, (long long)u.total, (long long)cap);
+        json_t *st = json_pack("{s:s,s:s,s:s}", "phase", "Failed", "reason", rs[i].reason, "message", msg);
+        json_t *body = json_pack("{s:o}", "status", st);
+        char *path = cn_client_path("", "v1", p->ns, "pods", p->name, "status");
+        event(k, p, "Warning", rs[i].reason, "%s", msg);
+        p->finished = true;
+        pthread_mutex_unlock(&k->mu);
+        cn_err err = CN_ERR_INIT;
+        if (cn_client_patch(k->client, path, CN_PATCH_MERGE, body, NULL, &err) < 0)
+            cn_warn("agent: rejecting pod %s: %s", p->key, err.message ? err.message : "failed");
+        cn_err_clear(&err);
+        pthread_mutex_lock(&k->mu);
+        free(path);
+        json_decref(body);
+        free(msg);
+        return false;
+    }
+    return true;
+}
+
 void kl_sync(cn_kubelet *k, const char *key)
 {
     char ns[254], name[254];
@@ -747,6 +821,12 @@ void kl_sync(cn_kubelet *k, const char *key)
         p = kl_pod_new(k, obj);
         cn_strmap_put(k->by_uid, p->uid, p);
         free(cn_strmap_put(k->by_key, key, cn_strdup(p->uid)));
+        const char *phase = cn_json_str_at(obj, "status.phase");
+        bool done = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
+        json_t *node = cn_informer_get(k->nodes, NULL, k->node_name);
+        if (done) p->finished = true;   /* ended before (and its containers are gone) */
+        else if (!json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp")) admit(k, p, node);
+        json_decref(node);
     } else {
         json_decref(p->pod);
         p->pod = json_incref(obj);

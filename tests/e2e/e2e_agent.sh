@@ -244,6 +244,22 @@ spec:
 EOF
 k apply -f "$WORK/hp.yaml" >/dev/null
 wait_for "hostPath outside the allow list: FailedMount event" 30 sh -c "nsenter --net=/run/netns/$LAN $K get events --field-selector involvedObject.name=hostpath | grep -q FailedMount"
+cat >"$WORK/big.yaml" <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: big}
+spec:
+  nodeName: node-a
+  containers:
+  - {name: c, image: $IMG, command: [sleep, "3600"], resources: {requests: {memory: 100Ti}}}
+EOF
+k apply -f "$WORK/big.yaml" >/dev/null
+wait_for "more memory than the node has, bound by hand: rejected" 30 eq Failed jp pod/big '{.status.phase}'
+expect_out "OutOfmemory with upstream's message" "OutOfmemory Pod was rejected: Node didn't have enough resource: memory" \
+    jp pod/big '{.status.reason} {.status.message}'
+k run big2 --image="$IMG" --overrides='{"spec":{"containers":[{"name":"big2","image":"'"$IMG"'","resources":{"requests":{"memory":"100Ti"}}}]}}' >/dev/null
+wait_for "more memory than any node has, via the scheduler: Insufficient memory" 30 \
+    sh -c "nsenter --net=/run/netns/$LAN $K get events --field-selector involvedObject.name=big2 | grep -q 'Insufficient memory'"
 expect_eq "other pods unaffected" "2" sh -c "nsenter --net=/run/netns/$LAN $K get pods -l app=web --no-headers | grep -c Running"
 
 # ---- agent restart adopts containers ----
