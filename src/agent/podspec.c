@@ -18,7 +18,7 @@
 #include "lib/quantity.h"
 #include "lib/util.h"
 
-#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define CLUSTER_DOMAIN "cluster.local"
 #define CPU_PERIOD_US 100000
 #define MIN_SHARES 2
@@ -349,7 +349,7 @@ static int argv_env(const cn_podspec_env *env, const json_t *pod, const json_t *
     int r = cn_ps_kube_env(env, pod, ctr, pod_ip, kube, err);
     if (r < 0) return r;
     /* containerd: default PATH, HOSTNAME, the image's env, then the kubelet's */
-    cn_ps_env_set(&all, "PATH", DEFAULT_PATH + 5);
+    cn_ps_env_set(&all, "PATH", DEFAULT_PATH);
     cn_ps_env_set(&all, "HOSTNAME", hostname);
     for (size_t i = 0; img && i < img->nenv; i++) {
         const char *eq = strchr(img->env[i], '=');
