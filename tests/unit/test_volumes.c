@@ -302,6 +302,45 @@ static void test_volumes(void)
     json_decref(db);
 }
 
+static void test_fs_group(void)
+{
+    json_t *node = J("{}");
+    cn_podspec_env env = { .fetch = fake_fetch, .node = node };
+    db = json_object();
+    json_object_set_new(db, "secrets/ns/s", J("{\"data\": {\"pw\": \"aHVudGVyMg==\"}}"));
+    json_t *pod = J("{\"metadata\": {\"name\": \"p\", \"namespace\": \"ns\"}, \"spec\": {\"securityContext\": {\"fsGroup\": 4321},"
+                    "\"volumes\": [{\"name\": \"sec\", \"secret\": {\"secretName\": \"s\", \"defaultMode\": 256,"
+                    "  \"items\": [{\"key\": \"pw\", \"path\": \"d/pw\"}]}}, {\"name\": \"scratch\", \"emptyDir\": {}}]}}");
+    char *pod_dir = P("%s/%s", "fsg");
+    cn_err err = CN_ERR_INIT;
+    CHECK_INT(cn_volumes_setup(&env, pod, pod_dir, &err), 0);
+    if (err.message) fprintf(stderr, "setup: %s\n", err.message);
+    struct stat st;
+    char *f = P("%s/fsg/volumes/sec/%s", "d/pw");
+    CHECK(stat(f, &st) == 0 && (st.st_mode & 07777) == 0440 && st.st_gid == 4321);   /* 0400 | 0440 */
+    free(f);
+    f = P("%s/fsg/volumes/sec/%s", "..data/d");
+    CHECK(stat(f, &st) == 0 && (st.st_mode & 02000) && st.st_gid == 4321);
+    free(f);
+    f = P("%s/fsg/volumes/sec/%s", "..data");
+    char *gen1 = link_of(f);
+    CHECK_INT(cn_volumes_setup(&env, pod, pod_dir, &err), 0);
+    char *gen2 = link_of(f);
+    CHECK_STR(gen2, gen1);                    /* the masked modes compare equal: no rewrite */
+    free(gen1);
+    free(gen2);
+    free(f);
+    f = P("%s/fsg/volumes/%s", "scratch");
+    CHECK(stat(f, &st) == 0 && (st.st_mode & 07777) == 02777 && st.st_gid == 4321);
+    free(f);
+    CHECK_INT(cn_volumes_teardown(pod_dir, &err), 0);
+    free(pod_dir);
+    json_decref(pod);
+    json_decref(node);
+    json_decref(db);
+    db = NULL;
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -315,6 +354,7 @@ int main(void)
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_volumes.XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     TEST_RUN(test_volumes);
+    TEST_RUN(test_fs_group);
     /* the mount namespace dies with us; remove the files */
     char *cmd = cn_asprintf("umount -R '%s' 2>/dev/null; rm -rf '%s'", tmpdir, tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", tmpdir);
