@@ -43,6 +43,10 @@ typedef struct cn_podspec_env {
      * source for $(VAR) after the container's own names, appended after
      * them unless the container defines the name. */
     const char *const *service_env; size_t nservice_env;
+    /* Cluster DNS for dnsPolicy ClusterFirst (NULL: the node's resolv.conf,
+     * as the kubelet without --cluster-dns) and the cluster domain (NULL:
+     * "cluster.local"). */
+    const char *cluster_dns, *cluster_domain;
     const char *const *host_path_allow; size_t nhost_path_allow;   /* prefixes (--allow-host-path); empty = no hostPath allowed */
 } cn_podspec_env;
 
@@ -85,6 +89,11 @@ void cn_podspec_ctr_release(cn_podspec_ctr *c);
  * and subdomain FQDN, hostAliases); malloc'd. cn_podspec_container writes
  * it to pod_dir/etc-hosts. */
 char *cn_podspec_hosts_file(const json_t *pod, const char *pod_ip);
+/* The pod's /etc/resolv.conf from dnsPolicy (ClusterFirst with
+ * env->cluster_dns, Default, None, ClusterFirstWithHostNet) and dnsConfig
+ * over node_resolv (the node's resolv.conf text); malloc'd.
+ * cn_podspec_container writes it to pod_dir/resolv.conf. */
+char *cn_podspec_resolv_conf(const cn_podspec_env *env, const json_t *pod, const char *node_resolv);
 
 /* ---- probes ---- */
 

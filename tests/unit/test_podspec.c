@@ -489,6 +489,36 @@ static void test_hosts_file(void)
     json_decref(pod);
 }
 
+static void resolv_is(const char *cluster_dns, const char *pod_json, const char *want)
+{
+    static const char node_resolv[] = "# comment\nnameserver 1.1.1.1\nsearch a b\noptions ndots:2 edns0\n";
+    cn_podspec_env env = { .cluster_dns = cluster_dns };
+    json_t *pod = J(pod_json);
+    char *got = cn_podspec_resolv_conf(&env, pod, node_resolv);
+    CHECK_STR(got, want);
+    free(got);
+    json_decref(pod);
+}
+
+static void test_resolv(void)
+{
+    resolv_is(NULL, "{\"metadata\": {\"namespace\": \"ns\"}, \"spec\": {}}",
+              "search a b\nnameserver 1.1.1.1\noptions ndots:2 edns0\n");
+    resolv_is("10.96.0.10", "{\"metadata\": {\"namespace\": \"ns\"}, \"spec\": {}}",
+              "search ns.svc.cluster.local svc.cluster.local cluster.local a b\nnameserver 10.96.0.10\noptions ndots:5\n");
+    resolv_is("10.96.0.10", "{\"metadata\": {\"namespace\": \"ns\"}, \"spec\": {\"hostNetwork\": true}}",
+              "search a b\nnameserver 1.1.1.1\noptions ndots:2 edns0\n");
+    resolv_is("10.96.0.10", "{\"metadata\": {\"namespace\": \"ns\"}, \"spec\": {\"hostNetwork\": true, \"dnsPolicy\": \"ClusterFirstWithHostNet\"}}",
+              "search ns.svc.cluster.local svc.cluster.local cluster.local a b\nnameserver 10.96.0.10\noptions ndots:5\n");
+    resolv_is("10.96.0.10", "{\"spec\": {\"dnsPolicy\": \"None\", \"dnsConfig\": {\"nameservers\": [\"8.8.8.8\"], \"searches\": [\"x\"],"
+              "\"options\": [{\"name\": \"ndots\", \"value\": \"3\"}, {\"name\": \"edns0\"}]}}}",
+              "search x\nnameserver 8.8.8.8\noptions ndots:3 edns0\n");
+    resolv_is(NULL, "{\"spec\": {\"dnsPolicy\": \"Default\", \"dnsConfig\": {\"nameservers\": [\"1.1.1.1\", \"9.9.9.9\"],"
+              "\"searches\": [\"b\", \"c\"], \"options\": [{\"name\": \"ndots\", \"value\": \"1\"}]}}}",
+              "search a b c\nnameserver 1.1.1.1\nnameserver 9.9.9.9\noptions ndots:1 edns0\n");
+    resolv_is(NULL, "{\"spec\": {\"dnsPolicy\": \"None\"}}", "");
+}
+
 static void test_downward_map(void)
 {
     json_t *n = node(), *pod = pod_with("{\"name\": \"a\"}");
@@ -674,6 +704,7 @@ int main(void)
     TEST_RUN(test_security_resources);
     TEST_RUN(test_mounts);
     TEST_RUN(test_hosts_file);
+    TEST_RUN(test_resolv);
     TEST_RUN(test_downward_map);
     TEST_RUN(test_host_path_allow);
     TEST_RUN(test_pvc);
