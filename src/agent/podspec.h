@@ -12,6 +12,8 @@
  *                            swap, as the kubelet does, so updates are seen
  *                            whole; secrets and memory emptyDirs on tmpfs)
  *   etc-hosts                /etc/hosts of every container
+ *   etc-hostname, resolv.conf /etc/hostname and /etc/resolv.conf
+ *   containers/<name>/termination-log  the container's terminationMessagePath
  * hostPath volumes must lie under one of the agent's allowed prefixes;
  * persistentVolumeClaim resolves PVC -> bound PV with hostPath or local. */
 #ifndef CN_PODSPEC_H
