@@ -52,6 +52,14 @@ typedef struct cn_podspec_env {
     const char *const *host_path_allow; size_t nhost_path_allow;   /* prefixes (--allow-host-path); empty = no hostPath allowed */
 } cn_podspec_env;
 
+/* The two callbacks over an API client (ud = the cn_client *): GET of
+ * /api/v1/... and POST serviceaccounts/NAME/token bound to the pod. */
+int cn_podspec_client_fetch(void *ud, const char *resource, const char *ns, const char *name,
+                            json_t **out, cn_err *err);
+int cn_podspec_client_token(void *ud, const char *ns, const char *sa, const char *audience,
+                            int64_t expiration_s, const char *pod_name, const char *pod_uid,
+                            char **token, int64_t *exp, cn_err *err);
+
 /* Materialise every volume of pod under pod_dir/volumes (idempotent; call
  * again to refresh configMap/secret/downwardAPI/projected content).
  * Errors name the volume like the kubelet's FailedMount events:
