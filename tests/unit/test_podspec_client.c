@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent/podspec.h"
+#include "podspec_fake.h"
 #include "api/apiserver.h"
 #include "client/client.h"
 #include "lib/jwt.h"
@@ -23,16 +24,6 @@
 static cn_client *cli;
 static char dir[] = "/tmp/test_podspec_client.XXXXXX";
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    char buf[16384];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return cn_strdup(buf);
-}
 
 static void create(const char *plural, const char *json)
 {

@@ -49,16 +49,6 @@ static int fake_token(void *ud, const char *ns, const char *sa, const char *audi
 }
 
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return cn_strdup(buf);
-}
 
 static char *P(const char *fmt, const char *a)
 {
@@ -93,6 +83,10 @@ static bool mounted(const char *path)
     free(mi);
     return r;
 }
+
+/* The content of pod/volumes/<rel> is want. */
+#define FILE_IS(rel, want) do { char *_f = cn_asprintf("%s/pod/volumes/%s", tmpdir, (rel)); \
+    char *_v = slurp(_f); CHECK_STR(_v, (want)); free(_f); free(_v); } while (0)
 
 static const char *pod_json =
     "{\"metadata\": {\"name\": \"p\", \"namespace\": \"ns\", \"uid\": \"u1\", \"labels\": {\"app\": \"web\"}},"
@@ -176,14 +170,8 @@ static void test_volumes(void)
     free(f);
 
     /* downwardAPI */
-    f = P("%s/pod/volumes/down/%s", "labels");
-    v = slurp(f);
-    CHECK_STR(v, "app=\"web\"");
-    free(f); free(v);
-    f = P("%s/pod/volumes/down/%s", "mem");
-    v = slurp(f);
-    CHECK_STR(v, "64");
-    free(f); free(v);
+    FILE_IS("down/labels", "app=\"web\"");
+    FILE_IS("down/mem", "64");
 
     /* projected: token, configMap, secret, downwardAPI in one directory */
     CHECK_INT(token_calls, 1);
@@ -192,18 +180,9 @@ static void test_volumes(void)
     CHECK(v && cn_str_has_suffix(v, ".sig1"));
     CHECK_INT(mode_of(f), 0644);
     free(f); free(v);
-    f = P("%s/pod/volumes/proj/%s", "ca.crt");
-    v = slurp(f);
-    CHECK_STR(v, "one");
-    free(f); free(v);
-    f = P("%s/pod/volumes/proj/%s", "pw");
-    v = slurp(f);
-    CHECK_STR(v, "hunter2");
-    free(f); free(v);
-    f = P("%s/pod/volumes/proj/%s", "namespace");
-    v = slurp(f);
-    CHECK_STR(v, "ns");
-    free(f); free(v);
+    FILE_IS("proj/ca.crt", "one");
+    FILE_IS("proj/pw", "hunter2");
+    FILE_IS("proj/namespace", "ns");
 
     /* emptyDirs */
     f = P("%s/pod/volumes/%s", "scratch");
@@ -227,10 +206,7 @@ static void test_volumes(void)
     CHECK_INT(cn_volumes_setup(&env, pod, pod_dir, &err), 0);
     char *gen2 = link_of(data);
     CHECK(gen2 && gen1 && strcmp(gen2, gen1));
-    f = P("%s/pod/volumes/cfg/%s", "a.txt");
-    v = slurp(f);
-    CHECK_STR(v, "uno");
-    free(f); free(v);
+    FILE_IS("cfg/a.txt", "uno");
     f = P("%s/pod/volumes/cfg/%s", gen1);
     CHECK(lstat(f, &st) < 0 && errno == ENOENT);
     free(f);
@@ -245,10 +221,7 @@ static void test_volumes(void)
     f = P("%s/pod/volumes/all/%s", "b");
     CHECK(lstat(f, &st) < 0 && errno == ENOENT);
     free(f);
-    f = P("%s/pod/volumes/all/%s", "a");
-    v = slurp(f);
-    CHECK_STR(v, "x");
-    free(f); free(v);
+    FILE_IS("all/a", "x");
 
     /* an old token (past 80% of its life) is replaced */
     token_iat = cn_wall_s() - 3500;
