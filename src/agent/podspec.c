@@ -18,7 +18,7 @@
 #include "lib/quantity.h"
 #include "lib/util.h"
 
-#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define CLUSTER_DOMAIN "cluster.local"
 #define CPU_PERIOD_US 100000
 #define MIN_SHARES 2
@@ -349,7 +349,7 @@ static int argv_env(const cn_podspec_env *env, const json_t *pod, const json_t *
     int r = cn_ps_kube_env(env, pod, ctr, pod_ip, kube, err);
     if (r < 0) return r;
     /* containerd: default PATH, HOSTNAME, the image's env, then the kubelet's */
-    cn_ps_env_set(&all, "PATH", DEFAULT_PATH + 5);
+    cn_ps_env_set(&all, "PATH", DEFAULT_PATH);
     cn_ps_env_set(&all, "HOSTNAME", hostname);
     for (size_t i = 0; img && i < img->nenv; i++) {
         const char *eq = strchr(img->env[i], '=');
@@ -576,13 +576,23 @@ static char *read_small(const char *path)
 
 /* /etc/hosts, /etc/hostname, /etc/resolv.conf and the termination log,
  * unless a volumeMount already covers the path. */
-static int pod_files(const json_t *pod, const json_t *ctr, const char *pod_dir, const char *pod_ip,
+static int pod_files(const cn_podspec_env *env, const json_t *pod, const json_t *ctr, const char *pod_dir, const char *pod_ip,
                      const char *hostname, cn_podspec_ctr *out, cn_err *err)
 {
     const char *cname = cn_ps_str(ctr, "name");
     bool host_net = cn_ps_bool(json_object_get(pod, "spec"), "hostNetwork");
     _cleanup_free_ char *hosts = host_net ? read_small("/etc/hosts") : cn_podspec_hosts_file(pod, pod_ip);
-    _cleanup_free_ char *resolv = read_small("/etc/resolv.conf");
+    _cleanup_free_ char *node_resolv = read_small("/etc/resolv.conf");
+    if (node_resolv && strstr(node_resolv, "nameserver 127.0.0.53")) {
+        /* systemd-resolved's stub is the node's loopback, unreachable from a
+         * pod: use the upstream servers it lists, as kubelets are told to */
+        char *real = read_small("/run/systemd/resolve/resolv.conf");
+        if (real) {
+            free(node_resolv);
+            node_resolv = real;
+        }
+    }
+    _cleanup_free_ char *resolv = cn_podspec_resolv_conf(env, pod, node_resolv);
     _cleanup_free_ char *hn = cn_asprintf("%s\n", hostname);
     _cleanup_free_ char *p_hosts = cn_asprintf("%s/etc-hosts", pod_dir);
     _cleanup_free_ char *p_hostname = cn_asprintf("%s/etc-hostname", pod_dir);
@@ -594,7 +604,7 @@ static int pod_files(const json_t *pod, const json_t *ctr, const char *pod_dir, 
     if ((r = cn_ps_mkdir_p(pod_dir, 0750)) < 0 ||
         (r = write_file_if_changed(p_hosts, hosts ? hosts : "", 0644)) < 0 ||
         (r = write_file_if_changed(p_hostname, hn, 0644)) < 0 ||
-        (r = write_file_if_changed(p_resolv, resolv ? resolv : "", 0644)) < 0 ||
+        (r = write_file_if_changed(p_resolv, resolv, 0644)) < 0 ||
         (r = cn_ps_mkdir_p(tdir, 0750)) < 0)
         return cn_err_internal(err, "writing the files of pod directory %s: %s", pod_dir, strerror(-r));
     int fd = open(tlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
@@ -628,7 +638,7 @@ int cn_podspec_container(const cn_podspec_env *env, const json_t *pod, const jso
     security(pod, ctr, &c);
     if ((r = resources(ctr, &c, err)) < 0) goto fail;
     if ((r = volume_mounts(pod, ctr, pod_dir, &kube, &c, err)) < 0) goto fail;
-    if ((r = pod_files(pod, ctr, pod_dir, pod_ip, hostname, &c, err)) < 0) goto fail;
+    if ((r = pod_files(env, pod, ctr, pod_dir, pod_ip, hostname, &c, err)) < 0) goto fail;
     c.spec.mounts = c.mounts;
     c.spec.nmounts = c.nmounts;
     if (img) {

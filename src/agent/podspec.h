@@ -12,6 +12,8 @@
  *                            swap, as the kubelet does, so updates are seen
  *                            whole; secrets and memory emptyDirs on tmpfs)
  *   etc-hosts                /etc/hosts of every container
+ *   etc-hostname, resolv.conf /etc/hostname and /etc/resolv.conf
+ *   containers/<name>/termination-log  the container's terminationMessagePath
  * hostPath volumes must lie under one of the agent's allowed prefixes;
  * persistentVolumeClaim resolves PVC -> bound PV with hostPath or local. */
 #ifndef CN_PODSPEC_H
@@ -43,8 +45,20 @@ typedef struct cn_podspec_env {
      * source for $(VAR) after the container's own names, appended after
      * them unless the container defines the name. */
     const char *const *service_env; size_t nservice_env;
+    /* Cluster DNS for dnsPolicy ClusterFirst (NULL: the node's resolv.conf,
+     * as the kubelet without --cluster-dns) and the cluster domain (NULL:
+     * "cluster.local"). */
+    const char *cluster_dns, *cluster_domain;
     const char *const *host_path_allow; size_t nhost_path_allow;   /* prefixes (--allow-host-path); empty = no hostPath allowed */
 } cn_podspec_env;
+
+/* The two callbacks over an API client (ud = the cn_client *): GET of
+ * /api/v1/... and POST serviceaccounts/NAME/token bound to the pod. */
+int cn_podspec_client_fetch(void *ud, const char *resource, const char *ns, const char *name,
+                            json_t **out, cn_err *err);
+int cn_podspec_client_token(void *ud, const char *ns, const char *sa, const char *audience,
+                            int64_t expiration_s, const char *pod_name, const char *pod_uid,
+                            char **token, int64_t *exp, cn_err *err);
 
 /* Materialise every volume of pod under pod_dir/volumes (idempotent; call
  * again to refresh configMap/secret/downwardAPI/projected content).
@@ -85,6 +99,11 @@ void cn_podspec_ctr_release(cn_podspec_ctr *c);
  * and subdomain FQDN, hostAliases); malloc'd. cn_podspec_container writes
  * it to pod_dir/etc-hosts. */
 char *cn_podspec_hosts_file(const json_t *pod, const char *pod_ip);
+/* The pod's /etc/resolv.conf from dnsPolicy (ClusterFirst with
+ * env->cluster_dns, Default, None, ClusterFirstWithHostNet) and dnsConfig
+ * over node_resolv (the node's resolv.conf text); malloc'd.
+ * cn_podspec_container writes it to pod_dir/resolv.conf. */
+char *cn_podspec_resolv_conf(const cn_podspec_env *env, const json_t *pod, const char *node_resolv);
 
 /* ---- probes ---- */
 

@@ -154,6 +154,7 @@ typedef struct file {
 typedef struct payload {
     file *f;
     size_t n;
+    int64_t gid;        /* the pod's fsGroup, or -1 */
 } payload;
 
 static void payload_add(payload *p, const char *path, const char *data, size_t len, mode_t mode)
@@ -264,6 +265,27 @@ static int write_payload_file(const char *tsdir, const file *f)
     return r;
 }
 
+/* The kubelet's SetVolumeOwnership for a read-only volume: everything
+ * group-owned by fsGroup, directories setgid and group-searchable (file
+ * modes were masked with 0440 already, so unchanged content compares equal). */
+static void own_tree(const char *path, gid_t gid)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0 || S_ISLNK(st.st_mode)) return;
+    if (lchown(path, (uid_t)-1, gid) < 0) return;
+    if (!S_ISDIR(st.st_mode)) return;
+    chmod(path, (st.st_mode & 07777) | 02550);
+    DIR *d = opendir(path);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        char *child = cn_asprintf("%s/%s", path, de->d_name);
+        own_tree(child, gid);
+        free(child);
+    }
+    if (d) closedir(d);
+}
+
 static bool top_level_in(const payload *p, const char *name)
 {
     size_t n = strlen(name);
@@ -304,6 +326,7 @@ static int atomic_write(const char *dir, const payload *p, cn_err *err)
             goto done;
         }
     }
+    if (p->gid >= 0) own_tree(ts, (gid_t)p->gid);
     /* 2. swap ..data in one rename */
     char *tmp = cn_asprintf("%s/%s", dir, DATA_TMP);
     unlink(tmp);
@@ -639,7 +662,10 @@ static int setup_one(const cn_podspec_env *env, const json_t *pod, const char *n
                      const json_t *vol, const char *dir, cn_err *err)
 {
     const json_t *x;
-    payload p = { 0 };
+    const json_t *fsg = json_object_get(json_object_get(json_object_get(pod, "spec"), "securityContext"), "fsGroup");
+    int64_t gid = json_is_integer(fsg) && json_integer_value(fsg) >= 0 && json_integer_value(fsg) <= UINT32_MAX - 1
+                  ? json_integer_value(fsg) : -1;
+    payload p = { .gid = gid };
     int r;
     if ((x = json_object_get(vol, "emptyDir"))) {
         const char *medium = cn_ps_str(x, "medium");
@@ -648,11 +674,16 @@ static int setup_one(const cn_podspec_env *env, const json_t *pod, const char *n
             const char *limit = cn_ps_str(x, "sizeLimit");
             if (limit && cn_quantity_value(limit, &size) < 0)
                 return cn_err_invalid(err, "sizeLimit %s is malformed", limit);
-            return ensure_tmpfs(dir, size, "0777", err);
+            if ((r = ensure_tmpfs(dir, size, "0777", err)) < 0) return r;
+        } else if (medium) {
+            return cn_err_invalid(err, "emptyDir medium \"%s\" is not supported by this node", medium);
+        } else if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
+            return cn_err_internal(err, "mkdir %s: %s", dir, strerror(errno));
         }
-        if (medium) return cn_err_invalid(err, "emptyDir medium \"%s\" is not supported by this node", medium);
-        if (mkdir(dir, 0777) < 0 && errno != EEXIST) return cn_err_internal(err, "mkdir %s: %s", dir, strerror(errno));
         chmod(dir, 0777);     /* past the umask, as the kubelet */
+        /* fsGroup: group-owned and setgid, so new files inherit the group */
+        if (gid >= 0 && (lchown(dir, (uid_t)-1, (gid_t)gid) < 0 || chmod(dir, 02777) < 0))
+            return cn_err_internal(err, "fsGroup ownership of %s: %s", dir, strerror(errno));
         return 0;
     }
     if ((x = json_object_get(vol, "hostPath"))) return host_path(env, x, dir, err);
@@ -675,6 +706,10 @@ static int setup_one(const cn_podspec_env *env, const json_t *pod, const char *n
     }
     if (r == 0) r = secret ? ensure_tmpfs(dir, 0, "0755", err)
                            : (mkdir(dir, 0755) < 0 && errno != EEXIST ? cn_err_internal(err, "mkdir %s: %s", dir, strerror(errno)) : 0);
+    if (gid >= 0)
+        for (size_t i = 0; i < p.n; i++) p.f[i].mode |= 0440;
+    if (r == 0 && gid >= 0 && lchown(dir, (uid_t)-1, (gid_t)gid) < 0)
+        r = cn_err_internal(err, "fsGroup ownership of %s: %s", dir, strerror(errno));
     if (r == 0) r = atomic_write(dir, &p, err);
     payload_release(&p);
     return r;

@@ -2,7 +2,8 @@
  * without touching the node: $(VAR) expansion of the raw text, every
  * container's environment (env/envFrom with the downward API; ConfigMaps
  * and Secrets come from a fixed fake) and probe validation. Text without
- * a '$' expands to itself; nothing may crash or leak. */
+ * a '$' expands to itself; the text also goes through resolv.conf
+ * parsing (as the node's) and the pod's dnsPolicy/dnsConfig; nothing may crash or leak. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     json_t *pod = json_loadb((const char *)data, size, 0, NULL);
     json_t *node = json_pack("{s:{s:{s:s,s:s}}}", "status", "allocatable", "cpu", "4", "memory", "8Gi");
-    cn_podspec_env env = { .fetch = fake_fetch, .node = node };
+    cn_podspec_env env = { .fetch = fake_fetch, .node = node, .cluster_dns = "10.96.0.10" };
+    /* the text as the node's resolv.conf, and the pod's own DNS settings */
+    free(cn_podspec_resolv_conf(&env, pod, text));
+    free(cn_podspec_resolv_conf(NULL, pod, "nameserver 1.1.1.1\nsearch a\noptions ndots:1\n"));
     size_t i;
     const json_t *c;
     json_array_foreach(json_object_get(json_object_get(pod, "spec"), "containers"), i, c) {

@@ -1,6 +1,7 @@
 /* podspec_fake: what the podspec/volumes tests share — a fetch callback
  * over an in-memory "resource/ns/name" -> object table, and J() to write
- * JSON inline. Included by one test file each (everything static). */
+ * JSON inline, slurp() to read a file. Included by one test file each
+ * (everything static). */
 #ifndef CN_PODSPEC_FAKE_H
 #define CN_PODSPEC_FAKE_H
 
@@ -9,9 +10,26 @@
 #include <jansson.h>
 #include "lib/err.h"
 
+#include <stdlib.h>
+#include "lib/util.h"
+
+#define FAKE_UNUSED __attribute__((unused))
+
 static json_t *db;           /* "resource/ns/name" -> object */
 
-static int fake_fetch(void *ud, const char *resource, const char *ns, const char *name,
+/* The first 16 KiB of a file, malloc'd, or NULL. */
+static FAKE_UNUSED char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char buf[16384];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return cn_strdup(buf);
+}
+
+static FAKE_UNUSED int fake_fetch(void *ud, const char *resource, const char *ns, const char *name,
                       json_t **out, cn_err *err)
 {
     char key[512];
@@ -26,7 +44,7 @@ static int fake_fetch(void *ud, const char *resource, const char *ns, const char
     return 0;
 }
 
-static json_t *J(const char *text)
+static FAKE_UNUSED json_t *J(const char *text)
 {
     json_error_t e;
     json_t *j = json_loads(text, 0, &e);

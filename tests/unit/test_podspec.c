@@ -489,6 +489,36 @@ static void test_hosts_file(void)
     json_decref(pod);
 }
 
+static void resolv_is(const char *cluster_dns, const char *pod_json, const char *want)
+{
+    static const char node_resolv[] = "# comment\nnameserver 1.1.1.1\nsearch a b\noptions ndots:2 edns0\n";
+    cn_podspec_env env = { .cluster_dns = cluster_dns };
+    json_t *pod = J(pod_json);
+    char *got = cn_podspec_resolv_conf(&env, pod, node_resolv);
+    CHECK_STR(got, want);
+    free(got);
+    json_decref(pod);
+}
+
+static void test_resolv(void)
+{
+    resolv_is(NULL, "{\"metadata\": {\"namespace\": \"ns\"}, \"spec\": {}}",
+              "search a b\nnameserver 1.1.1.1\noptions ndots:2 edns0\n");
+    resolv_is("10.96.0.10", "{\"metadata\": {\"namespace\": \"ns\"}, \"spec\": {}}",
+              "search ns.svc.cluster.local svc.cluster.local cluster.local a b\nnameserver 10.96.0.10\noptions ndots:5\n");
+    resolv_is("10.96.0.10", "{\"metadata\": {\"namespace\": \"ns\"}, \"spec\": {\"hostNetwork\": true}}",
+              "search a b\nnameserver 1.1.1.1\noptions ndots:2 edns0\n");
+    resolv_is("10.96.0.10", "{\"metadata\": {\"namespace\": \"ns\"}, \"spec\": {\"hostNetwork\": true, \"dnsPolicy\": \"ClusterFirstWithHostNet\"}}",
+              "search ns.svc.cluster.local svc.cluster.local cluster.local a b\nnameserver 10.96.0.10\noptions ndots:5\n");
+    resolv_is("10.96.0.10", "{\"spec\": {\"dnsPolicy\": \"None\", \"dnsConfig\": {\"nameservers\": [\"8.8.8.8\"], \"searches\": [\"x\"],"
+              "\"options\": [{\"name\": \"ndots\", \"value\": \"3\"}, {\"name\": \"edns0\"}]}}}",
+              "search x\nnameserver 8.8.8.8\noptions ndots:3 edns0\n");
+    resolv_is(NULL, "{\"spec\": {\"dnsPolicy\": \"Default\", \"dnsConfig\": {\"nameservers\": [\"1.1.1.1\", \"9.9.9.9\"],"
+              "\"searches\": [\"b\", \"c\"], \"options\": [{\"name\": \"ndots\", \"value\": \"1\"}]}}}",
+              "search a b c\nnameserver 1.1.1.1\nnameserver 9.9.9.9\noptions ndots:1 edns0\n");
+    resolv_is(NULL, "{\"spec\": {\"dnsPolicy\": \"None\"}}", "");
+}
+
 static void test_downward_map(void)
 {
     json_t *n = node(), *pod = pod_with("{\"name\": \"a\"}");
@@ -505,9 +535,23 @@ static void test_downward_map(void)
     json_decref(n);
 }
 
+/* cn_volumes_setup of a pod with the one volume "h": hostPath path (type). */
+static int host_path_setup(const cn_podspec_env *env, const char *pod_dir, const char *path,
+                           const char *type, cn_err *err)
+{
+    char *s = cn_asprintf("{\"metadata\": {\"name\": \"p\", \"namespace\": \"ns\"}, \"spec\": {\"volumes\": "
+                          "[{\"name\": \"h\", \"hostPath\": {\"path\": \"%s\"%s%s%s}}]}}",
+                          path, type ? ", \"type\": \"" : "", type ? type : "", type ? "\"" : "");
+    json_t *pod = J(s);
+    free(s);
+    int r = cn_volumes_setup(env, pod, pod_dir, err);
+    json_decref(pod);
+    return r;
+}
+
 static void test_host_path_allow(void)
 {
-    char allowed[PATH_MAX], pod_dir[PATH_MAX];
+    char allowed[PATH_MAX], pod_dir[PATH_MAX], p[PATH_MAX + 32];
     snprintf(allowed, sizeof allowed, "%s/allowed", tmpdir);
     snprintf(pod_dir, sizeof pod_dir, "%s/hp-pod", tmpdir);
     mkdir(allowed, 0755);
@@ -517,46 +561,38 @@ static void test_host_path_allow(void)
     env.host_path_allow = allow;
     env.nhost_path_allow = 2;
     cn_err err = CN_ERR_INIT;
+    struct stat st;
 
-    json_t *pod = J("{\"metadata\": {\"name\": \"p\", \"namespace\": \"ns\"}, \"spec\": {\"volumes\": [{\"name\": \"h\", \"hostPath\": {\"path\": \"/etc\"}}]}}");
-    CHECK(cn_volumes_setup(&env, pod, pod_dir, &err) < 0);
+    CHECK(host_path_setup(&env, pod_dir, "/etc", NULL, &err) < 0);
     char *want = cn_asprintf("MountVolume.SetUp failed for volume \"h\" : hostPath \"/etc\" is not allowed by this node (allowed: %s, /srv/data)", allowed);
     CHECK_STR(err.message, want);
     free(want);
     cn_err_clear(&err);
-    json_decref(pod);
-
     /* a sibling with the same prefix string is not under the prefix */
-    char *s = cn_asprintf("{\"metadata\": {\"name\": \"p\"}, \"spec\": {\"volumes\": [{\"name\": \"h\", \"hostPath\": {\"path\": \"%sX/y\"}}]}}", allowed);
-    pod = J(s);
-    free(s);
-    CHECK(cn_volumes_setup(&env, pod, pod_dir, &err) < 0);
+    snprintf(p, sizeof p, "%sX/y", allowed);
+    CHECK(host_path_setup(&env, pod_dir, p, NULL, &err) < 0);
     CHECK(err.message && strstr(err.message, "is not allowed by this node"));
     cn_err_clear(&err);
-    json_decref(pod);
-
     /* a symlink under the prefix pointing out of it */
-    char link[PATH_MAX + 16];
-    snprintf(link, sizeof link, "%s/out", allowed);
-    CHECK_INT(symlink("/etc", link), 0);
-    s = cn_asprintf("{\"metadata\": {\"name\": \"p\"}, \"spec\": {\"volumes\": [{\"name\": \"h\", \"hostPath\": {\"path\": \"%s\"}}]}}", link);
-    pod = J(s);
-    free(s);
-    CHECK(cn_volumes_setup(&env, pod, pod_dir, &err) < 0);
+    snprintf(p, sizeof p, "%s/out", allowed);
+    CHECK_INT(symlink("/etc", p), 0);
+    CHECK(host_path_setup(&env, pod_dir, p, NULL, &err) < 0);
     CHECK(err.message && strstr(err.message, "is not allowed by this node"));
     cn_err_clear(&err);
-    json_decref(pod);
+    /* '..' is refused outright */
+    snprintf(p, sizeof p, "%s/../etc", allowed);
+    CHECK(host_path_setup(&env, pod_dir, p, NULL, &err) < 0);
+    CHECK(err.message && strstr(err.message, "must be an absolute path without '..'"));
+    cn_err_clear(&err);
 
     /* allowed: DirectoryOrCreate creates; the mount source is the host path */
-    s = cn_asprintf("{\"metadata\": {\"name\": \"p\"}, \"spec\": {\"containers\": [{\"name\": \"c\", \"command\": [\"x\"],"
-                    "\"volumeMounts\": [{\"name\": \"h\", \"mountPath\": \"/h\"}]}],"
-                    "\"volumes\": [{\"name\": \"h\", \"hostPath\": {\"path\": \"%s/new/dir\", \"type\": \"DirectoryOrCreate\"}}]}}", allowed);
-    pod = J(s);
+    char *s = cn_asprintf("{\"metadata\": {\"name\": \"p\"}, \"spec\": {\"containers\": [{\"name\": \"c\", \"command\": [\"x\"],"
+                          "\"volumeMounts\": [{\"name\": \"h\", \"mountPath\": \"/h\"}]}],"
+                          "\"volumes\": [{\"name\": \"h\", \"hostPath\": {\"path\": \"%s/new/dir\", \"type\": \"DirectoryOrCreate\"}}]}}", allowed);
+    json_t *pod = J(s);
     free(s);
     CHECK_INT(cn_volumes_setup(&env, pod, pod_dir, &err), 0);
-    char p[PATH_MAX + 32];
     snprintf(p, sizeof p, "%s/new/dir", allowed);
-    struct stat st;
     CHECK(stat(p, &st) == 0 && S_ISDIR(st.st_mode));
     cn_podspec_ctr c = { 0 };
     CHECK_INT(cn_podspec_container(&env, pod, json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0),
@@ -568,37 +604,27 @@ static void test_host_path_allow(void)
     json_decref(pod);
 
     /* type checks */
-    s = cn_asprintf("{\"metadata\": {\"name\": \"p\"}, \"spec\": {\"volumes\": [{\"name\": \"h\", \"hostPath\": {\"path\": \"%s\", \"type\": \"File\"}}]}}", allowed);
-    pod = J(s);
-    free(s);
-    CHECK(cn_volumes_setup(&env, pod, pod_dir, &err) < 0);
+    CHECK(host_path_setup(&env, pod_dir, allowed, "File", &err) < 0);
     want = cn_asprintf("MountVolume.SetUp failed for volume \"h\" : hostPath type check failed: %s is not a file", allowed);
     CHECK_STR(err.message, want);
     free(want);
     cn_err_clear(&err);
-    json_decref(pod);
-    s = cn_asprintf("{\"metadata\": {\"name\": \"p\"}, \"spec\": {\"volumes\": [{\"name\": \"h\", \"hostPath\": {\"path\": \"%s/missing\", \"type\": \"Directory\"}}]}}", allowed);
-    pod = J(s);
-    free(s);
-    CHECK(cn_volumes_setup(&env, pod, pod_dir, &err) < 0);
+    snprintf(p, sizeof p, "%s/missing", allowed);
+    CHECK(host_path_setup(&env, pod_dir, p, "Directory", &err) < 0);
     CHECK(err.message && strstr(err.message, "/missing is not a directory"));
     cn_err_clear(&err);
-    json_decref(pod);
-    s = cn_asprintf("{\"metadata\": {\"name\": \"p\"}, \"spec\": {\"volumes\": [{\"name\": \"h\", \"hostPath\": {\"path\": \"%s/f\", \"type\": \"FileOrCreate\"}}]}}", allowed);
-    pod = J(s);
-    free(s);
-    CHECK_INT(cn_volumes_setup(&env, pod, pod_dir, &err), 0);
+    CHECK(host_path_setup(&env, pod_dir, allowed, "Socket", &err) < 0);
+    CHECK(err.message && strstr(err.message, "is not a socket file"));
+    cn_err_clear(&err);
     snprintf(p, sizeof p, "%s/f", allowed);
+    CHECK_INT(host_path_setup(&env, pod_dir, p, "FileOrCreate", &err), 0);
     CHECK(stat(p, &st) == 0 && S_ISREG(st.st_mode));
-    json_decref(pod);
 
     /* no allow list: nothing allowed */
     env.nhost_path_allow = 0;
-    pod = J("{\"metadata\": {\"name\": \"p\"}, \"spec\": {\"volumes\": [{\"name\": \"h\", \"hostPath\": {\"path\": \"/srv\"}}]}}");
-    CHECK(cn_volumes_setup(&env, pod, pod_dir, &err) < 0);
+    CHECK(host_path_setup(&env, pod_dir, "/srv", NULL, &err) < 0);
     CHECK_STR(err.message, "MountVolume.SetUp failed for volume \"h\" : hostPath \"/srv\" is not allowed by this node (allowed: none)");
     cn_err_clear(&err);
-    json_decref(pod);
 
     /* unsupported type */
     pod = J("{\"metadata\": {\"name\": \"p\"}, \"spec\": {\"volumes\": [{\"name\": \"n\", \"nfs\": {\"server\": \"x\", \"path\": \"/\"}}]}}");
@@ -674,6 +700,7 @@ int main(void)
     TEST_RUN(test_security_resources);
     TEST_RUN(test_mounts);
     TEST_RUN(test_hosts_file);
+    TEST_RUN(test_resolv);
     TEST_RUN(test_downward_map);
     TEST_RUN(test_host_path_allow);
     TEST_RUN(test_pvc);

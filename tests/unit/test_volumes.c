@@ -49,16 +49,6 @@ static int fake_token(void *ud, const char *ns, const char *sa, const char *audi
 }
 
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return cn_strdup(buf);
-}
 
 static char *P(const char *fmt, const char *a)
 {
@@ -93,6 +83,10 @@ static bool mounted(const char *path)
     free(mi);
     return r;
 }
+
+/* The content of pod/volumes/<rel> is want. */
+#define FILE_IS(rel, want) do { char *_f = cn_asprintf("%s/pod/volumes/%s", tmpdir, (rel)); \
+    char *_v = slurp(_f); CHECK_STR(_v, (want)); free(_f); free(_v); } while (0)
 
 static const char *pod_json =
     "{\"metadata\": {\"name\": \"p\", \"namespace\": \"ns\", \"uid\": \"u1\", \"labels\": {\"app\": \"web\"}},"
@@ -176,14 +170,8 @@ static void test_volumes(void)
     free(f);
 
     /* downwardAPI */
-    f = P("%s/pod/volumes/down/%s", "labels");
-    v = slurp(f);
-    CHECK_STR(v, "app=\"web\"");
-    free(f); free(v);
-    f = P("%s/pod/volumes/down/%s", "mem");
-    v = slurp(f);
-    CHECK_STR(v, "64");
-    free(f); free(v);
+    FILE_IS("down/labels", "app=\"web\"");
+    FILE_IS("down/mem", "64");
 
     /* projected: token, configMap, secret, downwardAPI in one directory */
     CHECK_INT(token_calls, 1);
@@ -192,18 +180,9 @@ static void test_volumes(void)
     CHECK(v && cn_str_has_suffix(v, ".sig1"));
     CHECK_INT(mode_of(f), 0644);
     free(f); free(v);
-    f = P("%s/pod/volumes/proj/%s", "ca.crt");
-    v = slurp(f);
-    CHECK_STR(v, "one");
-    free(f); free(v);
-    f = P("%s/pod/volumes/proj/%s", "pw");
-    v = slurp(f);
-    CHECK_STR(v, "hunter2");
-    free(f); free(v);
-    f = P("%s/pod/volumes/proj/%s", "namespace");
-    v = slurp(f);
-    CHECK_STR(v, "ns");
-    free(f); free(v);
+    FILE_IS("proj/ca.crt", "one");
+    FILE_IS("proj/pw", "hunter2");
+    FILE_IS("proj/namespace", "ns");
 
     /* emptyDirs */
     f = P("%s/pod/volumes/%s", "scratch");
@@ -227,10 +206,7 @@ static void test_volumes(void)
     CHECK_INT(cn_volumes_setup(&env, pod, pod_dir, &err), 0);
     char *gen2 = link_of(data);
     CHECK(gen2 && gen1 && strcmp(gen2, gen1));
-    f = P("%s/pod/volumes/cfg/%s", "a.txt");
-    v = slurp(f);
-    CHECK_STR(v, "uno");
-    free(f); free(v);
+    FILE_IS("cfg/a.txt", "uno");
     f = P("%s/pod/volumes/cfg/%s", gen1);
     CHECK(lstat(f, &st) < 0 && errno == ENOENT);
     free(f);
@@ -245,10 +221,7 @@ static void test_volumes(void)
     f = P("%s/pod/volumes/all/%s", "b");
     CHECK(lstat(f, &st) < 0 && errno == ENOENT);
     free(f);
-    f = P("%s/pod/volumes/all/%s", "a");
-    v = slurp(f);
-    CHECK_STR(v, "x");
-    free(f); free(v);
+    FILE_IS("all/a", "x");
 
     /* an old token (past 80% of its life) is replaced */
     token_iat = cn_wall_s() - 3500;
@@ -302,6 +275,45 @@ static void test_volumes(void)
     json_decref(db);
 }
 
+static void test_fs_group(void)
+{
+    json_t *node = J("{}");
+    cn_podspec_env env = { .fetch = fake_fetch, .node = node };
+    db = json_object();
+    json_object_set_new(db, "secrets/ns/s", J("{\"data\": {\"pw\": \"aHVudGVyMg==\"}}"));
+    json_t *pod = J("{\"metadata\": {\"name\": \"p\", \"namespace\": \"ns\"}, \"spec\": {\"securityContext\": {\"fsGroup\": 4321},"
+                    "\"volumes\": [{\"name\": \"sec\", \"secret\": {\"secretName\": \"s\", \"defaultMode\": 256,"
+                    "  \"items\": [{\"key\": \"pw\", \"path\": \"d/pw\"}]}}, {\"name\": \"scratch\", \"emptyDir\": {}}]}}");
+    char *pod_dir = P("%s/%s", "fsg");
+    cn_err err = CN_ERR_INIT;
+    CHECK_INT(cn_volumes_setup(&env, pod, pod_dir, &err), 0);
+    if (err.message) fprintf(stderr, "setup: %s\n", err.message);
+    struct stat st;
+    char *f = P("%s/fsg/volumes/sec/%s", "d/pw");
+    CHECK(stat(f, &st) == 0 && (st.st_mode & 07777) == 0440 && st.st_gid == 4321);   /* 0400 | 0440 */
+    free(f);
+    f = P("%s/fsg/volumes/sec/%s", "..data/d");
+    CHECK(stat(f, &st) == 0 && (st.st_mode & 02000) && st.st_gid == 4321);
+    free(f);
+    f = P("%s/fsg/volumes/sec/%s", "..data");
+    char *gen1 = link_of(f);
+    CHECK_INT(cn_volumes_setup(&env, pod, pod_dir, &err), 0);
+    char *gen2 = link_of(f);
+    CHECK_STR(gen2, gen1);                    /* the masked modes compare equal: no rewrite */
+    free(gen1);
+    free(gen2);
+    free(f);
+    f = P("%s/fsg/volumes/%s", "scratch");
+    CHECK(stat(f, &st) == 0 && (st.st_mode & 07777) == 02777 && st.st_gid == 4321);
+    free(f);
+    CHECK_INT(cn_volumes_teardown(pod_dir, &err), 0);
+    free(pod_dir);
+    json_decref(pod);
+    json_decref(node);
+    json_decref(db);
+    db = NULL;
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -315,6 +327,7 @@ int main(void)
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_volumes.XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     TEST_RUN(test_volumes);
+    TEST_RUN(test_fs_group);
     /* the mount namespace dies with us; remove the files */
     char *cmd = cn_asprintf("umount -R '%s' 2>/dev/null; rm -rf '%s'", tmpdir, tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", tmpdir);
