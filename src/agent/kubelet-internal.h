@@ -22,7 +22,10 @@ enum { KL_STARTUP, KL_LIVENESS, KL_READINESS, KL_NPROBES };
 
 /* One container of a pod, across its restarts. Instance n of container c
  * of pod u has runtime id "<u>_<c>_<n>" and log logs/<c>/<n>.log. */
+struct kl_pod;
+
 typedef struct kl_ctr {
+    struct kl_pod *owner;
     char *name;
     bool init;
     int restarts;                /* instances started before the current one */

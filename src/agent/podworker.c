@@ -98,6 +98,7 @@ kl_pod *kl_pod_new(cn_kubelet *k, const json_t *obj)
         const json_t *c = i < p->ninit ? json_array_get(inits, i) : json_array_get(ctrs, i - p->ninit);
         p->ctrs[i].name = cn_strdup(json_string_value(json_object_get(c, "name")) ?: "");
         p->ctrs[i].init = i < p->ninit;
+        p->ctrs[i].owner = p;
     }
     return p;
 }
@@ -127,52 +128,12 @@ static void event(cn_kubelet *k, const kl_pod *p, const char *type, const char *
     free(msg);
 }
 
-/* ---- API callbacks for podspec ---- */
-
-static int fetch_obj(void *ud, const char *resource, const char *ns, const char *name, json_t **out,
-                     cn_err *err)
-{
-    cn_kubelet *k = ud;
-    char *path = cn_client_path("", "v1", ns, resource, name, NULL);
-    int r = cn_client_get(k->client, path, out, err);
-    free(path);
-    if (r < 0 && err->code == 404) return -ENOENT;
-    return r;
-}
-
-static int fetch_token(void *ud, const char *ns, const char *sa, const char *audience, int64_t exp_s,
-                       const char *pod_name, const char *pod_uid, char **token, int64_t *exp, cn_err *err)
-{
-    cn_kubelet *k = ud;
-    json_t *req = json_pack("{s:s,s:s,s:{s:[],s:I,s:{s:s,s:s,s:s,s:s}}}", "apiVersion", "authentication.k8s.io/v1",
-                            "kind", "TokenRequest", "spec", "audiences", "expirationSeconds", (json_int_t)exp_s,
-                            "boundObjectRef", "kind", "Pod", "apiVersion", "v1", "name", pod_name, "uid", pod_uid);
-    if (audience && *audience) json_array_append_new(json_object_get(json_object_get(req, "spec"), "audiences"), json_string(audience));
-    char *path = cn_client_path("", "v1", ns, "serviceaccounts", sa, "token");
-    json_t *out = NULL;
-    int r = cn_client_create(k->client, path, req, &out, err);
-    free(path);
-    json_decref(req);
-    if (r >= 0) {
-        const char *t = cn_json_str_at(out, "status.token");
-        const char *e = cn_json_str_at(out, "status.expirationTimestamp");
-        int64_t es = 0;
-        if (!t || !e || cn_time_parse(e, &es) < 0) r = cn_err_internal(err, "TokenRequest answer without a token");
-        else {
-            *token = cn_strdup(t);
-            *exp = es;
-        }
-    }
-    json_decref(out);
-    return r;
-}
-
 static void podspec_env(cn_kubelet *k, cn_podspec_env *env, const json_t *node)
 {
     memset(env, 0, sizeof *env);
-    env->fetch = fetch_obj;
-    env->token = fetch_token;
-    env->ud = k;
+    env->fetch = cn_podspec_client_fetch;
+    env->token = cn_podspec_client_token;
+    env->ud = k->client;
     env->node = node;
     env->host_path_allow = k->cfg.host_path_allow;
     env->nhost_path_allow = k->cfg.nhost_path_allow;
@@ -208,6 +169,24 @@ static void write_status(cn_kubelet *k, kl_pod *p)
 
 /* ---- containers ---- */
 
+/* What the container wrote to its terminationMessagePath (at most 4 KiB,
+ * as upstream), or NULL. Called with k->mu held; reads one small file. */
+static char *termination_message(cn_kubelet *k, const kl_ctr *c)
+{
+    (void)k;
+    kl_pod *p = c->owner;
+    if (!p) return NULL;
+    char *path = cn_asprintf("%s/containers/%s/termination-log", p->pod_dir, c->name);
+    FILE *f = fopen(path, "r");
+    free(path);
+    if (!f) return NULL;
+    char buf[4097];
+    size_t n = fread(buf, 1, 4096, f);
+    fclose(f);
+    buf[n] = 0;
+    return n ? cn_strdup(buf) : NULL;
+}
+
 static void refresh(cn_kubelet *k, kl_ctr *c)
 {
     if (!c->created) return;
@@ -219,6 +198,7 @@ static void refresh(cn_kubelet *k, kl_ctr *c)
     pthread_mutex_lock(&k->mu);
     free(id);
     if (r >= 0) {
+        if (st.state != CN_CTR_RUNNING && !st.message) st.message = termination_message(k, c);
         cn_ctr_status_release(&c->st);
         c->st = st;
         c->have_st = true;
@@ -288,7 +268,7 @@ static size_t pull_secrets(cn_kubelet *k, const json_t *pod, char ***out)
         const char *name = json_string_value(json_object_get(ref, "name"));
         json_t *sec = NULL;
         cn_err err = CN_ERR_INIT;
-        if (name && fetch_obj(k, "secrets", ns, name, &sec, &err) >= 0) {
+        if (name && cn_podspec_client_fetch(k->client, "secrets", ns, name, &sec, &err) >= 0) {
             const json_t *data = json_object_get(sec, "data");
             const char *b = json_string_value(json_object_get(data, ".dockerconfigjson"));
             if (!b) b = json_string_value(json_object_get(data, ".dockercfg"));

@@ -225,6 +225,24 @@ k apply -f "$WORK/oom.yaml" >/dev/null
 wait_for "over-limit container ends" 60 eq Failed jp pod/hog '{.status.phase}'
 expect_eq "OOMKilled with exit code 137" "OOMKilled 137" jp pod/hog '{.status.containerStatuses[0].state.terminated.reason} {.status.containerStatuses[0].state.terminated.exitCode}'
 
+# ---- liveness (exec) restarts a container; its termination message shows ----
+cat >"$WORK/sick.yaml" <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: sick}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: $IMG
+    command: [sh, -c, "touch /tmp/alive; sleep 2; rm /tmp/alive; echo last-words > /dev/termination-log; sleep 3600"]
+    livenessProbe: {exec: {command: [test, -f, /tmp/alive]}, periodSeconds: 1, failureThreshold: 2}
+EOF
+k apply -f "$WORK/sick.yaml" >/dev/null
+wait_for "failing exec liveness probe restarts the container" 60 sh -c "[ \"\$(nsenter --net=/run/netns/$LAN $K get pod sick -o jsonpath='{.status.containerStatuses[0].restartCount}')\" -ge 1 ]"
+expect_out "Unhealthy and Killing events" "Liveness probe failed.*|failed liveness probe, will be restarted" k get events --field-selector involvedObject.name=sick
+expect_eq "termination message in lastState" "last-words" jp pod/sick '{.status.containerStatuses[0].lastState.terminated.message}'
+
 # ---- bad input: clear status, nothing wedged ----
 k run noimage --image="$REGISTRY/nope:1" >/dev/null
 wait_for "missing image: ErrImagePull/ImagePullBackOff" 60 sh -c "nsenter --net=/run/netns/$LAN $K get pod noimage | grep -Eq 'ErrImagePull|ImagePullBackOff'"
