@@ -281,6 +281,10 @@ wait_for "more memory than any node has, via the scheduler: Insufficient memory"
 expect_eq "other pods unaffected" "2" sh -c "nsenter --net=/run/netns/$LAN $K get pods -l app=web --no-headers | grep -c Running"
 
 # ---- agent restart adopts containers ----
+# Pods that restart on their own would change the picture: gone first.
+k delete pod crasher sick --grace-period=1 --wait=false >/dev/null
+wait_for "restarting pods deleted" 60 sh -c "! nsenter --net=/run/netns/$LAN $K get pod crasher sick 2>/dev/null | grep -q ."
+
 TICK_UID=$(jp pod/ticker '{.metadata.uid}')
 before=$(runc_view | grep -v "^$TICK_UID")
 rb=$(jp "pod/$PODA" '{.status.containerStatuses[0].restartCount}')
