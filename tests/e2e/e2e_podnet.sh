@@ -65,6 +65,10 @@ get_from_a() {
 
 # Without routes to b's block node a answers at once: network unreachable.
 expect_fail "before routes: pod a cannot reach pod b" "unreachable" get_from_a /index.html
+# Strict reverse-path filtering on both nodes (the routes are symmetric,
+# so it must not matter).
+expect_ok "strict rp_filter on node a" nl_exec "$P-a" busybox sysctl -w net.ipv4.conf.all.rp_filter=1
+expect_ok "strict rp_filter on node b" nl_exec "$P-b" busybox sysctl -w net.ipv4.conf.all.rp_filter=1
 expect_ok "routes on node a" pn a "$A_BLOCK" routes "$B_BLOCK=$B_IP"
 expect_ok "routes on node b" pn b "$B_BLOCK" routes "$A_BLOCK=$A_IP"
 expect_out "node a routes b's block via b (proto 77)" "$B_BLOCK via $B_IP dev eth0 proto 77" nl_exec "$P-a" ip route
