@@ -450,6 +450,7 @@ int cn_podnet_attach(cn_podnet *n, const char *netns_path, const char *owner, co
     }
     if (br != n->bridge_idx && (rc = setup_bridge(n, err)) < 0) goto out;
     rc = cn_nl_link_up(n->nl, hidx, n->bridge_idx);
+    if (rc == 0) rc = cn_nl_brport_hairpin(n->nl, hidx);
     if (rc < 0) {
         rc = fail(err, rc, "podnet: putting \"%s\" on \"%s\"", host, n->bridge);
         goto out;

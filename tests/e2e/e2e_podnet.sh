@@ -46,6 +46,7 @@ expect_out "pod a's default route is the gateway" "default via 10.244.1.1 dev et
 # With a pod's veth on it, the bridge still has its own fixed MAC (not
 # the port's), so the gateway's MAC never changes under the pods.
 expect_out "node a's bridge keeps its fixed MAC" "link/ether 02:63:0a:f4:01:01 " nl_exec "$P-a" ip link show cairn0
+expect_out "pod a's bridge port is in hairpin mode" "hairpin on" nl_exec "$P-a" ip -d link show master cairn0
 expect_out "node a forwards" "^1$" nl_exec "$P-a" cat /proc/sys/net/ipv4/ip_forward
 
 # Pod b serves a page and a CGI that shows the client's address.
