@@ -31,6 +31,10 @@ int cn_nl_veth_add(cn_nl *c, const char *host, const char *peer, int peer_nsfd, 
 int cn_nl_link_del(cn_nl *c, unsigned idx);
 /* Up, and (master > 0) enslaved to master. */
 int cn_nl_link_up(cn_nl *c, unsigned idx, unsigned master);
+/* Hairpin mode on bridge port idx: a frame may leave by the port it came
+ * in on, so a pod reaches itself through an address translated on the
+ * node (a Service's), as the kubelet's hairpin-veth mode. */
+int cn_nl_brport_hairpin(cn_nl *c, unsigned idx);
 
 typedef struct cn_nl_addr {
     uint32_t ip;

@@ -94,12 +94,21 @@ static bool owner_ok(const char *owner)
 
 /* ---- bridge ---- */
 
-static int write_file(const char *path, const char *s)
+/* Sets a sysctl file to "1" unless it is already (a read-only /proc/sys,
+ * as in a container, is then no obstacle). */
+static int sysctl_on(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    char cur[4] = "";
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (read(fd, cur, sizeof cur - 1) < 0) cur[0] = '\0';
+        close(fd);
+        if (cur[0] == '1') return 0;
+    }
+    fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return -errno;
-    ssize_t n = write(fd, s, strlen(s));
-    int rc = n == (ssize_t)strlen(s) ? 0 : (n < 0 ? -errno : -EIO);
+    ssize_t n = write(fd, "1\n", 2);
+    int rc = n == 2 ? 0 : (n < 0 ? -errno : -EIO);
     close(fd);
     return rc;
 }
@@ -135,7 +144,7 @@ static int setup_bridge(cn_podnet *n, cn_err *err)
     rc = cn_nl_link_up(n->nl, n->bridge_idx, 0);
     if (rc < 0) return fail(err, rc, "podnet: setting \"%s\" up", n->bridge);
     /* /proc/sys/net is the namespace of whoever opens it: the node's. */
-    rc = write_file("/proc/sys/net/ipv4/ip_forward", "1\n");
+    rc = sysctl_on("/proc/sys/net/ipv4/ip_forward");
     if (rc < 0) return fail(err, rc, "podnet: turning on IP forwarding");
     return 0;
 }
@@ -441,6 +450,7 @@ int cn_podnet_attach(cn_podnet *n, const char *netns_path, const char *owner, co
     }
     if (br != n->bridge_idx && (rc = setup_bridge(n, err)) < 0) goto out;
     rc = cn_nl_link_up(n->nl, hidx, n->bridge_idx);
+    if (rc == 0) rc = cn_nl_brport_hairpin(n->nl, hidx);
     if (rc < 0) {
         rc = fail(err, rc, "podnet: putting \"%s\" on \"%s\"", host, n->bridge);
         goto out;

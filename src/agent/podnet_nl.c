@@ -193,6 +193,19 @@ int cn_nl_link_up(cn_nl *c, unsigned idx, unsigned master)
     return talk(c, h, NULL, NULL);
 }
 
+int cn_nl_brport_hairpin(cn_nl *c, unsigned idx)
+{
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    struct nlmsghdr *h = msg(buf, RTM_SETLINK, 0);
+    struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(h, sizeof *ifm);
+    ifm->ifi_family = AF_BRIDGE;
+    ifm->ifi_index = (int)idx;
+    struct nlattr *pi = mnl_attr_nest_start(h, IFLA_PROTINFO);
+    mnl_attr_put_u8(h, IFLA_BRPORT_MODE, 1);
+    mnl_attr_nest_end(h, pi);
+    return talk(c, h, NULL, NULL);
+}
+
 /* ---- addresses ---- */
 
 typedef struct addr_dump {

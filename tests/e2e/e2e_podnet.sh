@@ -46,6 +46,7 @@ expect_out "pod a's default route is the gateway" "default via 10.244.1.1 dev et
 # With a pod's veth on it, the bridge still has its own fixed MAC (not
 # the port's), so the gateway's MAC never changes under the pods.
 expect_out "node a's bridge keeps its fixed MAC" "link/ether 02:63:0a:f4:01:01 " nl_exec "$P-a" ip link show cairn0
+expect_out "pod a's bridge port is in hairpin mode" "hairpin on" nl_exec "$P-a" ip -d link show master cairn0
 expect_out "node a forwards" "^1$" nl_exec "$P-a" cat /proc/sys/net/ipv4/ip_forward
 
 # Pod b serves a page and a CGI that shows the client's address.
@@ -65,6 +66,10 @@ get_from_a() {
 
 # Without routes to b's block node a answers at once: network unreachable.
 expect_fail "before routes: pod a cannot reach pod b" "unreachable" get_from_a /index.html
+# Strict reverse-path filtering on both nodes (the routes are symmetric,
+# so it must not matter).
+expect_ok "strict rp_filter on node a" nl_exec "$P-a" busybox sysctl -w net.ipv4.conf.all.rp_filter=1
+expect_ok "strict rp_filter on node b" nl_exec "$P-b" busybox sysctl -w net.ipv4.conf.all.rp_filter=1
 expect_ok "routes on node a" pn a "$A_BLOCK" routes "$B_BLOCK=$B_IP"
 expect_ok "routes on node b" pn b "$B_BLOCK" routes "$A_BLOCK=$A_IP"
 expect_out "node a routes b's block via b (proto 77)" "$B_BLOCK via $B_IP dev eth0 proto 77" nl_exec "$P-a" ip route

@@ -299,6 +299,20 @@ static void accepted_from(int ls, char out[INET_ADDRSTRLEN])
     close(s);
 }
 
+struct attach_job { cn_podnet *n; const char *ns, *owner, *ip; int rc; };
+
+static void *attach_thread(void *ud)
+{
+    struct attach_job *j = ud;
+    j->rc = cn_podnet_attach(j->n, j->ns, j->owner, j->ip, NULL);
+    /* Still in the node's namespace: a socket made here is the node's. */
+    unsigned idx = 0;
+    cn_nl *nl = NULL;
+    if (j->rc == 0 && (cn_nl_open(-1, &nl) < 0 || cn_nl_link_index(nl, "tbr0", &idx) < 0 || !idx)) j->rc = -99;
+    cn_nl_close(nl);
+    return NULL;
+}
+
 static void test_attach(void)
 {
     cn_podnet *n = open_net("pods", "10.250.4.0/24");
@@ -354,7 +368,17 @@ static void test_attach(void)
     CHECK_INT(pod_start(&q), 0);
     char ip2[64];
     CHECK_INT(cn_podnet_ip_alloc(n, "uid-2", ip2, NULL), 0);
-    CHECK_INT(cn_podnet_attach(n, q.ns, "uid-2", ip2, NULL), 0);
+    /* From another thread, as a kubelet's worker would: setns moves only
+     * the calling thread, which must come back to the node's namespace. */
+    struct attach_job job = { n, q.ns, "uid-2", ip2, -1 };
+    pthread_t t;
+    pthread_create(&t, NULL, attach_thread, &job);
+    pthread_join(t, NULL);
+    CHECK_INT(job.rc, 0);
+    char self_ns[64] = "", node_ns[64] = "";
+    CHECK(readlink("/proc/thread-self/ns/net", self_ns, sizeof self_ns - 1) > 0);
+    CHECK(readlink("/proc/self/ns/net", node_ns, sizeof node_ns - 1) > 0);
+    CHECK_STR(self_ns, node_ns);
     CHECK(pod_connect(&q, "10.250.4.1", port));
     accepted_from(ls, from);
     CHECK_STR(from, ip2);
