@@ -88,25 +88,24 @@ typedef struct cn_kubelet {
 } cn_kubelet;
 
 /* podworker.c */
-void kl_sync(cn_kubelet *k, const char *key);
-kl_pod *kl_pod_new(cn_kubelet *k, const json_t *obj);
-void kl_pod_free(kl_pod *p);
+void cn_kl_sync(cn_kubelet *k, const char *key);
+kl_pod *cn_kl_pod_new(cn_kubelet *k, const json_t *obj);
+void cn_kl_pod_free(kl_pod *p);
 /* Rebuild a pod's container state from what the runtime has (adoption). */
-void kl_adopt(cn_kubelet *k, kl_pod *p, const cn_ctr_status *all, size_t n);
-void kl_probe_loop(cn_kubelet *k);
-char *kl_ctr_id(const char *uid, const char *name, int instance);
-char *kl_log_path(const cn_kubelet *k, const char *uid, const char *name, int instance);
+void cn_kl_adopt(cn_kubelet *k, kl_pod *p, const cn_ctr_status *all, size_t n);
+char *cn_kl_ctr_id(const char *uid, const char *name, int instance);
+char *cn_kl_log_path(const cn_kubelet *k, const char *uid, const char *name, int instance);
 /* Lookup for kubeletsrv (logs/exec/port-forward). */
 struct cn_kubeletsrv_target;
-int kl_lookup(void *ud, const char *ns, const char *pod, const char *container,
+int cn_kl_lookup(void *ud, const char *ns, const char *pod, const char *container,
               struct cn_kubeletsrv_target *out, cn_err *err);
 
 /* podstatus.c: the status document for p (pure: reads p only). */
-json_t *kl_pod_status(const kl_pod *p, const char *host_ip, int64_t now_s);
+json_t *cn_kl_pod_status(const kl_pod *p, const char *host_ip, int64_t now_s);
 /* Upstream's phase rules over the containers' states. */
-const char *kl_pod_phase(const kl_pod *p);
-const char *kl_restart_policy(const json_t *pod);
+const char *cn_kl_pod_phase(const kl_pod *p);
+const char *cn_kl_restart_policy(const json_t *pod);
 /* Whether a container that ended with exit_code is started again. */
-bool kl_should_restart(const char *policy, int exit_code);
+bool cn_kl_should_restart(const char *policy, int exit_code);
 
 #endif

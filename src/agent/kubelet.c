@@ -291,7 +291,7 @@ static void *worker(void *arg)
     cn_kubelet *k = arg;
     char *key;
     while ((key = cn_workqueue_get(k->q))) {
-        kl_sync(k, key);
+        cn_kl_sync(k, key);
         cn_workqueue_done(k->q, key);
         free(key);
     }
@@ -436,8 +436,8 @@ static bool adopt_pod(void *ud, const json_t *pod)
     struct adopt *a = ud;
     cn_kubelet *k = a->k;
     if (!cn_meta_str(pod, "uid")) return true;
-    kl_pod *p = kl_pod_new(k, pod);
-    kl_adopt(k, p, a->all, a->n);
+    kl_pod *p = cn_kl_pod_new(k, pod);
+    cn_kl_adopt(k, p, a->all, a->n);
     cn_strmap_put(k->by_uid, p->uid, p);
     free(cn_strmap_put(k->by_key, p->key, cn_strdup(p->uid)));
     return true;
@@ -683,7 +683,7 @@ int cn_kubelet_run(const cn_kubelet_config *cfg, volatile int *stop, cn_err *err
 
     cn_kubeletsrv_config sc = {
         .data_dir = k->data_dir, .port = k->cfg.port, .client_ca_pem = cn_client_ca_pem(k->client),
-        .node_name = k->node_name, .node_ip = k->node_ip, .rt = k->rt, .lookup = kl_lookup, .ud = k,
+        .node_name = k->node_name, .node_ip = k->node_ip, .rt = k->rt, .lookup = cn_kl_lookup, .ud = k,
         .exec_fn = cn_ctr_exec,
     };
     if ((r = cn_kubeletsrv_start(&sc, &srv, err)) < 0) goto out;
@@ -732,7 +732,7 @@ out:
     cn_informer_free(k->pods);
     cn_informer_free(k->nodes);
     if (k->q) cn_workqueue_free(k->q);
-    cn_strmap_free(k->by_uid, (void (*)(void *))kl_pod_free);
+    cn_strmap_free(k->by_uid, (void (*)(void *))cn_kl_pod_free);
     cn_strmap_free(k->by_key, free);
     cn_timerheap_release(&k->probes);
     if (k->net) cn_podnet_close(k->net);

@@ -11,13 +11,13 @@
 #include "agent/kubelet-internal.h"
 #include "lib/util.h"
 
-const char *kl_restart_policy(const json_t *pod)
+const char *cn_kl_restart_policy(const json_t *pod)
 {
     const char *p = cn_json_str_at(pod, "spec.restartPolicy");
     return p && *p ? p : "Always";
 }
 
-bool kl_should_restart(const char *policy, int exit_code)
+bool cn_kl_should_restart(const char *policy, int exit_code)
 {
     if (!strcmp(policy, "Always")) return true;
     if (!strcmp(policy, "OnFailure")) return exit_code != 0;
@@ -31,7 +31,7 @@ static bool ctr_exited(const kl_ctr *c) { return c->created && c->have_st && c->
  * non-zero under restartPolicy Never (the pod fails). */
 static bool inits_done(const kl_pod *p, bool *failed)
 {
-    const char *policy = kl_restart_policy(p->pod);
+    const char *policy = cn_kl_restart_policy(p->pod);
     *failed = false;
     for (size_t i = 0; i < p->ninit; i++) {
         const kl_ctr *c = &p->ctrs[i];
@@ -42,7 +42,7 @@ static bool inits_done(const kl_pod *p, bool *failed)
     return true;
 }
 
-const char *kl_pod_phase(const kl_pod *p)
+const char *cn_kl_pod_phase(const kl_pod *p)
 {
     bool init_failed;
     if (!inits_done(p, &init_failed)) return init_failed ? "Failed" : "Pending";
@@ -59,7 +59,7 @@ const char *kl_pod_phase(const kl_pod *p)
     if (waiting > 0) return "Pending";
     if (running > 0) return "Running";
     if (stopped == 0) return "Pending";
-    const char *policy = kl_restart_policy(p->pod);
+    const char *policy = cn_kl_restart_policy(p->pod);
     if (!strcmp(policy, "Always")) return "Running";
     if (stopped == succeeded) return "Succeeded";
     if (!strcmp(policy, "Never")) return "Failed";
@@ -154,10 +154,10 @@ static void cond(json_t *arr, const json_t *last, const char *type, bool ok, con
     json_array_append_new(arr, c);
 }
 
-json_t *kl_pod_status(const kl_pod *p, const char *host_ip, int64_t now_s)
+json_t *cn_kl_pod_status(const kl_pod *p, const char *host_ip, int64_t now_s)
 {
     (void)now_s;
-    const char *phase = kl_pod_phase(p);
+    const char *phase = cn_kl_pod_phase(p);
     bool finished = !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed");
     bool init_failed;
     bool inited = inits_done(p, &init_failed);

@@ -29,12 +29,12 @@
 
 #define RESET_AFTER_MS (600 * 1000)      /* a container that ran this long starts its back-off anew */
 
-char *kl_ctr_id(const char *uid, const char *name, int instance)
+char *cn_kl_ctr_id(const char *uid, const char *name, int instance)
 {
     return cn_asprintf("%s_%s_%d", uid, name, instance);
 }
 
-char *kl_log_path(const cn_kubelet *k, const char *uid, const char *name, int instance)
+char *cn_kl_log_path(const cn_kubelet *k, const char *uid, const char *name, int instance)
 {
     return cn_asprintf("%s/pods/%s/logs/%s/%d.log", k->data_dir, uid, name, instance);
 }
@@ -52,7 +52,7 @@ static void ctr_release(kl_ctr *c)
     free(c->kill_reason);
 }
 
-void kl_pod_free(kl_pod *p)
+void cn_kl_pod_free(kl_pod *p)
 {
     if (!p) return;
     for (size_t i = 0; i < p->nctrs; i++) ctr_release(&p->ctrs[i]);
@@ -80,7 +80,7 @@ static void set_waiting(kl_ctr *c, const char *reason, const char *msg)
     set_str(&c->message, msg);
 }
 
-kl_pod *kl_pod_new(cn_kubelet *k, const json_t *obj)
+kl_pod *cn_kl_pod_new(cn_kubelet *k, const json_t *obj)
 {
     kl_pod *p = cn_calloc(1, sizeof *p);
     p->uid = cn_strdup(cn_meta_str(obj, "uid"));
@@ -143,7 +143,7 @@ static void podspec_env(cn_kubelet *k, cn_podspec_env *env, const json_t *node)
 
 static void write_status(cn_kubelet *k, kl_pod *p)
 {
-    json_t *st = kl_pod_status(p, k->node_ip, cn_wall_s());
+    json_t *st = cn_kl_pod_status(p, k->node_ip, cn_wall_s());
     if (p->last_status && json_equal(st, p->last_status)) {
         json_decref(st);
         return;
@@ -405,13 +405,13 @@ static void start_ctr(cn_kubelet *k, kl_pod *p, kl_ctr *c, const json_t *node)
     memcpy(ip, p->ip, sizeof ip);
     char *pod_dir = cn_strdup(p->pod_dir);
     int instance = c->have_last || c->created ? c->restarts + 1 : c->restarts;
-    char *id = kl_ctr_id(p->uid, c->name, instance);
-    char *log = kl_log_path(k, p->uid, c->name, instance);
+    char *id = cn_kl_ctr_id(p->uid, c->name, instance);
+    char *log = cn_kl_log_path(k, p->uid, c->name, instance);
     char *meta = cn_asprintf("{\"namespace\":\"%s\",\"pod\":\"%s\",\"uid\":\"%s\",\"container\":\"%s\",\"instance\":%d}",
                              p->ns, p->name, p->uid, c->name, instance);
     char *uid = cn_strdup(p->uid);
-    char *old = instance >= 2 ? kl_ctr_id(p->uid, c->name, instance - 2) : NULL;
-    char *oldlog = instance >= 2 ? kl_log_path(k, p->uid, c->name, instance - 2) : NULL;
+    char *old = instance >= 2 ? cn_kl_ctr_id(p->uid, c->name, instance - 2) : NULL;
+    char *oldlog = instance >= 2 ? cn_kl_log_path(k, p->uid, c->name, instance - 2) : NULL;
     pthread_mutex_unlock(&k->mu);
 
     int r = cn_podspec_container(&env, pod, cspec, img, pod_dir, ip, &pc, &err);
@@ -644,7 +644,7 @@ static bool prepare(cn_kubelet *k, kl_pod *p, const json_t *node)
  * caller may go to the next init container). */
 static bool drive(cn_kubelet *k, kl_pod *p, kl_ctr *c, const json_t *node)
 {
-    const char *policy = kl_restart_policy(p->pod);
+    const char *policy = cn_kl_restart_policy(p->pod);
     refresh(k, c);
     if (c->created && c->have_st && c->st.state == CN_CTR_RUNNING) {
         if (c->kill_pending) {
@@ -656,7 +656,7 @@ static bool drive(cn_kubelet *k, kl_pod *p, kl_ctr *c, const json_t *node)
     if (c->created && c->have_st) {
         /* It ended. */
         if (c->init && c->st.exit_code == 0) return true;
-        bool again = c->kill_pending || kl_should_restart(c->init && !strcmp(policy, "Always") ? "OnFailure" : policy,
+        bool again = c->kill_pending || cn_kl_should_restart(c->init && !strcmp(policy, "Always") ? "OnFailure" : policy,
                                                           c->st.exit_code);
         if (!again) return !c->init;
         schedule_restart(k, p, c);
@@ -691,7 +691,7 @@ static void run(cn_kubelet *k, kl_pod *p)
         for (size_t j = p->ninit; j < p->nctrs; j++)
             if (!p->ctrs[j].created && !p->ctrs[j].reason) set_waiting(&p->ctrs[j], "PodInitializing", NULL);
     }
-    const char *phase = kl_pod_phase(p);
+    const char *phase = cn_kl_pod_phase(p);
     if (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")) {
         /* Done for good: what it held on the network goes now; the
          * containers and logs stay for `kubectl logs` until deletion. */
@@ -777,7 +777,7 @@ static bool admit(cn_kubelet *k, kl_pod *p, const json_t *node)
     return true;
 }
 
-void kl_sync(cn_kubelet *k, const char *key)
+void cn_kl_sync(cn_kubelet *k, const char *key)
 {
     char ns[254], name[254];
     if (!cn_key_split(key, ns, name)) return;
@@ -793,12 +793,12 @@ void kl_sync(cn_kubelet *k, const char *key)
         teardown(k, old, true);
         cn_strmap_del(k->by_uid, old->uid);
         free(cn_strmap_del(k->by_key, key));
-        kl_pod_free(old);
+        cn_kl_pod_free(old);
     }
     if (!obj) goto out;
     kl_pod *p = cn_strmap_get(k->by_uid, obj_uid);
     if (!p) {
-        p = kl_pod_new(k, obj);
+        p = cn_kl_pod_new(k, obj);
         cn_strmap_put(k->by_uid, p->uid, p);
         free(cn_strmap_put(k->by_key, key, cn_strdup(p->uid)));
         const char *phase = cn_json_str_at(obj, "status.phase");
@@ -849,7 +849,7 @@ static void copy_status(cn_ctr_status *dst, const cn_ctr_status *src)
     dst->message = cn_strdup(src->message);
 }
 
-void kl_adopt(cn_kubelet *k, kl_pod *p, const cn_ctr_status *all, size_t n)
+void cn_kl_adopt(cn_kubelet *k, kl_pod *p, const cn_ctr_status *all, size_t n)
 {
     for (size_t j = 0; j < p->nctrs; j++) {
         kl_ctr *c = &p->ctrs[j];
@@ -895,7 +895,7 @@ void kl_adopt(cn_kubelet *k, kl_pod *p, const cn_ctr_status *all, size_t n)
 
 /* ---- the kubelet endpoint's view ---- */
 
-int kl_lookup(void *ud, const char *ns, const char *pod, const char *container, cn_kubeletsrv_target *out,
+int cn_kl_lookup(void *ud, const char *ns, const char *pod, const char *container, cn_kubeletsrv_target *out,
               cn_err *err)
 {
     cn_kubelet *k = ud;
@@ -929,13 +929,13 @@ int kl_lookup(void *ud, const char *ns, const char *pod, const char *container, 
     if (running) out->ctr_id = cn_strdup(c->id);
     out->running = running;
     if (c->created) {
-        out->log_path = kl_log_path(k, p->uid, c->name, c->restarts);
-        if (c->restarts > 0) out->prev_log_path = kl_log_path(k, p->uid, c->name, c->restarts - 1);
+        out->log_path = cn_kl_log_path(k, p->uid, c->name, c->restarts);
+        if (c->restarts > 0) out->prev_log_path = cn_kl_log_path(k, p->uid, c->name, c->restarts - 1);
     } else if (c->have_last) {
         /* Waiting to restart: both the current and the previous log are
          * the instance that ended, as upstream (lastState's container). */
-        out->log_path = kl_log_path(k, p->uid, c->name, c->restarts);
-        out->prev_log_path = kl_log_path(k, p->uid, c->name, c->restarts);
+        out->log_path = cn_kl_log_path(k, p->uid, c->name, c->restarts);
+        out->prev_log_path = cn_kl_log_path(k, p->uid, c->name, c->restarts);
     } else {
         const char *why = c->reason ? c->reason : c->init ? "PodInitializing" : "ContainerCreating";
         if (!strcmp(why, "ErrImagePull")) why = "image can't be pulled";

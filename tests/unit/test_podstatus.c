@@ -78,8 +78,8 @@ static const char *cs_at(const json_t *st, const char *list, size_t i, const cha
 static void test_pending_then_running(void)
 {
     kl_pod *p = mk("Always", 0, 2);
-    CHECK_STR(kl_pod_phase(p), "Pending");
-    json_t *st = kl_pod_status(p, "10.0.0.1", 0);
+    CHECK_STR(cn_kl_pod_phase(p), "Pending");
+    json_t *st = cn_kl_pod_status(p, "10.0.0.1", 0);
     CHECK_STR(cs_at(st, "containerStatuses", 0, "state.waiting.reason"), "ContainerCreating");
     CHECK_STR(cn_json_str_at(cond(st, "Ready"), "status"), "False");
     CHECK_STR(cn_json_str_at(cond(st, "Ready"), "message"), "containers with unready status: [c0 c1]");
@@ -91,8 +91,8 @@ static void test_pending_then_running(void)
     running(&p->ctrs[1], false);
     strcpy(p->ip, "10.244.1.5");
     p->net_ok = true;
-    CHECK_STR(kl_pod_phase(p), "Running");
-    st = kl_pod_status(p, "10.0.0.1", 0);
+    CHECK_STR(cn_kl_pod_phase(p), "Running");
+    st = cn_kl_pod_status(p, "10.0.0.1", 0);
     CHECK_STR(cn_json_str_at(st, "podIP"), "10.244.1.5");
     CHECK_STR(cn_json_str_at(json_array_get(json_object_get(st, "podIPs"), 0), "ip"), "10.244.1.5");
     CHECK(json_object_get(json_object_get(json_array_get(json_object_get(st, "containerStatuses"), 0), "state"), "running"));
@@ -104,15 +104,15 @@ static void test_pending_then_running(void)
     json_t *c = (json_t *)cond(st, "Ready");
     json_object_set_new(c, "lastTransitionTime", json_string("2020-01-01T00:00:00Z"));
     p->last_status = st;
-    json_t *st2 = kl_pod_status(p, "10.0.0.1", 0);
+    json_t *st2 = cn_kl_pod_status(p, "10.0.0.1", 0);
     CHECK_STR(cn_json_str_at(cond(st2, "Ready"), "lastTransitionTime"), "2020-01-01T00:00:00Z");
     json_decref(st2);
     p->ctrs[1].ready = true;
-    st2 = kl_pod_status(p, "10.0.0.1", 0);
+    st2 = cn_kl_pod_status(p, "10.0.0.1", 0);
     CHECK_STR(cn_json_str_at(cond(st2, "Ready"), "status"), "True");
     CHECK(strcmp(cn_json_str_at(cond(st2, "Ready"), "lastTransitionTime"), "2020-01-01T00:00:00Z") != 0);
     json_decref(st2);
-    kl_pod_free(p);
+    cn_kl_pod_free(p);
 }
 
 static void test_phases_by_policy(void)
@@ -120,29 +120,29 @@ static void test_phases_by_policy(void)
     kl_pod *p = mk("Never", 0, 2);
     exited(&p->ctrs[0], 0, false);
     exited(&p->ctrs[1], 0, false);
-    CHECK_STR(kl_pod_phase(p), "Succeeded");
+    CHECK_STR(cn_kl_pod_phase(p), "Succeeded");
     exited(&p->ctrs[1], 2, false);
-    CHECK_STR(kl_pod_phase(p), "Failed");
+    CHECK_STR(cn_kl_pod_phase(p), "Failed");
     running(&p->ctrs[1], true);
-    CHECK_STR(kl_pod_phase(p), "Running");
-    kl_pod_free(p);
+    CHECK_STR(cn_kl_pod_phase(p), "Running");
+    cn_kl_pod_free(p);
 
     p = mk("OnFailure", 0, 1);
     exited(&p->ctrs[0], 1, false);
-    CHECK_STR(kl_pod_phase(p), "Running");
+    CHECK_STR(cn_kl_pod_phase(p), "Running");
     exited(&p->ctrs[0], 0, false);
-    CHECK_STR(kl_pod_phase(p), "Succeeded");
-    kl_pod_free(p);
+    CHECK_STR(cn_kl_pod_phase(p), "Succeeded");
+    cn_kl_pod_free(p);
 
     p = mk("Always", 0, 1);
     exited(&p->ctrs[0], 0, false);
-    CHECK_STR(kl_pod_phase(p), "Running");
-    kl_pod_free(p);
+    CHECK_STR(cn_kl_pod_phase(p), "Running");
+    cn_kl_pod_free(p);
 
-    CHECK(kl_should_restart("Always", 0));
-    CHECK(kl_should_restart("OnFailure", 1));
-    CHECK(!kl_should_restart("OnFailure", 0));
-    CHECK(!kl_should_restart("Never", 1));
+    CHECK(cn_kl_should_restart("Always", 0));
+    CHECK(cn_kl_should_restart("OnFailure", 1));
+    CHECK(!cn_kl_should_restart("OnFailure", 0));
+    CHECK(!cn_kl_should_restart("Never", 1));
 }
 
 static void test_terminated_reasons(void)
@@ -152,7 +152,7 @@ static void test_terminated_reasons(void)
     exited(&p->ctrs[1], 3, false);
     exited(&p->ctrs[2], 128, false);
     p->ctrs[2].st.message = cn_strdup("exec: \"nope\": executable file not found in $PATH");
-    json_t *st = kl_pod_status(p, "10.0.0.1", 0);
+    json_t *st = cn_kl_pod_status(p, "10.0.0.1", 0);
     CHECK_STR(cs_at(st, "containerStatuses", 0, "state.terminated.reason"), "OOMKilled");
     CHECK_INT(json_integer_value(json_object_get(json_object_get(json_object_get(
         json_array_get(json_object_get(st, "containerStatuses"), 0), "state"), "terminated"), "exitCode")), 137);
@@ -164,7 +164,7 @@ static void test_terminated_reasons(void)
     CHECK_STR(cn_json_str_at(st, "phase"), "Failed");
     CHECK_STR(cn_json_str_at(cond(st, "Ready"), "reason"), "PodCompleted");
     json_decref(st);
-    kl_pod_free(p);
+    cn_kl_pod_free(p);
 }
 
 static void test_crash_loop(void)
@@ -180,25 +180,25 @@ static void test_crash_loop(void)
     c->restarts = 2;
     c->reason = cn_strdup("CrashLoopBackOff");
     c->message = cn_strdup("back-off 20s restarting failed container=c0 pod=p_default(0000-1111)");
-    CHECK_STR(kl_pod_phase(p), "Running");
-    json_t *st = kl_pod_status(p, NULL, 0);
+    CHECK_STR(cn_kl_pod_phase(p), "Running");
+    json_t *st = cn_kl_pod_status(p, NULL, 0);
     CHECK_STR(cs_at(st, "containerStatuses", 0, "state.waiting.reason"), "CrashLoopBackOff");
     CHECK_STR(cs_at(st, "containerStatuses", 0, "lastState.terminated.reason"), "Error");
     CHECK_INT(json_integer_value(json_object_get(json_array_get(json_object_get(st, "containerStatuses"), 0),
                                                  "restartCount")), 2);
     CHECK(!json_object_get(st, "hostIP"));
     json_decref(st);
-    kl_pod_free(p);
+    cn_kl_pod_free(p);
 }
 
 static void test_init_containers(void)
 {
     kl_pod *p = mk("Always", 2, 1);
-    CHECK_STR(kl_pod_phase(p), "Pending");
+    CHECK_STR(cn_kl_pod_phase(p), "Pending");
     exited(&p->ctrs[0], 0, false);
     running(&p->ctrs[1], false);
     p->ctrs[2].reason = cn_strdup("PodInitializing");
-    json_t *st = kl_pod_status(p, NULL, 0);
+    json_t *st = cn_kl_pod_status(p, NULL, 0);
     CHECK_STR(cn_json_str_at(st, "phase"), "Pending");
     CHECK_STR(cn_json_str_at(cond(st, "Initialized"), "status"), "False");
     CHECK_STR(cn_json_str_at(cond(st, "Initialized"), "message"), "containers with incomplete status: [init1]");
@@ -207,17 +207,17 @@ static void test_init_containers(void)
     json_decref(st);
     exited(&p->ctrs[1], 0, false);
     running(&p->ctrs[2], true);
-    st = kl_pod_status(p, NULL, 0);
+    st = cn_kl_pod_status(p, NULL, 0);
     CHECK_STR(cn_json_str_at(st, "phase"), "Running");
     CHECK_STR(cn_json_str_at(cond(st, "Initialized"), "status"), "True");
     CHECK_STR(cn_json_str_at(cond(st, "Ready"), "status"), "True");
     json_decref(st);
-    kl_pod_free(p);
+    cn_kl_pod_free(p);
 
     p = mk("Never", 1, 1);
     exited(&p->ctrs[0], 1, false);
-    CHECK_STR(kl_pod_phase(p), "Failed");
-    kl_pod_free(p);
+    CHECK_STR(cn_kl_pod_phase(p), "Failed");
+    cn_kl_pod_free(p);
 }
 
 int main(void)
