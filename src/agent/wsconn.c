@@ -77,6 +77,12 @@ int cn_wsconn_send(cn_wsconn *c, int opcode, const void *prefix, size_t nprefix,
     return write_all(c->fd, iov, 3);
 }
 
+int cn_wsconn_send_raw(int fd, const void *a, size_t na, const void *b, size_t nb)
+{
+    struct iovec iov[2] = { { (void *)a, na }, { (void *)b, nb } };
+    return write_all(fd, iov, 2);
+}
+
 void cn_wsconn_close(cn_wsconn *c, int code)
 {
     uint8_t p[2] = { (uint8_t)(code >> 8), (uint8_t)code };

@@ -31,6 +31,8 @@ int cn_wsconn_next(cn_wsconn *c, cn_ws_frame *f);
 /* One message: prefix (may be NULL/0, e.g. a channel byte) then data. */
 int cn_wsconn_send(cn_wsconn *c, int opcode, const void *prefix, size_t nprefix,
                    const void *data, size_t len);
+/* Raw bytes a then b on a blocking socket (SPDY frames). 0 or -EIO. */
+int cn_wsconn_send_raw(int fd, const void *a, size_t na, const void *b, size_t nb);
 /* A close frame with a status code (1000 normal). */
 void cn_wsconn_close(cn_wsconn *c, int code);
 

@@ -109,6 +109,21 @@ expect_eq "exec: the exit code comes back" "3" echo $?
 expect_eq "exec -i: stdin reaches the command" "from stdin" sh -c "echo 'from stdin' | kubectl exec -i web -- cat"
 expect_eq "exec: stderr is kept apart" "err" sh -c "kubectl exec web -- sh -c 'echo err >&2' 2>&1 >/dev/null"
 expect_fail "exec: pod not bound" "does not have a host assigned" k exec pending -- true
+# A terminal gets the client's size before the command runs (script(1) gives kubectl a tty).
+if command -v script >/dev/null; then
+    expect_out "exec -it: a tty of the client's size" "33 111" \
+        script -qec "stty rows 33 cols 111; kubectl exec -it web -- stty size" /dev/null
+fi
+# Clients without WebSockets (kubectl < 1.30) speak SPDY/3.1 with v4.channel.k8s.io.
+expect_eq "exec over SPDY" "hi" env KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false kubectl exec web -- echo hi
+KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false kubectl exec web -- sh -c 'exit 4' >/dev/null 2>&1
+expect_eq "exec over SPDY: the exit code comes back" "4" echo $?
+expect_eq "exec over SPDY: stdin" "spdy stdin" sh -c "echo 'spdy stdin' | KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false kubectl exec -i web -- cat"
+expect_eq "exec over SPDY: stderr" "err" sh -c "KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false kubectl exec web -- sh -c 'echo err >&2' 2>&1 >/dev/null"
+if command -v script >/dev/null; then
+    expect_out "exec -it over SPDY: the tty's size" "34 112" \
+        script -qec "stty rows 34 cols 112; KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false kubectl exec -it web -- stty size" /dev/null
+fi
 
 # ---- port-forward ----
 # kubectl forwards only to a Running pod.
@@ -132,6 +147,20 @@ PY
 }
 expect_eq "port-forward: a TCP round trip" "ping through the tunnel" roundtrip "$LPORT"
 expect_eq "port-forward: a second connection" "ping through the tunnel" roundtrip "$LPORT"
+kill "$PF_PID" 2>/dev/null; wait "$PF_PID" 2>/dev/null; PF_PID=
+# The same over plain SPDY (kubectl < 1.31 or the WebSocket tunnel turned off).
+KUBECTL_PORT_FORWARD_WEBSOCKETS=false kubectl port-forward pod/web "$LPORT:$EPORT" >"$WORK/pf2.out" 2>&1 &
+PF_PID=$!
+wait_for "port-forward over SPDY listens" 20 grep -q "Forwarding from 127.0.0.1:$LPORT" "$WORK/pf2.out"
+expect_eq "port-forward over SPDY: a TCP round trip" "ping through the tunnel" roundtrip "$LPORT"
+kill "$PF_PID" 2>/dev/null; wait "$PF_PID" 2>/dev/null; PF_PID=
+# Nothing listens on the pod's port: the error stream says so.
+DEAD=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+kubectl port-forward pod/web "$LPORT:$DEAD" >"$WORK/pf3.out" 2>&1 &
+PF_PID=$!
+wait_for "port-forward to a closed port listens" 20 grep -q "Forwarding from 127.0.0.1:$LPORT" "$WORK/pf3.out"
+python3 -c "import socket; s=socket.create_connection(('127.0.0.1', $LPORT), timeout=5); s.recv(10)" >/dev/null 2>&1
+wait_for "port-forward: a refused connection is reported" 20 grep -q "connection refused\|Connection refused" "$WORK/pf3.out"
 kill "$PF_PID" 2>/dev/null; wait "$PF_PID" 2>/dev/null; PF_PID=
 
 # ---- the kubelet endpoint itself ----
