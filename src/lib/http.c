@@ -579,6 +579,7 @@ typedef struct query_iter {
     const char *name;
     const char **out;
     size_t max, n;
+    bool nocase;             /* header names */
 } query_iter;
 
 /* MHD compares argument names without case; Kubernetes' are case-sensitive. */
@@ -587,7 +588,8 @@ static enum MHD_Result query_each(void *cls, enum MHD_ValueKind kind, const char
 {
     (void)kind;
     query_iter *it = cls;
-    if (!key || strcmp(key, it->name) != 0) return MHD_YES;
+    if (!key || (it->nocase ? strcasecmp(key, it->name) : strcmp(key, it->name)) != 0)
+        return MHD_YES;
     if (it->n < it->max) it->out[it->n] = value ? value : "";
     it->n++;
     return it->n < it->max ? MHD_YES : MHD_NO;
@@ -615,23 +617,12 @@ const char *cn_http_header(const cn_http_req *r, const char *name)
     return MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, name);
 }
 
-static enum MHD_Result header_each(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
-{
-    (void)kind;
-    query_iter *it = cls;
-    if (!key || strcasecmp(key, it->name) != 0) return MHD_YES;
-    if (it->n < it->max) it->out[it->n] = value ? value : "";
-    it->n++;
-    return it->n < it->max ? MHD_YES : MHD_NO;
-}
-
 size_t cn_http_header_all(const cn_http_req *r, const char *name, const char **out, size_t max)
 {
     if (!r || !name || max == 0) return 0;
     if (r->local) return local_header_all(r, name, out, max);
-    query_iter it = { .name = name, .out = out, .max = max };
-    MHD_get_connection_values(r->mc, MHD_HEADER_KIND, header_each, &it);
+    query_iter it = { .name = name, .out = out, .max = max, .nocase = true };
+    MHD_get_connection_values(r->mc, MHD_HEADER_KIND, query_each, &it);
     return it.n < max ? it.n : max;
 }
 

@@ -50,24 +50,18 @@ spec:
   - {name: app, image: busybox}
   - {name: side, image: busybox}
 EOF2
-k create -f - >/dev/null <<EOF2
-apiVersion: v1
-kind: Pod
-metadata: {name: two}
-spec:
-  nodeName: stream-node
-  containers:
-  - {name: a, image: busybox}
-  - {name: b, image: busybox}
-EOF2
-k create -f - >/dev/null <<EOF2
-apiVersion: v1
-kind: Pod
-metadata: {name: pending}
-spec:
-  containers:
-  - {name: a, image: busybox}
-EOF2
+# pod NAME NODE CONTAINER... : a pod (NODE "-": not bound)
+pod() {
+    local name=$1 node=$2; shift 2
+    { echo "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"$name\"},\"spec\":{"
+      [ "$node" != - ] && echo "\"nodeName\":\"$node\","
+      echo "\"containers\":["
+      local sep=
+      for c in "$@"; do echo "$sep{\"name\":\"$c\",\"image\":\"busybox\"}"; sep=,; done
+      echo "]}}"; } | k create -f - >/dev/null
+}
+pod two stream-node a b
+pod pending - a
 
 # ---- logs ----
 expect_eq "logs: whole lines, partial ones joined" "line one
