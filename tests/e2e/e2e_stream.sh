@@ -11,8 +11,10 @@ HARNESS=$(dirname "$CAIRN")/kubeletsrv-harness
 HDIR=$WORK/kubelet
 HARNESS_PID=
 PF_PID=
+FOLLOW_PID=
 e2e_extra_cleanup() {
     [ -n "$PF_PID" ] && kill "$PF_PID" 2>/dev/null && wait "$PF_PID" 2>/dev/null
+    [ -n "$FOLLOW_PID" ] && kill "$FOLLOW_PID" 2>/dev/null && wait "$FOLLOW_PID" 2>/dev/null
     if [ -n "$HARNESS_PID" ]; then kill -TERM "$HARNESS_PID" 2>/dev/null; wait "$HARNESS_PID" 2>/dev/null; fi
 }
 k() { kubectl --request-timeout=30s "$@"; }
@@ -92,7 +94,7 @@ echo "2024-01-01T00:00:09Z stdout F appended later" >>"$HDIR/app.log"
 wait_for "logs -f sees an appended line" 20 grep -q "appended later" "$WORK/follow.out"
 rm -f "$HDIR/app.running"
 wait_for "logs -f ends when the container stops" 20 sh -c "! kill -0 $FOLLOW_PID"
-wait "$FOLLOW_PID" 2>/dev/null
+wait "$FOLLOW_PID" 2>/dev/null; FOLLOW_PID=
 touch "$HDIR/app.running"
 
 # ---- exec ----
