@@ -65,6 +65,7 @@ struct cn_http_server {
     cn_http_handler handler;
     void *ud;
     size_t max_body;
+    unsigned idle_timeout_s;
     bool tls;
     atomic_bool stopping;
     int port;
@@ -324,6 +325,15 @@ static bool peer_gone(int fd)
     return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
+/* The idle timeout again once a stream is over (the connection may be
+ * kept alive for more requests). */
+static ssize_t stream_end(stream *st, ssize_t how)
+{
+    MHD_set_connection_option(st->req->mc, MHD_CONNECTION_OPTION_TIMEOUT,
+                              st->req->srv->idle_timeout_s);
+    return how;
+}
+
 /* Never returns 0: in thread-per-connection mode MHD would call again at
  * once and spin. The producer's own ~1 s timeout paces this loop. */
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -331,11 +341,12 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     (void)pos;
     stream *st = cls;
     for (;;) {
-        if (atomic_load(&st->req->srv->stopping)) return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (atomic_load(&st->req->srv->stopping))
+            return stream_end(st, MHD_CONTENT_READER_END_WITH_ERROR);
         ssize_t n = st->fn(st->ud, buf, max);
         if (n > 0) return n;
-        if (n < 0) return MHD_CONTENT_READER_END_OF_STREAM;
-        if (peer_gone(st->fd)) return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (n < 0) return stream_end(st, MHD_CONTENT_READER_END_OF_STREAM);
+        if (peer_gone(st->fd)) return stream_end(st, MHD_CONTENT_READER_END_WITH_ERROR);
     }
 }
 
@@ -364,6 +375,10 @@ void cn_http_respond_stream(cn_http_req *r, int status, const char *content_type
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->mc, MHD_CONNECTION_INFO_CONNECTION_FD);
     st->fd = ci ? ci->connect_fd : -1;
+    /* A quiet stream (a watch, logs -f) is not idle: the producer blocks
+     * inside the callback and the peer is watched there, so MHD's timeout,
+     * which would count that time, is off while the stream lasts. */
+    MHD_set_connection_option(r->mc, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
     atomic_fetch_add(&r->refs, 1);
     struct MHD_Response *resp = MHD_create_response_from_callback(
         MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, st, stream_free);
@@ -736,6 +751,7 @@ int cn_http_start(const cn_http_config *cfg, cn_http_server **out, cn_err *err)
     s->handler = cfg->handler;
     s->ud = cfg->ud;
     s->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
+    s->idle_timeout_s = cfg->idle_timeout_s ? cfg->idle_timeout_s : DEFAULT_IDLE_S;
     s->tls = !cfg->plain;
     atomic_init(&s->stopping, false);
     pthread_mutex_init(&s->up_lock, NULL);
