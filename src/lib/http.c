@@ -417,6 +417,10 @@ static void *upgrade_main(void *arg)
     upgrade *u = arg;
     u->fn(u->ud, u->fd, u->extra ? u->extra : "", u->nextra);
     MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
+    /* free_fn before the unlink: once the last upgrade is unlinked,
+     * cn_http_stop returns and the owner may free what ud refers to. */
+    if (u->free_fn) u->free_fn(u->ud);
+    u->free_fn = NULL;
     upgrade_unlink(u);
     upgrade_free(u);
     return NULL;
