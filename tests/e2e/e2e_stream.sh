@@ -105,6 +105,14 @@ expect_eq "exec: the exit code comes back" "3" echo $?
 expect_eq "exec -i: stdin reaches the command" "from stdin" sh -c "echo 'from stdin' | kubectl exec -i web -- cat"
 expect_eq "exec: stderr is kept apart" "err" sh -c "kubectl exec web -- sh -c 'echo err >&2' 2>&1 >/dev/null"
 expect_fail "exec: pod not bound" "does not have a host assigned" k exec pending -- true
+# kubectl cp is tar over exec: a few MiB of stdin in fragmented messages, and back.
+head -c 3000000 /dev/urandom >"$WORK/big"
+expect_ok "cp into the pod (exec with a large stdin)" kubectl cp "$WORK/big" "web:$WORK/big.in"
+expect_ok "...the copy is whole" cmp "$WORK/big" "$WORK/big.in"
+expect_ok "cp out of the pod" kubectl cp "web:$WORK/big" "$WORK/big.out"
+expect_ok "...the copy is whole" cmp "$WORK/big" "$WORK/big.out"
+expect_ok "cp into the pod over SPDY" env KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false kubectl cp "$WORK/big" "web:$WORK/big.spdy"
+expect_ok "...the copy is whole" cmp "$WORK/big" "$WORK/big.spdy"
 # A terminal gets the client's size before the command runs (script(1) gives kubectl a tty).
 if command -v script >/dev/null; then
     expect_out "exec -it: a tty of the client's size" "33 111" \
