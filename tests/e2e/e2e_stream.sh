@@ -105,6 +105,14 @@ expect_eq "exec: the exit code comes back" "3" echo $?
 expect_eq "exec -i: stdin reaches the command" "from stdin" sh -c "echo 'from stdin' | kubectl exec -i web -- cat"
 expect_eq "exec: stderr is kept apart" "err" sh -c "kubectl exec web -- sh -c 'echo err >&2' 2>&1 >/dev/null"
 expect_fail "exec: pod not bound" "does not have a host assigned" k exec pending -- true
+expect_fail "exec: a container that is not running" "container side is not running in pod web" k exec web -c side -- true
+# kubectl 1.27 speaks only SPDY for exec and port-forward.
+K127=/usr/lib/google-cloud-sdk/bin/kubectl.1.27
+if [ -x "$K127" ]; then
+    expect_eq "kubectl 1.27: exec" "hi" "$K127" exec web -- echo hi
+    "$K127" exec web -- sh -c 'exit 5' >/dev/null 2>&1
+    expect_eq "kubectl 1.27: exec exit code" "5" echo $?
+fi
 # kubectl cp is tar over exec: a few MiB of stdin in fragmented messages, and back.
 head -c 3000000 /dev/urandom >"$WORK/big"
 expect_ok "cp into the pod (exec with a large stdin)" kubectl cp "$WORK/big" "web:$WORK/big.in"
