@@ -77,6 +77,9 @@ expect_eq "logs --since=1h: nothing that old-dated" "" k logs web --since=1h
 expect_eq "logs --limit-bytes" "line" k logs web --limit-bytes=4
 expect_eq "logs --previous" "from the previous instance" k logs web --previous
 expect_eq "logs -c side" "side car" k logs web -c side
+expect_fail "logs --previous without a previous instance: the node's 400 comes through" \
+    'previous terminated container "side" in pod "web" not found' k logs web -c side --previous
+expect_eq "logs -f of a stopped container ends at once" "side car" k logs -f web -c side
 expect_fail "logs: unknown container" "container nope is not valid for pod web" k logs web -c nope
 # kubectl picks a default container itself; the server's own choice shows through the API.
 expect_status "logs: several containers, no default is 400" 400 BadRequest GET /api/v1/namespaces/default/pods/two/log
