@@ -283,7 +283,7 @@ static bool on_client_spdy(session *s)
         on_spdy_frame(s, &f);
         cn_spdy_frame_release(&f);
     }
-    memmove(s->in, s->in + off, s->inlen - off);
+    if (off) memmove(s->in, s->in + off, s->inlen - off);
     s->inlen -= off;
     return !s->client_gone;
 }
