@@ -35,6 +35,7 @@ struct cn_crilog_reader {
     int64_t skip_full;         /* --tail: whole entries still to skip */
     int64_t emitted;           /* bytes handed out (limitBytes) */
     bool done;
+    bool mid_line;             /* the last entry was partial: no timestamp now */
 };
 
 static int digits(const char *s, size_t n, int *out)
@@ -154,10 +155,12 @@ static void emit_line(cn_crilog_reader *r, const char *line, size_t len)
         return;
     }
     if (r->o.since_ns && e.ts_ns < r->o.since_ns) return;
-    if (r->o.timestamps) {
+    /* One timestamp a line: the parts of a split line go on unmarked. */
+    if (r->o.timestamps && !r->mid_line) {
         cn_buf_add(&r->out, e.ts, e.ts_len);
         cn_buf_addc(&r->out, ' ');
     }
+    r->mid_line = e.partial;
     cn_buf_add(&r->out, e.msg, e.len);
     if (!e.partial) cn_buf_addc(&r->out, '\n');
 }

@@ -181,7 +181,32 @@ static void serve_logs(cn_kubeletsrv *s, cn_http_req *r, const char *ns, const c
 
 static void exec_run(void *ud, int fd, const char *extra, size_t nextra)
 {
-    cn_remotecmd_serve_ws(ud, fd, extra, nextra);
+    cn_remotecmd *rc = ud;
+    if (rc->spdy) cn_remotecmd_serve_spdy(rc, fd, extra, nextra);
+    else cn_remotecmd_serve_ws(rc, fd, extra, nextra);
+}
+
+/* SPDY: the protocol is chosen through X-Stream-Protocol-Version. */
+static bool spdy_handshake(cn_http_req *r, const char *want, cn_err *e)
+{
+    const char *v[16];
+    size_t n = cn_http_header_all(r, "X-Stream-Protocol-Version", v, 16);
+    bool ok = false;
+    for (size_t i = 0; i < n; i++) {
+        /* Go joins nothing, but a proxy may: "a, b". */
+        char *dup = cn_strdup(v[i]), *save = NULL;
+        for (char *t = strtok_r(dup, ", ", &save); t && !ok; t = strtok_r(NULL, ", ", &save))
+            ok = !strcmp(t, want);
+        free(dup);
+    }
+    if (!ok) {
+        cn_err_set(e, 403, "Forbidden", "unable to upgrade: no protocol version in common "
+                   "(this node speaks %s)", want);
+        return false;
+    }
+    cn_http_add_header(r, "Upgrade", "SPDY/3.1");
+    cn_http_add_header(r, "X-Stream-Protocol-Version", want);
+    return true;
 }
 
 static void exec_free(void *ud)
@@ -190,16 +215,15 @@ static void exec_free(void *ud)
     free(ud);
 }
 
-/* The WebSocket handshake's answer headers; NULL protocol: refused (the
- * client then tries SPDY, which gets a clear error). */
+/* The WebSocket handshake's answer headers; NULL: refused. */
 static const char *ws_handshake(cn_http_req *r, const char *const *ours, size_t nours,
                                 cn_err *e)
 {
     char accept[29];
     if (cn_wsconn_accept(cn_http_header(r, "Upgrade"), cn_http_header(r, "Sec-WebSocket-Key"),
                          cn_http_header(r, "Sec-WebSocket-Version"), accept) < 0) {
-        cn_err_bad_request(e, "this endpoint speaks WebSocket (%s%s); SPDY is not supported",
-                           ours[0], nours > 1 ? ", ..." : "");
+        cn_err_bad_request(e, "a WebSocket upgrade is required (%s%s)", ours[0],
+                           nours > 1 ? ", ..." : "");
         return NULL;
     }
     const char *offered[16];
@@ -246,7 +270,10 @@ static void serve_exec(cn_kubeletsrv *s, cn_http_req *r, const char *ns, const c
         cn_err_bad_request(&e, "container %s is not running in pod %s", ctr, pod);
         return reply_err(r, &e);
     }
-    const char *proto = ws_handshake(r, cn_remotecmd_protocols, cn_remotecmd_nprotocols, &e);
+    const char *up = cn_http_header(r, "Upgrade");
+    bool spdy = up && !strcasecmp(up, "SPDY/3.1");
+    const char *proto = spdy ? (spdy_handshake(r, "v4.channel.k8s.io", &e) ? "v4.channel.k8s.io" : NULL)
+                             : ws_handshake(r, cn_remotecmd_protocols, cn_remotecmd_nprotocols, &e);
     if (!proto) {
         cn_kubeletsrv_target_release(&t);
         return reply_err(r, &e);
@@ -263,6 +290,7 @@ static void serve_exec(cn_kubeletsrv *s, cn_http_req *r, const char *ns, const c
     rc->tty = query_bool(r, "tty");
     rc->err = query_bool(r, "stderr") && !rc->tty;
     rc->v5 = !strcmp(proto, "v5.channel.k8s.io");
+    rc->spdy = spdy;
     cn_kubeletsrv_target_release(&t);
     cn_http_respond_upgrade(r, exec_run, exec_free, rc);
 }
@@ -294,18 +322,10 @@ static void serve_portforward(cn_kubeletsrv *s, cn_http_req *r, const char *ns, 
         }
         pf->tunnel = true;
     } else if (up && !strcasecmp(up, "SPDY/3.1")) {
-        const char *v[16];
-        size_t n = cn_http_header_all(r, "X-Stream-Protocol-Version", v, 16);
-        bool ok = false;
-        for (size_t i = 0; i < n; i++) ok |= !strcmp(v[i], "portforward.k8s.io");
-        if (!ok) {
+        if (!spdy_handshake(r, "portforward.k8s.io", &e)) {
             cn_portfwd_free(pf);
-            cn_err_set(&e, 403, "Forbidden", "unable to upgrade: no protocol version in common "
-                       "(want portforward.k8s.io)");
             return reply_err(r, &e);
         }
-        cn_http_add_header(r, "Upgrade", "SPDY/3.1");
-        cn_http_add_header(r, "X-Stream-Protocol-Version", "portforward.k8s.io");
     } else {
         cn_portfwd_free(pf);
         cn_err_bad_request(&e, "Upgrade request required");

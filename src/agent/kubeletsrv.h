@@ -13,7 +13,9 @@
  * upstream, the API server does not verify it).
  *
  * The kubelet tells the server what a (ns, pod, container) means through
- * the lookup callback, so this module knows nothing of pod workers. */
+ * the lookup callback, so this module knows nothing of pod workers. lookup
+ * runs on connection threads, several at once, and again about once a
+ * second while a `logs -f` waits (is the instance still running?). */
 #ifndef CN_KUBELETSRV_H
 #define CN_KUBELETSRV_H
 

@@ -238,6 +238,7 @@ static void on_frame(session *s, const cn_spdy_frame *f)
 
 static void add_input(session *s, const void *p, size_t n)
 {
+    if (n == 0) return;
     if (s->inlen + n > s->incap) {
         s->incap = (s->inlen + n) * 2;
         s->in = cn_realloc(s->in, s->incap);
@@ -263,7 +264,7 @@ static void parse_input(session *s)
         on_frame(s, &f);
         cn_spdy_frame_release(&f);
     }
-    memmove(s->in, s->in + off, s->inlen - off);
+    if (off) memmove(s->in, s->in + off, s->inlen - off);
     s->inlen -= off;
 }
 

@@ -4,7 +4,8 @@
  * JSON when the command ends: Success, or Failure with reason
  * NonZeroExitCode and the exit code in details.causes), 4 resize
  * ({"Width":w,"Height":h}), and in v5 255 "close" (the next byte names the
- * channel closed: the client's stdin ended). */
+ * channel closed: the client's stdin ended). Clients without WebSockets
+ * (kubectl before 1.30) get the same channels as SPDY/3.1 streams. */
 #ifndef CN_AGENT_REMOTECMD_H
 #define CN_AGENT_REMOTECMD_H
 
@@ -30,11 +31,15 @@ typedef struct cn_remotecmd {
     char **argv;              /* owned, NULL-terminated */
     bool in, out, err, tty;
     bool v5;                  /* the close channel exists */
+    bool spdy;                /* SPDY streams instead of WebSocket channels */
 } cn_remotecmd;
 void cn_remotecmd_release(cn_remotecmd *rc);
 
 /* Runs the session on fd (after the 101) until the command ends and its
  * output is sent, or the client goes away. */
 void cn_remotecmd_serve_ws(cn_remotecmd *rc, int fd, const char *extra, size_t nextra);
+/* The same over SPDY/3.1 (X-Stream-Protocol-Version v4.channel.k8s.io):
+ * the client's streams "error", "stdin", "stdout", "stderr", "resize". */
+void cn_remotecmd_serve_spdy(cn_remotecmd *rc, int fd, const char *extra, size_t nextra);
 
 #endif

@@ -27,7 +27,8 @@ void cn_wsconn_init(cn_wsconn *c, int fd, const char *extra, size_t nextra)
 void cn_wsconn_release(cn_wsconn *c)
 {
     free(c->buf);
-    c->buf = NULL;
+    free(c->msg);
+    c->buf = c->msg = NULL;
 }
 
 ssize_t cn_wsconn_fill(cn_wsconn *c)
@@ -77,6 +78,12 @@ int cn_wsconn_send(cn_wsconn *c, int opcode, const void *prefix, size_t nprefix,
     return write_all(c->fd, iov, 3);
 }
 
+int cn_wsconn_send_raw(int fd, const void *a, size_t na, const void *b, size_t nb)
+{
+    struct iovec iov[2] = { { (void *)a, na }, { (void *)b, nb } };
+    return write_all(fd, iov, 2);
+}
+
 void cn_wsconn_close(cn_wsconn *c, int code)
 {
     uint8_t p[2] = { (uint8_t)(code >> 8), (uint8_t)code };
@@ -94,6 +101,21 @@ int cn_wsconn_next(cn_wsconn *c, cn_ws_frame *f)
             continue;
         }
         if (f->opcode == CN_WS_PONG) continue;
+        if (f->opcode == CN_WS_CLOSE) return 1;
+        if (f->opcode == CN_WS_CONT ? c->msg_op == 0 : c->msg_op != 0) return -EPROTO;
+        if (f->fin && f->opcode != CN_WS_CONT) return 1;
+        /* A fragment: kept until the message's last one. */
+        if (c->msglen + f->len > c->max_payload) return -EMSGSIZE;
+        if (f->opcode != CN_WS_CONT) c->msg_op = f->opcode;
+        c->msg = cn_realloc(c->msg, c->msglen + f->len + 1);
+        memcpy(c->msg + c->msglen, f->payload, f->len);
+        c->msglen += f->len;
+        if (!f->fin) continue;
+        f->opcode = c->msg_op;
+        f->payload = c->msg;
+        f->len = c->msglen;
+        c->msg_op = 0;
+        c->msglen = 0;
         return 1;
     }
 }

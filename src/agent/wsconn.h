@@ -16,7 +16,10 @@ typedef struct cn_wsconn {
     int fd;
     uint8_t *buf;              /* received, not yet parsed from off */
     size_t len, off, cap;
-    size_t max_payload;
+    size_t max_payload;       /* of a frame, and of a reassembled message */
+    uint8_t *msg;             /* a fragmented message being reassembled */
+    size_t msglen;
+    int msg_op;               /* its opcode; 0: none under way */
 } cn_wsconn;
 
 /* extra: bytes that came with the upgrade request (parsed first). */
@@ -25,12 +28,15 @@ void cn_wsconn_release(cn_wsconn *c);
 /* Reads what the socket has (call when poll says readable): > 0, 0 at EOF,
  * < 0 error. */
 ssize_t cn_wsconn_fill(cn_wsconn *c);
-/* Next buffered frame: 1 with *f (valid until the next fill), 0 none,
- * < 0 protocol error. Pings are answered here and not returned. */
+/* Next buffered message: 1 with *f (valid until the next call), 0 none,
+ * < 0 protocol error. Fragmented messages come back whole (fin set, the
+ * first frame's opcode); pings are answered here and not returned. */
 int cn_wsconn_next(cn_wsconn *c, cn_ws_frame *f);
 /* One message: prefix (may be NULL/0, e.g. a channel byte) then data. */
 int cn_wsconn_send(cn_wsconn *c, int opcode, const void *prefix, size_t nprefix,
                    const void *data, size_t len);
+/* Raw bytes a then b on a blocking socket (SPDY frames). 0 or -EIO. */
+int cn_wsconn_send_raw(int fd, const void *a, size_t na, const void *b, size_t nb);
 /* A close frame with a status code (1000 normal). */
 void cn_wsconn_close(cn_wsconn *c, int code);
 

@@ -65,6 +65,7 @@ struct cn_http_server {
     cn_http_handler handler;
     void *ud;
     size_t max_body;
+    unsigned idle_timeout_s;
     bool tls;
     atomic_bool stopping;
     int port;
@@ -324,6 +325,15 @@ static bool peer_gone(int fd)
     return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
+/* The idle timeout again once a stream is over (the connection may be
+ * kept alive for more requests). */
+static ssize_t stream_end(stream *st, ssize_t how)
+{
+    MHD_set_connection_option(st->req->mc, MHD_CONNECTION_OPTION_TIMEOUT,
+                              st->req->srv->idle_timeout_s);
+    return how;
+}
+
 /* Never returns 0: in thread-per-connection mode MHD would call again at
  * once and spin. The producer's own ~1 s timeout paces this loop. */
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -331,11 +341,12 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     (void)pos;
     stream *st = cls;
     for (;;) {
-        if (atomic_load(&st->req->srv->stopping)) return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (atomic_load(&st->req->srv->stopping))
+            return stream_end(st, MHD_CONTENT_READER_END_WITH_ERROR);
         ssize_t n = st->fn(st->ud, buf, max);
         if (n > 0) return n;
-        if (n < 0) return MHD_CONTENT_READER_END_OF_STREAM;
-        if (peer_gone(st->fd)) return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (n < 0) return stream_end(st, MHD_CONTENT_READER_END_OF_STREAM);
+        if (peer_gone(st->fd)) return stream_end(st, MHD_CONTENT_READER_END_WITH_ERROR);
     }
 }
 
@@ -364,6 +375,10 @@ void cn_http_respond_stream(cn_http_req *r, int status, const char *content_type
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->mc, MHD_CONNECTION_INFO_CONNECTION_FD);
     st->fd = ci ? ci->connect_fd : -1;
+    /* A quiet stream (a watch, logs -f) is not idle: the producer blocks
+     * inside the callback and the peer is watched there, so MHD's timeout,
+     * which would count that time, is off while the stream lasts. */
+    MHD_set_connection_option(r->mc, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
     atomic_fetch_add(&r->refs, 1);
     struct MHD_Response *resp = MHD_create_response_from_callback(
         MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, st, stream_free);
@@ -402,6 +417,10 @@ static void *upgrade_main(void *arg)
     upgrade *u = arg;
     u->fn(u->ud, u->fd, u->extra ? u->extra : "", u->nextra);
     MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
+    /* free_fn before the unlink: once the last upgrade is unlinked,
+     * cn_http_stop returns and the owner may free what ud refers to. */
+    if (u->free_fn) u->free_fn(u->ud);
+    u->free_fn = NULL;
     upgrade_unlink(u);
     upgrade_free(u);
     return NULL;
@@ -579,6 +598,7 @@ typedef struct query_iter {
     const char *name;
     const char **out;
     size_t max, n;
+    bool nocase;             /* header names */
 } query_iter;
 
 /* MHD compares argument names without case; Kubernetes' are case-sensitive. */
@@ -587,7 +607,8 @@ static enum MHD_Result query_each(void *cls, enum MHD_ValueKind kind, const char
 {
     (void)kind;
     query_iter *it = cls;
-    if (!key || strcmp(key, it->name) != 0) return MHD_YES;
+    if (!key || (it->nocase ? strcasecmp(key, it->name) : strcmp(key, it->name)) != 0)
+        return MHD_YES;
     if (it->n < it->max) it->out[it->n] = value ? value : "";
     it->n++;
     return it->n < it->max ? MHD_YES : MHD_NO;
@@ -615,23 +636,12 @@ const char *cn_http_header(const cn_http_req *r, const char *name)
     return MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, name);
 }
 
-static enum MHD_Result header_each(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
-{
-    (void)kind;
-    query_iter *it = cls;
-    if (!key || strcasecmp(key, it->name) != 0) return MHD_YES;
-    if (it->n < it->max) it->out[it->n] = value ? value : "";
-    it->n++;
-    return it->n < it->max ? MHD_YES : MHD_NO;
-}
-
 size_t cn_http_header_all(const cn_http_req *r, const char *name, const char **out, size_t max)
 {
     if (!r || !name || max == 0) return 0;
     if (r->local) return local_header_all(r, name, out, max);
-    query_iter it = { .name = name, .out = out, .max = max };
-    MHD_get_connection_values(r->mc, MHD_HEADER_KIND, header_each, &it);
+    query_iter it = { .name = name, .out = out, .max = max, .nocase = true };
+    MHD_get_connection_values(r->mc, MHD_HEADER_KIND, query_each, &it);
     return it.n < max ? it.n : max;
 }
 
@@ -745,6 +755,7 @@ int cn_http_start(const cn_http_config *cfg, cn_http_server **out, cn_err *err)
     s->handler = cfg->handler;
     s->ud = cfg->ud;
     s->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
+    s->idle_timeout_s = cfg->idle_timeout_s ? cfg->idle_timeout_s : DEFAULT_IDLE_S;
     s->tls = !cfg->plain;
     atomic_init(&s->stopping, false);
     pthread_mutex_init(&s->up_lock, NULL);
