@@ -177,12 +177,23 @@ int cn_cmd_agent(int argc, char **argv)
     cn_kubelet_kv klabels[MAX_REPEAT];
     cn_kubelet_config kc = { .insecure = insecure, .host_path_allow = hostpaths, .labels = klabels };
     bool simulate = false;
-    const char *server_url = NULL, *token = NULL;
+    const char *server_url = NULL, *token = NULL, *sim_only = NULL, *real_only = NULL;
     char *joined = NULL;
     int rc = 2, c;
     int64_t ms;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    int li;
+    while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
+        /* Flags of one mode are refused in the other (below), rather than
+         * silently ignored. */
+        if (c != 'h' && c != '?') {
+            bool sim = c == O_NODES || c == O_PREFIX || c == O_FIRST || c == O_CPU || c == O_MEM || c == O_PODS ||
+                       c == O_EPH || c == O_EXT || c == O_ZONES || c == O_HOSTS || c == O_TAINT || c == O_READY ||
+                       c == O_STATS;
+            bool real = c >= O_NODE_NAME;
+            if (sim && !sim_only) sim_only = opts[li].name;
+            if (real && !real_only) real_only = opts[li].name;
+        }
         switch (c) {
         case O_SIM: simulate = true; break;
         case O_NODES:
@@ -306,6 +317,14 @@ int cn_cmd_agent(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     cn_err err = CN_ERR_INIT;
+    if (!simulate && sim_only) {
+        fprintf(stderr, "cairn agent: --%s is a flag of simulated nodes: add --simulate (see --help)\n", sim_only);
+        goto out;
+    }
+    if (simulate && real_only) {
+        fprintf(stderr, "cairn agent: --%s is a flag of real nodes, not of --simulate (see --help)\n", real_only);
+        goto out;
+    }
     if (!simulate) {
         if (!kc.kubeconfig && server_url && token) {
             char host[256] = "";

@@ -46,7 +46,7 @@ pod_deleting() { [ -n "$(k get pod "$1" -o jsonpath='{.metadata.deletionTimestam
 pod_gone() { ! k get pod "$1" >/dev/null 2>&1; }
 
 # --- the command line ---
-expect_fail "without --simulate the agent says real nodes are issue 6 (exit 2)" "issue 6" \
+expect_fail "simulation flags without --simulate are refused (exit 2)" "--nodes is a flag of simulated nodes: add --simulate" \
     "$CAIRN" agent --nodes 3 --kubeconfig "$KUBECONFIG"
 "$CAIRN" agent --nodes 3 --kubeconfig "$KUBECONFIG" >/dev/null 2>&1
 expect_eq "...with status 2" "2" echo $?
@@ -55,7 +55,9 @@ expect_fail "a bad duration is refused" "ready-delay: want a duration" \
     "$CAIRN" agent --simulate --nodes 1 --kubeconfig "$KUBECONFIG" --ready-delay 5parsecs
 expect_fail "a bad taint is refused" "taint: want" \
     "$CAIRN" agent --simulate --nodes 1 --kubeconfig "$KUBECONFIG" --taint foo=bar
-expect_out "--help names it a simulation" "SIMULATED worker nodes" "$CAIRN" agent --help
+expect_out "--help names the simulation one" "SIMULATED nodes" "$CAIRN" agent --help
+expect_fail "real-node flags with --simulate are refused" "--node-ip is a flag of real nodes" \
+    "$CAIRN" agent --simulate --nodes 1 --kubeconfig "$KUBECONFIG" --node-ip 10.0.0.1
 
 # --- registration ---
 start_agent a --nodes 3 --node-prefix a- --zones 3 --hosts 1 --extended nvidia.com/gpu=4 --label tier=gold
