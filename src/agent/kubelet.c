@@ -6,6 +6,7 @@
 #define _GNU_SOURCE 1
 #include <errno.h>
 #include <ifaddrs.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <arpa/inet.h>
 #include <signal.h>
@@ -611,6 +612,9 @@ static void sleep_ms(volatile int *stop, int64_t ms)
 
 int cn_kubelet_run(const cn_kubelet_config *cfg, volatile int *stop, cn_err *err)
 {
+    /* A node agent should be small: glibc would give each of its ~20
+     * threads an arena of its own, and RSS grows with them. */
+    mallopt(M_ARENA_MAX, 2);
     cn_kubelet *k = cn_calloc(1, sizeof *k);
     k->cfg = *cfg;
     defaults(&k->cfg);
