@@ -12,7 +12,7 @@ static const struct command {
     const char *help;
 } commands[] = {
     { "server", cn_cmd_server, "run a Kubernetes API server (control-plane node)" },
-    { "agent", cn_cmd_agent, "run SIMULATED worker nodes (--simulate); real nodes: issue 6" },
+    { "agent", cn_cmd_agent, "run a worker node (pods as runc containers), or SIMULATED nodes with --simulate" },
     { "image", cn_cmd_image, "the node's image store: pull, import, ls, rm, prune" },
 };
 
