@@ -105,6 +105,8 @@ json_t *cn_kl_pod_status(const kl_pod *p, const char *host_ip, int64_t now_s);
 /* Upstream's phase rules over the containers' states. */
 const char *cn_kl_pod_phase(const kl_pod *p);
 const char *cn_kl_restart_policy(const json_t *pod);
+/* The spec of container c in pod (borrowed), or NULL. */
+const json_t *cn_kl_ctr_spec(const json_t *pod, const kl_ctr *c);
 /* Whether a container that ended with exit_code is started again. */
 bool cn_kl_should_restart(const char *policy, int exit_code);
 

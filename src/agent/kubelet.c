@@ -317,15 +317,6 @@ static kl_ctr *find_ctr(cn_kubelet *k, const char *key, kl_pod **pp)
     return NULL;
 }
 
-static const json_t *find_spec(const kl_pod *p, const kl_ctr *c)
-{
-    const json_t *arr = json_object_get(json_object_get(p->pod, "spec"), c->init ? "initContainers" : "containers");
-    size_t i;
-    const json_t *x;
-    json_array_foreach(arr, i, x) if (!strcmp(json_string_value(json_object_get(x, "name")) ?: "", c->name)) return x;
-    return NULL;
-}
-
 static int64_t probe_int(const json_t *pr, const char *f, int64_t def)
 {
     const json_t *v = json_object_get(pr, f);
@@ -337,7 +328,7 @@ static void probe_one(cn_kubelet *k, cn_timer *t)
     kl_pod *p = NULL;
     kl_ctr *c = find_ctr(k, t->key, &p);
     if (!c || c->gen != t->gen || !c->created || !c->have_st || c->st.state != CN_CTR_RUNNING) return;
-    const json_t *spec = find_spec(p, c);
+    const json_t *spec = cn_kl_ctr_spec(p->pod, c);
     const json_t *pr = json_object_get(spec, probe_names[t->kind]);
     if (!pr) return;
     int64_t period = probe_int(pr, "periodSeconds", 10) * 1000;

@@ -87,7 +87,7 @@ static json_t *terminated(const cn_ctr_status *st, const char *id)
     return t;
 }
 
-static const json_t *spec_ctr(const json_t *pod, const kl_ctr *c)
+const json_t *cn_kl_ctr_spec(const json_t *pod, const kl_ctr *c)
 {
     const json_t *arr = json_object_get(json_object_get(pod, "spec"), c->init ? "initContainers" : "containers");
     size_t i;
@@ -98,7 +98,7 @@ static const json_t *spec_ctr(const json_t *pod, const kl_ctr *c)
 
 static json_t *ctr_status(const kl_pod *p, const kl_ctr *c)
 {
-    const json_t *spec = spec_ctr(p->pod, c);
+    const json_t *spec = cn_kl_ctr_spec(p->pod, c);
     json_t *s = json_pack("{s:s,s:s,s:i}", "name", c->name,
                           "image", json_string_value(json_object_get(spec, "image")) ?: "",
                           "restartCount", c->restarts);

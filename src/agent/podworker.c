@@ -103,15 +103,6 @@ kl_pod *cn_kl_pod_new(cn_kubelet *k, const json_t *obj)
     return p;
 }
 
-static const json_t *ctr_spec(const kl_pod *p, const kl_ctr *c)
-{
-    const json_t *arr = json_object_get(json_object_get(p->pod, "spec"), c->init ? "initContainers" : "containers");
-    size_t i;
-    const json_t *x;
-    json_array_foreach(arr, i, x) if (!strcmp(json_string_value(json_object_get(x, "name")) ?: "", c->name)) return x;
-    return NULL;
-}
-
 /* Events need kind and apiVersion, which list items lack. */
 static void event(cn_kubelet *k, const kl_pod *p, const char *type, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -391,7 +382,7 @@ static void arm_probes(cn_kubelet *k, kl_pod *p, kl_ctr *c, const json_t *spec)
 /* Start the next instance of c. Leaves a waiting reason on failure. */
 static void start_ctr(cn_kubelet *k, kl_pod *p, kl_ctr *c, const json_t *node)
 {
-    const json_t *spec = ctr_spec(p, c);
+    const json_t *spec = cn_kl_ctr_spec(p->pod, c);
     if (!spec) return;
     cn_image *img = get_image(k, p, c, spec);
     if (!img) return;
@@ -880,7 +871,7 @@ void cn_kl_adopt(cn_kubelet *k, kl_pod *p, const cn_ctr_status *all, size_t n)
             c->have_last = true;
         }
         if (bst->state == CN_CTR_RUNNING) {
-            const json_t *spec = ctr_spec(p, c);
+            const json_t *spec = cn_kl_ctr_spec(p->pod, c);
             if (spec) arm_probes(k, p, c, spec);
         }
     }
