@@ -34,7 +34,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "lib/log.h"
@@ -412,10 +415,24 @@ static void upgrade_free(upgrade *u)
     free(u);
 }
 
+/* MHD carries what the application wrote through a socket pair to the
+ * TLS connection; closing before it has read all of it would cut the tail
+ * of the stream (seen as a truncated `kubectl cp`). Wait, bounded, until
+ * the pair's queue is empty. */
+static void drain_upgraded(int fd)
+{
+    for (int i = 0; i < 500; i++) {
+        int queued = 0;
+        if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued <= 0) return;
+        usleep(10000);
+    }
+}
+
 static void *upgrade_main(void *arg)
 {
     upgrade *u = arg;
     u->fn(u->ud, u->fd, u->extra ? u->extra : "", u->nextra);
+    drain_upgraded(u->fd);
     MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
     /* free_fn before the unlink: once the last upgrade is unlinked,
      * cn_http_stop returns and the owner may free what ud refers to. */
