@@ -435,22 +435,3 @@ out:
     return ret;
 }
 
-int cn_rt_mkdir_p(const char *path)
-{
-    char *p = cn_strdup(path);
-    int ret = 0;
-    for (char *s = p + 1; ; s++) {
-        if (*s == '/' || *s == '\0') {
-            char c = *s;
-            *s = '\0';
-            if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-                ret = -errno;
-                break;
-            }
-            *s = c;
-            if (!c) break;
-        }
-    }
-    free(p);
-    return ret;
-}

@@ -282,30 +282,17 @@ static void clean_tmp(cn_image_store *s)
     closedir(d);
 }
 
-static int mkdirs(const char *path)
-{
-    _cleanup_free_ char *p = cn_strdup(path);
-    for (char *c = p + 1; *c; c++) {
-        if (*c != '/') continue;
-        *c = '\0';
-        if (mkdir(p, 0755) < 0 && errno != EEXIST) return -errno;
-        *c = '/';
-    }
-    if (mkdir(p, 0755) < 0 && errno != EEXIST) return -errno;
-    return 0;
-}
-
 int cn_image_store_open(const cn_image_store_config *cfg, cn_image_store **out, cn_err *err)
 {
     if (!cfg || !cfg->dir || !*cfg->dir) return cn_err_set(err, 400, "BadRequest", "image store: no directory"), -EINVAL;
-    int rc = mkdirs(cfg->dir);
+    int rc = cn_mkdir_p(cfg->dir, 0755);
     if (rc < 0) return sys_err(err, -rc, "creating", cfg->dir);
     char real[PATH_MAX];
     if (!realpath(cfg->dir, real)) return sys_err(err, errno, "resolving", cfg->dir);
     static const char *const subs[] = { "blobs/sha256", "layers", "tmp" };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         _cleanup_free_ char *p = cn_asprintf("%s/%s", real, subs[i]);
-        if ((rc = mkdirs(p)) < 0) return sys_err(err, -rc, "creating", p);
+        if ((rc = cn_mkdir_p(p, 0755)) < 0) return sys_err(err, -rc, "creating", p);
     }
     _cleanup_free_ char *lock = cn_asprintf("%s/lock", real);
     int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);

@@ -71,8 +71,6 @@ int cn_ps_kube_env(const cn_podspec_env *env, const json_t *pod, const json_t *c
 const char *cn_ps_str(const json_t *obj, const char *key);   /* NULL unless a non-empty string */
 bool cn_ps_bool(const json_t *obj, const char *key);         /* false unless true */
 
-/* mkdir -p; 0 or -errno. */
-int cn_ps_mkdir_p(const char *path, mode_t mode);
 /* Read all of fd (closed), at most max bytes kept; malloc'd, NUL-terminated. */
 char *cn_ps_read_fd(int fd, size_t max, size_t *len);
 

@@ -601,11 +601,11 @@ static int pod_files(const cn_podspec_env *env, const json_t *pod, const json_t 
     _cleanup_free_ char *tlog = cn_asprintf("%s/termination-log", tdir);
     const char *tpath = cn_ps_str(ctr, "terminationMessagePath");
     int r;
-    if ((r = cn_ps_mkdir_p(pod_dir, 0750)) < 0 ||
+    if ((r = cn_mkdir_p(pod_dir, 0750)) < 0 ||
         (r = write_file_if_changed(p_hosts, hosts ? hosts : "", 0644)) < 0 ||
         (r = write_file_if_changed(p_hostname, hn, 0644)) < 0 ||
         (r = write_file_if_changed(p_resolv, resolv, 0644)) < 0 ||
-        (r = cn_ps_mkdir_p(tdir, 0750)) < 0)
+        (r = cn_mkdir_p(tdir, 0750)) < 0)
         return cn_err_internal(err, "writing the files of pod directory %s: %s", pod_dir, strerror(-r));
     int fd = open(tlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
     if (fd < 0) return cn_err_internal(err, "create %s: %s", tlog, strerror(errno));

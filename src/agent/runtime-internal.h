@@ -59,8 +59,6 @@ int cn_rt_rmtree(const char *path);
  * lib/pki.h's cn_write_file_atomic: these files sit on the start and exit
  * paths, and after a host crash their containers are gone anyway. */
 int cn_rt_write_file(const char *path, const char *data, size_t len);
-/* mkdir -p (mode 0755 for new directories). */
-int cn_rt_mkdir_p(const char *path);
 
 /* ---- sandbox.c ---- */
 

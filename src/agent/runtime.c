@@ -348,7 +348,7 @@ int cn_runtime_open(const cn_runtime_config *cfg, cn_runtime **out, cn_err *err)
 
     const char *dirs[] = { rt->sandboxes, rt->containers, rt->runc_root };
     for (size_t i = 0; i < 3; i++)
-        if ((ret = cn_rt_mkdir_p(dirs[i])) < 0) {
+        if ((ret = cn_mkdir_p(dirs[i], 0755)) < 0) {
             cn_err_internal(err, "runtime: mkdir %s: %s", dirs[i], strerror(-ret));
             goto fail;
         }

@@ -275,7 +275,7 @@ static int supervise(shim_args *a)
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
-        cn_rt_mkdir_p(dir);
+        cn_mkdir_p(dir, 0755);
     }
     free(dir);
     log_open(&lf);

@@ -39,26 +39,6 @@
 
 /* ---- filesystem helpers ---- */
 
-int cn_ps_mkdir_p(const char *path, mode_t mode)
-{
-    char *p = cn_strdup(path);
-    int r = 0;
-    for (char *s = p + 1; ; s++) {
-        if (*s == '/' || !*s) {
-            char c = *s;
-            *s = '\0';
-            if (mkdir(p, mode) < 0 && errno != EEXIST) {
-                r = -errno;
-                break;
-            }
-            *s = c;
-            if (!c) break;
-        }
-    }
-    free(p);
-    return r;
-}
-
 char *cn_ps_read_fd(int fd, size_t max, size_t *len)
 {
     cn_buf b;
@@ -245,7 +225,7 @@ static int write_payload_file(const char *tsdir, const file *f)
     char *slash = strrchr(path, '/');
     int r = 0;
     *slash = '\0';
-    r = cn_ps_mkdir_p(path, 0755);
+    r = cn_mkdir_p(path, 0755);
     *slash = '/';
     if (r == 0) {
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -555,11 +535,11 @@ static int host_path_type(const char *path, const char *type, cn_err *err)
     bool exists = stat(path, &st) == 0;
     if (!type || !*type) {
         /* unset: no check; a missing path is created as a directory, as containerd does */
-        if (!exists && cn_ps_mkdir_p(path, 0755) < 0) return cn_err_internal(err, "mkdir %s: %s", path, strerror(errno));
+        if (!exists && cn_mkdir_p(path, 0755) < 0) return cn_err_internal(err, "mkdir %s: %s", path, strerror(errno));
         return 0;
     }
     if (!strcmp(type, "DirectoryOrCreate") && !exists) {
-        if (cn_ps_mkdir_p(path, 0755) < 0) return cn_err_internal(err, "mkdir %s: %s", path, strerror(errno));
+        if (cn_mkdir_p(path, 0755) < 0) return cn_err_internal(err, "mkdir %s: %s", path, strerror(errno));
         exists = stat(path, &st) == 0;
     } else if (!strcmp(type, "FileOrCreate") && !exists) {
         int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -719,7 +699,7 @@ int cn_volumes_setup(const cn_podspec_env *env, const json_t *pod, const char *p
 {
     const char *ns = cn_ps_str(json_object_get(pod, "metadata"), "namespace");
     char *vols = cn_asprintf("%s/volumes", pod_dir);
-    int r = cn_ps_mkdir_p(vols, 0750);
+    int r = cn_mkdir_p(vols, 0750);
     size_t i;
     const json_t *vol;
     if (r < 0) {
