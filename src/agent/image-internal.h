@@ -113,8 +113,6 @@ int cn_registry_get_blob(cn_registry *r, const char *digest, int64_t max, int fd
 int cn_image_unpack(const char *blob_path, const char *dest, const char *diff_id,
                     uint64_t *bytes, cn_err *err);
 
-/* Remove a tree (no symlinks followed); 0 when gone. */
-int cn_image_rmtree(const char *path);
 /* Bytes allocated on disk by a tree. */
 uint64_t cn_image_tree_bytes(const char *path);
 

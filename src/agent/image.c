@@ -190,7 +190,7 @@ static int publish(const char *tmp, int fd, const char *final)
     if (fd >= 0 && fsync(fd) < 0) return -errno;
     if (rename(tmp, final) < 0) {
         int e = errno;
-        if ((e == ENOTEMPTY || e == EEXIST) && exists(final)) return cn_image_rmtree(tmp);
+        if ((e == ENOTEMPTY || e == EEXIST) && exists(final)) return cn_rm_rf(tmp);
         return -e;
     }
     return 0;
@@ -277,7 +277,7 @@ static void clean_tmp(cn_image_store *s)
         if (cn_parse_int64(p, &pid) == 0 && pid > 0 && pid <= INT_MAX && (pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH))
             continue;
         _cleanup_free_ char *full = cn_asprintf("%s/%s", tdir, de->d_name);
-        cn_image_rmtree(full);
+        cn_rm_rf(full);
     }
     closedir(d);
 }
@@ -518,7 +518,7 @@ static int ensure_layer(cn_image_store *s, source *src, const char *digest, int6
     if ((rc = ensure_blob(s, src, digest, size, err)) < 0) goto done;
     rc = cn_image_unpack(blob, tmp, diff_id, NULL, err);
     if (rc == 0 && (rc = publish(tmp, -1, final)) < 0) rc = sys_err(err, -rc, "storing", final);
-    if (rc < 0) cn_image_rmtree(tmp);
+    if (rc < 0) cn_rm_rf(tmp);
 done:
     flight_end(s, key, rc, err);
     return rc;
@@ -1022,7 +1022,7 @@ static uint64_t sweep(cn_image_store *s, const char *sub, json_t *keep)
         if (json_object_get(keep, dg)) continue;
         _cleanup_free_ char *full = cn_asprintf("%s/%s", dpath, de->d_name);
         uint64_t b = cn_image_tree_bytes(full);
-        if (cn_image_rmtree(full) == 0) freed += b;
+        if (cn_rm_rf(full) == 0) freed += b;
     }
     closedir(d);
     return freed;

@@ -311,22 +311,6 @@ out:
     return rc;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-int cn_image_rmtree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) < 0) return errno == ENOENT ? 0 : -errno;
-    if (nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0) return -errno;
-    return 0;
-}
-
 /* nftw has no user pointer; the sum is per thread. */
 static _Thread_local uint64_t tree_sum;
 

@@ -321,20 +321,20 @@ static void test_unpack(void)
         CHECK(lgetxattr(p, "trusted.overlay.opaque", v, sizeof v) < 0);
         free(p);
     }
-    cn_image_rmtree(dest);
+    cn_rm_rf(dest);
     free(dest);
 
     /* Uncompressed layers too; a wrong diff id is refused. */
     dest = cn_asprintf("%s/u2", tmpdir);
     CHECK_INT(cn_image_unpack(plain, dest, diff, NULL, &e), 0);
-    cn_image_rmtree(dest);
+    cn_rm_rf(dest);
     CHECK_INT(cn_image_unpack(gz, dest, D1, NULL, &e), -EBADMSG);
     CHECK(e.message && strstr(e.message, "diff id mismatch"));
-    cn_image_rmtree(dest);
+    cn_rm_rf(dest);
     /* dest must be new: a half-unpacked leftover is never reused. */
     mkdir(dest, 0755);
     CHECK(cn_image_unpack(gz, dest, diff, NULL, &e) < 0);
-    cn_image_rmtree(dest);
+    cn_rm_rf(dest);
     free(dest);
     /* Not a tar at all. */
     dest = cn_asprintf("%s/u3", tmpdir);
@@ -343,7 +343,7 @@ static void test_unpack(void)
     fputs("this is not a tar archive, not even close; it is just some text", f);
     fclose(f);
     CHECK_INT(cn_image_unpack(junk, dest, NULL, NULL, &e), -EBADMSG);
-    cn_image_rmtree(dest);
+    cn_rm_rf(dest);
     free(dest);
     free(junk);
     cn_err_clear(&e);
@@ -383,7 +383,7 @@ static void test_hostile(void)
         CHECK_INT(rc, -EBADMSG);
         CHECK(e.message != NULL);
         cn_err_clear(&e);
-        cn_image_rmtree(dest);
+        cn_rm_rf(dest);
         free(tar);
         free(dest);
     }
@@ -829,6 +829,6 @@ int main(void)
     TEST_RUN(test_enospc);
     TEST_RUN(test_store);
     TEST_RUN(test_registry);
-    cn_image_rmtree(tmpdir);
+    cn_rm_rf(tmpdir);
     return TEST_DONE();
 }
