@@ -180,7 +180,9 @@ static char *termination_message(cn_kubelet *k, const kl_ctr *c)
 
 static void refresh(cn_kubelet *k, kl_ctr *c)
 {
-    if (!c->created) return;
+    /* An ended instance stays ended: no runtime read (nor termination
+     * message read) on every later sync. */
+    if (!c->created || (c->have_st && c->st.state == CN_CTR_EXITED)) return;
     cn_ctr_status st = { 0 };
     cn_err err = CN_ERR_INIT;
     char *id = cn_strdup(c->id);
