@@ -90,6 +90,9 @@ typedef struct cn_kubelet {
 /* podworker.c */
 void cn_kl_sync(cn_kubelet *k, const char *key);
 kl_pod *cn_kl_pod_new(cn_kubelet *k, const json_t *obj);
+/* An event about pod p (asynchronous, aggregated by the recorder). */
+void cn_kl_event(cn_kubelet *k, const kl_pod *p, const char *type, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 void cn_kl_pod_free(kl_pod *p);
 /* Rebuild a pod's container state from what the runtime has (adoption). */
 void cn_kl_adopt(cn_kubelet *k, kl_pod *p, const cn_ctr_status *all, size_t n);

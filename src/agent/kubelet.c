@@ -357,10 +357,7 @@ static void probe_one(cn_kubelet *k, cn_timer *t)
         } else {
             c->probe_fail[kind]++;
             c->probe_ok[kind] = 0;
-            json_t *ref = json_pack("{s:s,s:s,s:{s:s,s:s,s:s}}", "kind", "Pod", "apiVersion", "v1", "metadata",
-                                    "name", p->name, "namespace", p->ns, "uid", p->uid);
-            cn_recorder_event(k->rec, ref, "Warning", "Unhealthy", "%s", msg ? msg : "probe failed");
-            json_decref(ref);
+            cn_kl_event(k, p, "Warning", "Unhealthy", "%s", msg ? msg : "probe failed");
         }
         int64_t fail_th = probe_int(prc, "failureThreshold", 3), ok_th = probe_int(prc, "successThreshold", 1);
         if (kind == KL_STARTUP) {

@@ -104,9 +104,7 @@ kl_pod *cn_kl_pod_new(cn_kubelet *k, const json_t *obj)
 }
 
 /* Events need kind and apiVersion, which list items lack. */
-static void event(cn_kubelet *k, const kl_pod *p, const char *type, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static void event(cn_kubelet *k, const kl_pod *p, const char *type, const char *reason, const char *fmt, ...)
+void cn_kl_event(cn_kubelet *k, const kl_pod *p, const char *type, const char *reason, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -229,7 +227,7 @@ static void schedule_restart(cn_kubelet *k, kl_pod *p, kl_ctr *c)
         char *msg = cn_asprintf("back-off %llds restarting failed container=%s pod=%s_%s(%s)",
                                 (long long)(delay / 1000), c->name, p->name, p->ns, p->uid);
         set_waiting(c, "CrashLoopBackOff", msg);
-        event(k, p, "Warning", "BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)", c->name,
+        cn_kl_event(k, p, "Warning", "BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)", c->name,
               p->name, p->ns, p->uid);
         free(msg);
         cn_workqueue_add_after(k->q, p->key, delay);
@@ -317,21 +315,21 @@ static cn_image *get_image(cn_kubelet *k, kl_pod *p, kl_ctr *c, const json_t *sp
         if (if_missing && cn_image_get(k->images, ref, &img, &err) >= 0) {
             r = 0;
             pthread_mutex_lock(&k->mu);
-            event(k, p, "Normal", "Pulled", "Container image \"%s\" already present on machine", ref);
+            cn_kl_event(k, p, "Normal", "Pulled", "Container image \"%s\" already present on machine", ref);
             pthread_mutex_unlock(&k->mu);
         } else {
             cn_err_clear(&err);
             char **cfgs = NULL;
             size_t ncfg = pull_secrets(k, pod, &cfgs);
             pthread_mutex_lock(&k->mu);
-            event(k, p, "Normal", "Pulling", "Pulling image \"%s\"", ref);
+            cn_kl_event(k, p, "Normal", "Pulling", "Pulling image \"%s\"", ref);
             pthread_mutex_unlock(&k->mu);
             int64_t t0 = cn_now_ms();
             r = cn_image_pull(k->images, ref, (const char *const *)cfgs, ncfg, false, &img, &err);
             free_strv(cfgs, ncfg);
             pthread_mutex_lock(&k->mu);
             if (r >= 0)
-                event(k, p, "Normal", "Pulled", "Successfully pulled image \"%s\" in %.3fs", ref,
+                cn_kl_event(k, p, "Normal", "Pulled", "Successfully pulled image \"%s\" in %.3fs", ref,
                       (cn_now_ms() - t0) / 1000.0);
             pthread_mutex_unlock(&k->mu);
         }
@@ -342,12 +340,12 @@ static cn_image *get_image(cn_kubelet *k, kl_pod *p, kl_ctr *c, const json_t *sp
         bool never = !strcmp(policy, "Never");
         const char *msg = err.message ? err.message : "failed";
         set_waiting(c, never ? "ErrImageNeverPull" : "ErrImagePull", msg);
-        event(k, p, "Warning", "Failed", "%s", msg);
+        cn_kl_event(k, p, "Warning", "Failed", "%s", msg);
         if (!never) {
             c->pull_backoff_ms = c->pull_backoff_ms ? c->pull_backoff_ms * 2 : k->cfg.backoff_initial_ms;
             if (c->pull_backoff_ms > k->cfg.backoff_max_ms) c->pull_backoff_ms = k->cfg.backoff_max_ms;
             c->pull_retry_at_ms = cn_now_ms() + c->pull_backoff_ms;
-            event(k, p, "Normal", "BackOff", "Back-off pulling image \"%s\"", ref);
+            cn_kl_event(k, p, "Normal", "BackOff", "Back-off pulling image \"%s\"", ref);
         }
         cn_workqueue_add_after(k->q, p->key, never ? 10000 : c->pull_backoff_ms);
         img = NULL;
@@ -434,7 +432,7 @@ static void start_ctr(cn_kubelet *k, kl_pod *p, kl_ctr *c, const json_t *node)
         c->kill_pending = false;
         refresh(k, c);
         if (r < 0) {
-            event(k, p, "Warning", "Failed", "Error: %s", err.message ? err.message : "failed to start container");
+            cn_kl_event(k, p, "Warning", "Failed", "Error: %s", err.message ? err.message : "failed to start container");
             if (!c->have_st) {   /* the runtime kept no record: report the failure ourselves */
                 c->have_st = true;
                 c->st.state = CN_CTR_EXITED;
@@ -443,14 +441,14 @@ static void start_ctr(cn_kubelet *k, kl_pod *p, kl_ctr *c, const json_t *node)
                 c->st.message = cn_strdup(err.message);
             }
         } else {
-            event(k, p, "Normal", "Created", "Created container %s", c->name);
-            event(k, p, "Normal", "Started", "Started container %s", c->name);
+            cn_kl_event(k, p, "Normal", "Created", "Created container %s", c->name);
+            cn_kl_event(k, p, "Normal", "Started", "Started container %s", c->name);
             arm_probes(k, p, c, spec);
         }
     } else {
         pthread_mutex_lock(&k->mu);
         set_waiting(c, "CreateContainerConfigError", err.message);
-        event(k, p, "Warning", "Failed", "Error: %s", err.message ? err.message : "bad container config");
+        cn_kl_event(k, p, "Warning", "Failed", "Error: %s", err.message ? err.message : "bad container config");
         cn_workqueue_add_after(k->q, p->key, k->cfg.backoff_initial_ms);
     }
     cn_err_clear(&err);
@@ -484,7 +482,7 @@ static bool stop_ctr(cn_kubelet *k, kl_pod *p, kl_ctr *c, int64_t grace, const c
         c->stopping = true;
         c->stop_deadline_ms = now + grace;
         sig = grace > 0 ? SIGTERM : SIGKILL;
-        event(k, p, "Normal", "Killing", "%s", why);
+        cn_kl_event(k, p, "Normal", "Killing", "%s", why);
     } else if (now >= c->stop_deadline_ms) {
         sig = SIGKILL;
     }
@@ -594,7 +592,7 @@ static bool prepare(cn_kubelet *k, kl_pod *p, const json_t *node)
         free(hostname);
         free(uid);
         if (r < 0) {
-            event(k, p, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s",
+            cn_kl_event(k, p, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s",
                   err.message ? err.message : "failed");
             cn_err_clear(&err);
             free(netns);
@@ -619,7 +617,7 @@ static bool prepare(cn_kubelet *k, kl_pod *p, const json_t *node)
         free(dir);
         p->vols_at_ms = cn_now_ms();
         if (r < 0) {
-            event(k, p, "Warning", "FailedMount", "%s", err.message ? err.message : "volume setup failed");
+            cn_kl_event(k, p, "Warning", "FailedMount", "%s", err.message ? err.message : "volume setup failed");
             cn_err_clear(&err);
             if (!p->vols_ok) {
                 cn_workqueue_add_after(k->q, p->key, k->cfg.backoff_initial_ms);
@@ -754,7 +752,7 @@ static bool admit(cn_kubelet *k, kl_pod *p, const json_t *node)
         json_t *st = json_pack("{s:s,s:s,s:s}", "phase", "Failed", "reason", rs[i].reason, "message", msg);
         json_t *body = json_pack("{s:o}", "status", st);
         char *path = cn_client_path("", "v1", p->ns, "pods", p->name, "status");
-        event(k, p, "Warning", rs[i].reason, "%s", msg);
+        cn_kl_event(k, p, "Warning", rs[i].reason, "%s", msg);
         p->finished = true;
         pthread_mutex_unlock(&k->mu);
         cn_err err = CN_ERR_INIT;
