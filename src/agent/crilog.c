@@ -34,6 +34,8 @@ struct cn_crilog_reader {
     size_t out_off;
     int64_t skip_full;         /* --tail: whole entries still to skip */
     int64_t emitted;           /* bytes handed out (limitBytes) */
+    int64_t stop_at;           /* without follow: the file's size at open, -1 none */
+    int64_t pos;               /* bytes read from fd */
     bool done;
     bool mid_line;             /* the last entry was partial: no timestamp now */
 };
@@ -121,15 +123,21 @@ int cn_crilog_parse(const char *line, size_t len, cn_crilog_entry *out)
     return 0;
 }
 
-/* Whole (F) entries in the file, for --tail. */
-static int64_t count_full(int fd)
+/* Whole (F) entries in the first limit bytes of the file (-1: all of it),
+ * for --tail. The limit keeps lines written while counting out of the
+ * count, or a growing log would show one line too many. */
+static int64_t count_full(int fd, int64_t limit)
 {
     char *buf = cn_malloc(READ_BLOCK);
     cn_buf line;
     cn_buf_init(&line);
-    int64_t n = 0;
+    int64_t n = 0, seen = 0;
     ssize_t got;
-    while ((got = read(fd, buf, READ_BLOCK)) > 0) {
+    for (;;) {
+        size_t want = READ_BLOCK;
+        if (limit >= 0 && (int64_t)want > limit - seen) want = (size_t)(limit - seen);
+        if (want == 0 || (got = read(fd, buf, want)) <= 0) break;
+        seen += got;
         for (ssize_t i = 0; i < got; i++) {
             if (buf[i] != '\n') {
                 if (line.len < MAX_LINE) cn_buf_addc(&line, buf[i]);
@@ -165,11 +173,16 @@ static void emit_line(cn_crilog_reader *r, const char *line, size_t len)
     if (!e.partial) cn_buf_addc(&r->out, '\n');
 }
 
-/* Reads what the file has now; > 0 bytes read, 0 at its end, < 0 error. */
+/* Reads what the file has now; > 0 bytes read, 0 at its end, < 0 error.
+ * Without follow the end is where the file ended at open: a snapshot. */
 static ssize_t fill(cn_crilog_reader *r)
 {
+    size_t want = READ_BLOCK;
+    if (r->stop_at >= 0 && (int64_t)want > r->stop_at - r->pos) want = (size_t)(r->stop_at - r->pos);
+    if (want == 0) return 0;
     char *buf = cn_malloc(READ_BLOCK);
-    ssize_t got = read(r->fd, buf, READ_BLOCK);
+    ssize_t got = read(r->fd, buf, want);
+    if (got > 0) r->pos += got;
     for (ssize_t i = 0; i < got; i++) {
         if (buf[i] != '\n') {
             if (r->in.len < MAX_LINE) cn_buf_addc(&r->in, buf[i]);
@@ -213,8 +226,13 @@ int cn_crilog_open(const char *path, const cn_crilog_opts *opts, cn_crilog_reade
         cn_crilog_close(r);
         return rc;
     }
+    r->stop_at = -1;
+    if (!r->o.follow) {
+        struct stat st;
+        if (fstat(r->fd, &st) == 0) r->stop_at = st.st_size;
+    }
     if (r->o.tail_lines >= 0) {
-        int64_t total = count_full(r->fd);
+        int64_t total = count_full(r->fd, r->stop_at);
         r->skip_full = total > r->o.tail_lines ? total - r->o.tail_lines : 0;
     }
     if (r->o.follow) {
@@ -245,9 +263,11 @@ static void check_rotated(cn_crilog_reader *r)
         close(r->fd);
         r->fd = fd;
         r->ino = ino;
+        r->pos = 0;
         cn_buf_reset(&r->in);
     } else if (fstat(r->fd, &cur) == 0 && lseek(r->fd, 0, SEEK_CUR) > cur.st_size) {
         lseek(r->fd, 0, SEEK_SET);
+        r->pos = 0;
         cn_buf_reset(&r->in);
     }
 }

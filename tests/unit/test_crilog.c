@@ -108,6 +108,38 @@ static void test_read(void)
     CHECK_INT(cn_crilog_open("/nonexistent/log", &o, &r, NULL), -2);
 }
 
+/* Without follow a read is a snapshot of the file at open: a line the
+ * container writes meanwhile is neither counted for --tail nor shown
+ * (the e2e ticker once showed two lines for --tail=1 this way). */
+static void test_snapshot(void)
+{
+    write_file(path, "2024-01-01T00:00:01Z stdout F a\n2024-01-01T00:00:02Z stdout F b\n", "w");
+    cn_crilog_opts o = { .tail_lines = 1 };
+    cn_crilog_reader *r = NULL;
+    CHECK_INT(cn_crilog_open(path, &o, &r, NULL), 0);
+    write_file(path, "2024-01-01T00:00:03Z stdout F c\n", "a");
+    char buf[64];
+    CHECK_INT(cn_crilog_read(r, buf, sizeof buf, 100), 2);
+    CHECK(!memcmp(buf, "b\n", 2));
+    CHECK_INT(cn_crilog_read(r, buf, sizeof buf, 100), -1);
+    cn_crilog_close(r);
+    o.tail_lines = -1;
+    CHECK_INT(cn_crilog_open(path, &o, &r, NULL), 0);
+    write_file(path, "2024-01-01T00:00:04Z stdout F d\n", "a");
+    char *all = NULL;
+    size_t got = 0;
+    ssize_t n;
+    while ((n = cn_crilog_read(r, buf, sizeof buf, 100)) != -1) {
+        all = cn_realloc(all, got + (size_t)n + 1);
+        memcpy(all + got, buf, (size_t)n);
+        got += (size_t)n;
+    }
+    CHECK_INT((int)got, 6);
+    CHECK(all && !memcmp(all, "a\nb\nc\n", 6));
+    free(all);
+    cn_crilog_close(r);
+}
+
 static atomic_bool running;
 static bool is_running(void *ud)
 {
@@ -159,6 +191,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/0.log", dir);
     TEST_RUN(test_parse);
     TEST_RUN(test_read);
+    TEST_RUN(test_snapshot);
     TEST_RUN(test_follow);
     unlink(path);
     rmdir(dir);
