@@ -1,4 +1,5 @@
-/* podnet-internal: the rtnetlink calls podnet.c is built on (podnet_nl.c).
+/* podnet-internal: the rtnetlink calls podnet.c is built on: sockets,
+ * links and addresses from lib/netaddr.h, the rest here (podnet_nl.c).
  * Each works on one netlink socket, which is bound to the network
  * namespace it was opened in: a socket opened inside a pod's namespace
  * keeps talking to that namespace after the thread has left it. Addresses
@@ -8,20 +9,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "lib/netaddr.h"
 
 /* rtm_protocol of the routes to other nodes' blocks: how set_routes tells
  * its own routes from everyone else's (iproute2 shows "proto 77"). */
 #define CN_PODNET_RTPROT 77
 
-typedef struct cn_nl cn_nl;
-
-/* A socket in the calling thread's namespace (nsfd < 0) or in the
- * namespace nsfd refers to (entered and left by this thread). */
-int cn_nl_open(int nsfd, cn_nl **out);
-void cn_nl_close(cn_nl *c);
-
-/* Interface index of name; 0 when there is none. */
-int cn_nl_link_index(cn_nl *c, const char *name, unsigned *idx);
 /* A bridge with MAC address mac (NULL: the kernel's choice); 0 when it
  * exists already (then left as it is). */
 int cn_nl_bridge_add(cn_nl *c, const char *name, const unsigned char mac[6]);
@@ -35,15 +28,6 @@ int cn_nl_link_up(cn_nl *c, unsigned idx, unsigned master);
  * in on, so a pod reaches itself through an address translated on the
  * node (a Service's), as the kubelet's hairpin-veth mode. */
 int cn_nl_brport_hairpin(cn_nl *c, unsigned idx);
-
-typedef struct cn_nl_addr {
-    uint32_t ip;
-    int prefix;
-} cn_nl_addr;
-/* The IPv4 addresses of idx (at most max are stored; *n is how many). */
-int cn_nl_addr_list(cn_nl *c, unsigned idx, cn_nl_addr *out, size_t max, size_t *n);
-int cn_nl_addr_add(cn_nl *c, unsigned idx, uint32_t ip, int prefix);
-int cn_nl_addr_del(cn_nl *c, unsigned idx, uint32_t ip, int prefix);
 
 typedef struct cn_nl_route {
     uint32_t dst;

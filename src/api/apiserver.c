@@ -554,5 +554,5 @@ const char *cn_apiserver_kubeconfig(const cn_apiserver *s) { return s->kubeconfi
 
 cn_leader *cn_apiserver_elector(cn_apiserver *s, cn_role role)
 {
-    return role == CN_ROLE_SCHEDULER ? s->elect_sched : s->elect_cm;
+    return role == CN_ROLE_SCHEDULER ? s->elect_sched : role == CN_ROLE_VIP ? s->elect_vip : s->elect_cm;
 }

@@ -38,6 +38,9 @@ typedef struct cn_apiserver_config {
     /* DefaultTolerationSeconds admission, in seconds: 0 = 300 (upstream's
      * default); -1 asks for 0 s (evict at once). */
     int64_t default_not_ready_toleration_s, default_unreachable_toleration_s;
+    /* Also elect the holder of the control-plane endpoint IP
+     * (kube-system/cairn-vip, CN_ROLE_VIP; `cairn server --vip`). */
+    bool elect_vip;
 } cn_apiserver_config;
 
 int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_err *err);
@@ -45,8 +48,9 @@ void cn_apiserver_stop(cn_apiserver *s);
 int cn_apiserver_port(const cn_apiserver *s);
 /* The elector of one singleton role: a loop acts only while
  * cn_leader_is_leader() says so (issue 5's scheduler gates on
- * CN_ROLE_SCHEDULER). Owned by s; valid until cn_apiserver_stop. */
-typedef enum cn_role { CN_ROLE_CONTROLLER_MANAGER, CN_ROLE_SCHEDULER } cn_role;
+ * CN_ROLE_SCHEDULER). Owned by s; valid until cn_apiserver_stop.
+ * CN_ROLE_VIP is NULL unless the config asked for elect_vip. */
+typedef enum cn_role { CN_ROLE_CONTROLLER_MANAGER, CN_ROLE_SCHEDULER, CN_ROLE_VIP } cn_role;
 cn_leader *cn_apiserver_elector(cn_apiserver *s, cn_role role);
 /* The request handler (a cn_http_handler, ud = the server): what the
  * HTTPS listener calls, and what in-process clients (cn_client_new_local:

@@ -480,7 +480,11 @@ int cn_ctl_start(cn_apiserver *s, const cn_apiserver_config *cfg, cn_err *err)
     r = elect(s, cfg, "cairn-controller-manager", cm_leader_changed, &s->elect_cm, err);
     if (r < 0) return r;
     /* No scheduler yet (issue 5): the lease is held so it can gate on it. */
-    return elect(s, cfg, "cairn-scheduler", NULL, &s->elect_sched, err);
+    r = elect(s, cfg, "cairn-scheduler", NULL, &s->elect_sched, err);
+    /* The endpoint IP has a lease of its own: which server holds it must
+     * not depend on which one runs the controllers. */
+    if (r == 0 && cfg->elect_vip) r = elect(s, cfg, "cairn-vip", NULL, &s->elect_vip, err);
+    return r;
 }
 
 void cn_ctl_stop(cn_apiserver *s)
@@ -497,7 +501,8 @@ void cn_ctl_stop(cn_apiserver *s)
     /* Loops have stopped acting: hand the leases over at once. */
     cn_leader_stop(s->elect_cm, true);
     cn_leader_stop(s->elect_sched, true);
-    s->elect_cm = s->elect_sched = NULL;
+    cn_leader_stop(s->elect_vip, true);
+    s->elect_cm = s->elect_sched = s->elect_vip = NULL;
     free(s->identity);
     s->identity = NULL;
 }

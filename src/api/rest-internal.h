@@ -55,6 +55,7 @@ struct cn_apiserver {
     char *identity;                 /* holderIdentity "<hostname>_<uuid>" */
     cn_leader *elect_cm;            /* kube-system/cairn-controller-manager */
     cn_leader *elect_sched;         /* kube-system/cairn-scheduler */
+    cn_leader *elect_vip;           /* kube-system/cairn-vip, or NULL (no --vip) */
     int64_t sync_rev;               /* revision the bootstrap's CRD list started from */
     struct cn_ctl_watch *ctl_watches;
 };

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "client/client.h"
 #include "ctrl/ctrl.h"
+#include "ctrl/vip.h"
 #include "sched/sched.h"
 #include "lib/cidr.h"
 #include "lib/log.h"
@@ -69,6 +70,12 @@ static void usage(FILE *f)
         "  --default-unreachable-toleration-seconds N   not-ready / unreachable NoExecute taints for\n"
         "                          N seconds (default 300): evicted that long after their node fails\n"
         "  --disable-scheduler     do not run the scheduler in this server (docs/scheduler.md)\n"
+        "  --vip IP[/PREFIX]       the control-plane endpoint: while this server holds the lease\n"
+        "                          kube-system/cairn-vip it puts IP/PREFIX (default /32) on\n"
+        "                          --vip-interface and announces it by gratuitous ARP; it moves to\n"
+        "                          another server when this one dies (docs/ha.md). IP is added to\n"
+        "                          the serving certificate's names\n"
+        "  --vip-interface IF      interface for --vip (default eth0)\n"
         "  --no-fsync              do not fsync commits (tests and benchmarks only: loses data on power loss)\n"
         "  --join URL              take the cluster CA and service-account key from the server at\n"
         "                          https://HOST:PORT (needs --token or --token-file: its DATA-DIR/token)\n"
@@ -111,11 +118,17 @@ static int parse_duration_ms(const char *s, int64_t *out)
     return 0;
 }
 
+static bool vip_is_leader(void *ud)
+{
+    return cn_leader_is_leader(ud);
+}
+
 int cn_cmd_server(int argc, char **argv)
 {
     enum { O_DATA = 1, O_LISTEN, O_SAN, O_TOKENS, O_ADV, O_MAXC, O_IDLE, O_LOG, O_NOFSYNC, O_HIST, O_COMPACT, O_SVC,
            O_JOIN, O_TOKEN, O_TOKEN_FILE, O_DS, O_DS_PREFIX, O_DS_CA, O_DS_CERT, O_DS_KEY,
-           O_LE_LEASE, O_LE_RENEW, O_LE_RETRY, O_NODE_GRACE, O_CLUSTER_CIDR, O_NODE_MASK, O_TOL_NOT_READY, O_TOL_UNREACHABLE, O_NOSCHED };
+           O_LE_LEASE, O_LE_RENEW, O_LE_RETRY, O_NODE_GRACE, O_CLUSTER_CIDR, O_NODE_MASK, O_TOL_NOT_READY, O_TOL_UNREACHABLE, O_NOSCHED,
+           O_VIP, O_VIP_IF };
     static const struct option opts[] = {
         { "data-dir", required_argument, NULL, O_DATA },
         { "listen", required_argument, NULL, O_LISTEN },
@@ -146,13 +159,17 @@ int cn_cmd_server(int argc, char **argv)
         { "default-not-ready-toleration-seconds", required_argument, NULL, O_TOL_NOT_READY },
         { "default-unreachable-toleration-seconds", required_argument, NULL, O_TOL_UNREACHABLE },
         { "disable-scheduler", no_argument, NULL, O_NOSCHED },
+        { "vip", required_argument, NULL, O_VIP },
+        { "vip-interface", required_argument, NULL, O_VIP_IF },
         { "help", no_argument, NULL, 'h' },
         { 0 },
     };
     cn_apiserver_config cfg = { .data_dir = DEFAULT_DATA_DIR, .listen = DEFAULT_LISTEN };
     cn_ctrl_config ctrl_cfg = { 0 };
     bool no_sched = false;
-    const char *sans[64];
+    const char *vip = NULL, *vip_if = "eth0";
+    char vip_san[CN_IP4_STRLEN];
+    const char *sans[65];
     const char *token_file = NULL;
     _cleanup_free_ char *token_text = NULL;
     int c;
@@ -194,6 +211,24 @@ int cn_cmd_server(int argc, char **argv)
             break;
         case O_NOFSYNC: cfg.no_fsync = true; break;
         case O_NOSCHED: no_sched = true; break;
+        case O_VIP: {
+            uint32_t ip;
+            int plen;
+            if (cn_vip_parse(optarg, &ip, &plen) < 0) {
+                fprintf(stderr, "cairn server: --vip: want an IPv4 address like 10.1.2.100/24, got \"%s\"\n", optarg);
+                return 2;
+            }
+            cn_ip4_str(ip, vip_san);
+            vip = optarg;
+            break;
+        }
+        case O_VIP_IF:
+            if (!*optarg || strlen(optarg) >= 16) {
+                fprintf(stderr, "cairn server: --vip-interface: want an interface name, got \"%s\"\n", optarg);
+                return 2;
+            }
+            vip_if = optarg;
+            break;
         case O_SVC: cfg.service_cidr = optarg; break;
         case O_DS: cfg.datastore_endpoint = optarg; break;
         case O_DS_PREFIX: cfg.etcd_prefix = optarg; break;
@@ -279,6 +314,12 @@ int cn_cmd_server(int argc, char **argv)
     if (optind < argc) {
         fprintf(stderr, "cairn server: unexpected argument \"%s\"\n", argv[optind]);
         return 2;
+    }
+    /* Clients reach the servers through the endpoint: every server's
+     * certificate must name it. */
+    if (vip) {
+        sans[cfg.ntls_sans++] = vip_san;
+        cfg.elect_vip = true;
     }
     cfg.tls_sans = sans;
     int64_t lease = cfg.leader_lease_ms ? cfg.leader_lease_ms : CN_LEADER_LEASE_MS;
@@ -370,8 +411,19 @@ int cn_cmd_server(int argc, char **argv)
     }
     cn_err_clear(&err);
 
+    /* The endpoint holder follows its own lease. */
+    cn_vip *vip_holder = NULL;
+    if (vip) {
+        cn_vip_config vc = { .address = vip, .ifname = vip_if, .is_leader = vip_is_leader,
+                             .ud = cn_apiserver_elector(srv, CN_ROLE_VIP) };
+        if (cn_vip_start(&vc, &vip_holder, &err) < 0) cn_warn("vip: %s", err.message);
+    }
+    cn_err_clear(&err);
+
     while (!stop_signal) pause();
     cn_info("signal %d: shutting down", (int)stop_signal);
+    /* Off the interface before cn_apiserver_stop releases the lease. */
+    cn_vip_stop(vip_holder);
     cn_sched_stop(sched);
     cn_client_free(sched_client);
     cn_ctrl_manager_stop(ctrl);
