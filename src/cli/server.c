@@ -320,6 +320,13 @@ int cn_cmd_server(int argc, char **argv)
     if (vip) {
         sans[cfg.ntls_sans++] = vip_san;
         cfg.elect_vip = true;
+        /* The VIP is only useful if the listener accepts on it. */
+        const char *colon = strrchr(cfg.listen, ':');
+        size_t hl = colon ? (size_t)(colon - cfg.listen) : strlen(cfg.listen);
+        if (!(hl == 0 || (hl == 7 && !strncmp(cfg.listen, "0.0.0.0", 7)) ||
+              (hl == strlen(vip_san) && !strncmp(cfg.listen, vip_san, hl))))
+            fprintf(stderr, "cairn server: warning: --listen %s does not accept connections on the VIP %s"
+                            " (listen on 0.0.0.0:PORT)\n", cfg.listen, vip_san);
     }
     cfg.tls_sans = sans;
     int64_t lease = cfg.leader_lease_ms ? cfg.leader_lease_ms : CN_LEADER_LEASE_MS;
