@@ -274,10 +274,392 @@ static void test_ips_never_twice(void)
     fx_release(&x);
 }
 
+
+/* Admission must refuse with exactly this code and message. */
+#define CHECK_REFUSED(expr, err, want_code, msg) do { int _rc = (expr); CHECK(_rc < 0); \
+    CHECK_INT((err)->code, want_code); \
+    CHECK_STR((err)->message, msg); cn_err_clear(err); } while (0)
+
+static void set_path(json_t *o, const char *a, const char *b, json_t *v)
+{
+    json_t *x = json_object_get(o, a);
+    if (!x) json_object_set_new(o, a, x = json_object());
+    if (b) json_object_set_new(x, b, v);
+    else json_object_set_new(o, a, v);
+}
+
+static json_t *pool0(json_t *c) { return json_array_get(json_object_get(json_object_get(c, "spec"), "nodePools"), 0); }
+
+static void test_admit_host(void)
+{
+    fx x;
+    fx_init(&x, 15);
+    cn_err err = CN_ERR_INIT;
+    json_t *h = host("h16", 8, "32Gi", NULL);
+    CHECK_OK(cn_fleet_admit_host(fx_fleet(&x), h, NULL, &err), &err);
+    json_array_append(x.hosts, h);
+    json_t *h17 = host("h17", 8, "32Gi", NULL);
+    CHECK_REFUSED(cn_fleet_admit_host(fx_fleet(&x), h17, NULL, &err), &err, 409,
+                  "the fleet has 16 hosts, the most it may have: host \"h17\" cannot join (remove a host first)");
+    /* An update of one of the 16 is fine. */
+    CHECK_OK(cn_fleet_admit_host(x.f, h, h, &err), &err);
+    json_decref(h);
+    json_decref(h17);
+    h = host("Bad_Name", 8, "32Gi", NULL);
+    CHECK_REFUSED(cn_fleet_admit_host(x.f, h, NULL, &err), &err, 422,
+                  "metadata.name: \"Bad_Name\": a host name must be a lowercase DNS label of 1 to 63 characters "
+                  "(a-z, 0-9, '-'; starting and ending with a letter or digit)");
+    json_decref(h);
+    h = host("hx", 0, "32Gi", NULL);
+    CHECK_REFUSED(cn_fleet_admit_host(x.f, h, NULL, &err), &err, 422,
+                  "spec.capacity.cpu: must be a whole number of vCPUs, at least 1");
+    json_decref(h);
+    h = host("hx", 8, "lots", NULL);
+    CHECK_REFUSED(cn_fleet_admit_host(x.f, h, NULL, &err), &err, 422,
+                  "spec.capacity.memory: must be a quantity like 128Gi");
+    json_decref(h);
+    h = parse("{\"metadata\":{\"name\":\"hx\"},\"spec\":{}}");
+    CHECK_REFUSED(cn_fleet_admit_host(x.f, h, NULL, &err), &err, 422, "spec.capacity: is required (cpu, memory)");
+    json_decref(h);
+    h = parse("{\"metadata\":{\"name\":\"hx\"},\"spec\":{\"capacity\":{\"cpu\":\"8\",\"memory\":\"1Gi\"}}}");
+    CHECK_REFUSED(cn_fleet_admit_host(x.f, h, NULL, &err), &err, 422,
+                  "spec.capacity.cpu: must be a whole number of vCPUs, at least 1");
+    json_decref(h);
+    h = parse("[1]");
+    CHECK_REFUSED(cn_fleet_admit_host(x.f, h, NULL, &err), &err, 422, "object: must be a JSON object");
+    json_decref(h);
+    fx_release(&x);
+}
+
+static json_t *lnet_spec(json_t *l) { return json_object_get(l, "spec"); }
+
+static void test_admit_lnet(void)
+{
+    fx x;
+    fx_init(&x, 1);
+    cn_err err = CN_ERR_INIT;
+    json_t *l = lnet("lnet2", "10.221.0.0/24", "10.221.0.1", "10.221.0.10", "10.221.0.20");
+    cn_fleet_default_lnet(l);
+    CHECK_OK(cn_fleet_admit_lnet(fx_fleet(&x), l, NULL, &err), &err);
+    json_object_set_new(lnet_spec(l), "ipAllocationMethod", json_string("Dynamic"));
+    CHECK_REFUSED(cn_fleet_admit_lnet(x.f, l, NULL, &err), &err, 422,
+                  "spec.ipAllocationMethod: \"Dynamic\": AKS Arc supports Static only");
+    json_object_set_new(lnet_spec(l), "ipAllocationMethod", json_string("Static"));
+    json_object_del(lnet_spec(l), "dnsServers");
+    CHECK_REFUSED(cn_fleet_admit_lnet(x.f, l, NULL, &err), &err, 422,
+                  "spec.dnsServers: at least one DNS server is required (AKS Arc needs them)");
+    json_object_set_new(lnet_spec(l), "dnsServers", json_pack("[s]", "10.221.0.1"));
+    json_object_del(lnet_spec(l), "vmSwitchName");
+    CHECK_REFUSED(cn_fleet_admit_lnet(x.f, l, NULL, &err), &err, 422,
+                  "spec.vmSwitchName: is required (the switch VM NICs join on every host)");
+    json_object_set_new(lnet_spec(l), "vmSwitchName", json_string("vmswitch"));
+    json_t *pools = json_deep_copy(json_object_get(lnet_spec(l), "ipPools"));
+    json_object_set_new(lnet_spec(l), "ipPools", json_array());
+    CHECK_REFUSED(cn_fleet_admit_lnet(x.f, l, NULL, &err), &err, 422,
+                  "spec.ipPools: at least one static IP pool is required");
+    json_object_set_new(lnet_spec(l), "ipPools", pools);
+    json_object_set_new(lnet_spec(l), "gateway", json_string("10.221.0.15"));
+    CHECK_REFUSED(cn_fleet_admit_lnet(x.f, l, NULL, &err), &err, 422,
+                  "logical network \"lnet2\": the gateway 10.221.0.15 is inside IP pool 10.221.0.10-10.221.0.20");
+    json_object_set_new(lnet_spec(l), "gateway", json_string("10.221.0.1"));
+    json_object_set_new(lnet_spec(l), "vlan", json_string("ten"));
+    CHECK_REFUSED(cn_fleet_admit_lnet(x.f, l, NULL, &err), &err, 422,
+                  "spec.vlan: must be a VLAN id from 0 (none) to 4094");
+    json_decref(l);
+    /* Pools may not overlap another network's on the same VLAN. */
+    l = lnet("lnet2", "10.220.0.0/16", "10.220.9.1", "10.220.0.150", "10.220.0.160");
+    CHECK_REFUSED(cn_fleet_admit_lnet(x.f, l, NULL, &err), &err, 409,
+                  "logical network \"lnet2\": IP pool vms (10.220.0.150-10.220.0.160) overlaps pool vms "
+                  "(10.220.0.100-10.220.0.199) of logical network \"lnet1\" on VLAN 0");
+    json_object_set_new(lnet_spec(l), "vlan", json_integer(20));
+    CHECK_OK(cn_fleet_admit_lnet(x.f, l, NULL, &err), &err);
+    json_decref(l);
+    /* In use: only appended pools. */
+    json_array_append_new(x.clusters, cluster("c1", "lnet1", 1, 1));
+    json_t *old = json_deep_copy(json_array_get(x.lnets, 0));
+    cn_fleet_default_lnet(old);
+    l = json_deep_copy(old);
+    json_array_append_new(json_object_get(lnet_spec(l), "ipPools"),
+                          json_pack("{s:s, s:s, s:s}", "name", "more", "start", "10.220.0.200", "end", "10.220.0.210"));
+    CHECK_OK(cn_fleet_admit_lnet(fx_fleet(&x), l, old, &err), &err);
+    json_object_set_new(lnet_spec(l), "gateway", json_string("10.220.0.2"));
+    CHECK_REFUSED(cn_fleet_admit_lnet(x.f, l, old, &err), &err, 409,
+                  "logical network \"lnet1\" is used by cluster \"c1\": while clusters use it, only new IP pools may "
+                  "be appended to it");
+    /* Metadata only: fine. */
+    json_decref(l);
+    l = json_deep_copy(old);
+    set_path(l, "metadata", "labels", json_pack("{s:s}", "a", "b"));
+    CHECK_OK(cn_fleet_admit_lnet(x.f, l, old, &err), &err);
+    json_decref(l);
+    json_decref(old);
+    CHECK_REFUSED(cn_fleet_admit_delete(x.f, "LogicalNetwork", "lnet1", &err), &err, 409,
+                  "logical network \"lnet1\" is used by cluster \"c1\": delete the cluster first");
+    CHECK_OK(cn_fleet_admit_delete(x.f, "LogicalNetwork", "lnet9", &err), &err);
+    fx_release(&x);
+}
+
+static void test_delete_host(void)
+{
+    fx x;
+    fx_init(&x, 2);
+    cn_err err = CN_ERR_INIT;
+    json_array_append_new(x.clusters, cluster("c1", "lnet1", 1, 1));
+    realise(&x, "c1");
+    CHECK_REFUSED(cn_fleet_admit_delete(x.f, "Host", "h1", &err), &err, 409,
+                  "host \"h1\" still has 1 VM placed on it (c1-cp-0): move them away first (set spec.maintenance: "
+                  "true to drain it)");
+    json_array_append_new(x.hosts, host("h3", 8, "32Gi", NULL));
+    CHECK_OK(cn_fleet_admit_delete(fx_fleet(&x), "Host", "h3", &err), &err);
+    CHECK_OK(cn_fleet_admit_delete(x.f, "Cluster", "c1", &err), &err);
+    fx_release(&x);
+}
+
+static void test_admit_cluster_fields(void)
+{
+    fx x;
+    fx_init(&x, 3);
+    cn_err err = CN_ERR_INIT;
+    cn_fleet *f = fx_fleet(&x);
+    json_t *c = cluster("c1", "lnet1", 1, 1);
+    json_array_append_new(json_object_get(json_object_get(c, "spec"), "nodePools"),
+                          json_pack("{s:s, s:s}", "name", "np2", "count", "three"));
+    CHECK_REFUSED(cn_fleet_admit_cluster(f, c, NULL, &err), &err, 422,
+                  "spec.nodePools[1].count: must be an integer between 1 and 64");
+    json_object_set_new(json_array_get(json_object_get(json_object_get(c, "spec"), "nodePools"), 1), "count",
+                        json_integer(65));
+    CHECK_REFUSED(cn_fleet_admit_cluster(f, c, NULL, &err), &err, 422,
+                  "spec.nodePools[1].count: must be an integer between 1 and 64");
+    json_decref(c);
+    c = cluster("C1", "lnet1", 1, 1);
+    CHECK_REFUSED(cn_fleet_admit_cluster(f, c, NULL, &err), &err, 422,
+                  "metadata.name: \"C1\": a cluster name must be a lowercase DNS label of 1 to 40 characters (a-z, "
+                  "0-9, '-'; starting and ending with a letter or digit) (its VM names append -cp-N and -<pool>-N)");
+    json_decref(c);
+    c = cluster("a-very-long-cluster-name-of-41-characters", "lnet1", 1, 1);
+    CHECK(cn_fleet_admit_cluster(f, c, NULL, &err) == -EINVAL);
+    CHECK(strstr(err.message, "1 to 40 characters") != NULL);
+    cn_err_clear(&err);
+    json_decref(c);
+    c = cluster("c1", "lnet9", 1, 1);
+    CHECK_REFUSED(cn_fleet_admit_cluster(f, c, NULL, &err), &err, 422,
+                  "spec.logicalNetwork: logical network \"lnet9\" does not exist");
+    json_decref(c);
+    c = cluster("c1", "lnet1", 2, 1);
+    CHECK_REFUSED(cn_fleet_admit_cluster(f, c, NULL, &err), &err, 422, "spec.controlPlane.count: must be 1, 3 or 5");
+    json_decref(c);
+    c = cluster("c1", "lnet1", 1, 1);
+    set_path(c, "spec", "kubernetesVersion", json_string("1.29.0"));
+    CHECK_REFUSED(cn_fleet_admit_cluster(f, c, NULL, &err), &err, 422,
+                  "spec.kubernetesVersion: \"1.29.0\" is not supported (supported: 1.30.8, 1.30.9, 1.31.4, "
+                  "1.31.5, 1.32.0)");
+    set_path(c, "spec", "kubernetesVersion", json_string("1.30.9"));
+    json_object_set_new(pool0(c), "osType", json_string("Windows"));
+    CHECK_REFUSED(cn_fleet_admit_cluster(f, c, NULL, &err), &err, 422,
+                  "spec: nodePools[0]: pool \"np1\": Windows node pools are not supported here (cairn runs Linux "
+                  "nodes only)");
+    json_object_set_new(pool0(c), "osType", json_string("Linux"));
+    set_path(c, "spec", "logicalNetwork", json_integer(3));
+    CHECK_REFUSED(cn_fleet_admit_cluster(f, c, NULL, &err), &err, 422, "spec.logicalNetwork: must be a string");
+    set_path(c, "spec", "logicalNetwork", json_string("lnet1"));
+    set_path(c, "spec", "networking", json_string("none"));
+    CHECK_REFUSED(cn_fleet_admit_cluster(f, c, NULL, &err), &err, 422, "spec.networking: must be an object");
+    json_object_del(json_object_get(c, "spec"), "networking");
+    set_path(c, "spec", "nodePools", json_object());
+    CHECK_REFUSED(cn_fleet_admit_cluster(f, c, NULL, &err), &err, 422,
+                  "spec.nodePools: must be a list of 1 to 16 node pools");
+    json_object_set_new(c, "spec", json_string("x"));
+    CHECK_REFUSED(cn_fleet_admit_cluster(f, c, NULL, &err), &err, 422, "spec: must be an object");
+    json_decref(c);
+    fx_release(&x);
+}
+
+/* The acceptance's four refusals, with their exact messages. */
+static void test_acceptance_refusals(void)
+{
+    fx x;
+    fx_init(&x, 16);
+    cn_err err = CN_ERR_INIT;
+    /* 33rd cluster: 32 admitted (not yet realised) on a /16. */
+    json_array_clear(x.lnets);
+    json_array_append_new(x.lnets, lnet("lnet1", "10.220.0.0/16", "10.220.0.1", "10.220.1.0", "10.220.3.255"));
+    for (int i = 0; i < 32; i++) {
+        char n[16];
+        snprintf(n, sizeof n, "c%d", i + 1);
+        json_t *c = cluster(n, "lnet1", 1, 1);
+        if (i % 8 == 0) CHECK_OK(cn_fleet_admit_cluster(fx_fleet(&x), c, NULL, &err), &err);
+        json_array_append_new(x.clusters, c);
+    }
+    json_t *c = cluster("c33", "lnet1", 1, 1);
+    CHECK_REFUSED(cn_fleet_admit_cluster(fx_fleet(&x), c, NULL, &err), &err, 409,
+                  "the fleet already has 32 clusters; at most 32 are supported");
+    json_decref(c);
+    fx_release(&x);
+
+    /* Exhausted pool: 10 IPs; c1 (1+3) takes 6 with surge and endpoint. */
+    fx_init(&x, 3);
+    json_array_clear(x.lnets);
+    json_array_append_new(x.lnets, lnet("lnet1", "10.220.0.0/24", "10.220.0.1", "10.220.0.100", "10.220.0.109"));
+    json_array_append_new(x.clusters, cluster("c1", "lnet1", 1, 3));
+    c = cluster("c2", "lnet1", 1, 2);
+    CHECK_REFUSED(cn_fleet_admit_cluster(fx_fleet(&x), c, NULL, &err), &err, 409,
+                  "logical network \"lnet1\": cluster \"c2\" needs 5 IPs (3 node VMs, 1 upgrade surge, 1 control-plane "
+                  "endpoint) and only 4 are free in its pool vms (10.220.0.100-10.220.0.109) (1 short)");
+    /* With its endpoint given outside the pools it needs one fewer. */
+    set_path(c, "spec", "controlPlane", json_pack("{s:i, s:s}", "count", 1, "endpoint", "10.220.0.50"));
+    CHECK_OK(cn_fleet_admit_cluster(x.f, c, NULL, &err), &err);
+    /* The same counted once realised: c1's VMs hold their IPs. */
+    realise(&x, "c1");
+    CHECK_OK(cn_fleet_admit_cluster(x.f, c, NULL, &err), &err);
+    json_object_set_new(pool0(c), "count", json_integer(3));
+    CHECK_REFUSED(cn_fleet_admit_cluster(x.f, c, NULL, &err), &err, 409,
+                  "logical network \"lnet1\": cluster \"c2\" needs 5 IPs (4 node VMs, 1 upgrade surge) and only 4 "
+                  "are free in its pool vms (10.220.0.100-10.220.0.109) (1 short)");
+    json_decref(c);
+
+    /* Overlapping CIDRs: both named, and what they belong to. */
+    c = cluster("c3", "lnet1", 1, 1);
+    set_path(c, "spec", "networking", json_pack("{s:s, s:s}", "podCidr", "10.220.0.0/16", "serviceCidr",
+                                                "10.96.0.0/12"));
+    CHECK_REFUSED(cn_fleet_admit_cluster(x.f, c, NULL, &err), &err, 422,
+                  "cluster \"c3\": pod CIDR 10.220.0.0/16 overlaps the address prefix 10.220.0.0/24 of logical "
+                  "network \"lnet1\"");
+    set_path(c, "spec", "networking", json_pack("{s:s, s:s}", "podCidr", "10.100.0.0/16", "serviceCidr",
+                                                "10.96.0.0/12"));
+    CHECK_REFUSED(cn_fleet_admit_cluster(x.f, c, NULL, &err), &err, 422,
+                  "cluster \"c3\": pod CIDR 10.100.0.0/16 overlaps service CIDR 10.96.0.0/12");
+    json_decref(c);
+    /* The default service CIDR 10.96.0.0/12 spans 10.96-10.111: a node
+     * network in it is refused until the service CIDR moves. */
+    json_array_append_new(x.lnets, lnet("lnet2", "10.99.0.0/24", "10.99.0.1", "10.99.0.100", "10.99.0.199"));
+    c = cluster("c4", "lnet2", 1, 1);
+    CHECK_REFUSED(cn_fleet_admit_cluster(fx_fleet(&x), c, NULL, &err), &err, 422,
+                  "cluster \"c4\": service CIDR 10.96.0.0/12 overlaps the address prefix 10.99.0.0/24 of logical "
+                  "network \"lnet2\"");
+    set_path(c, "spec", "networking", json_pack("{s:s}", "serviceCidr", "10.112.0.0/12"));
+    CHECK_OK(cn_fleet_admit_cluster(x.f, c, NULL, &err), &err);
+    json_decref(c);
+    fx_release(&x);
+
+    /* Capacity beyond the 15 % reserve: 3 x 64 vCPU keep 54 each, 108
+     * with one lost; 1 + 27 A4 VMs need 112. */
+    fx_init(&x, 3);
+    c = cluster("c1", "lnet1", 1, 27);
+    CHECK_REFUSED(cn_fleet_admit_cluster(fx_fleet(&x), c, NULL, &err), &err, 409,
+                  "not enough capacity: the fleet's VMs need 112 vCPU, and only 108 remain with 15 % held back and "
+                  "host \"h1\" lost (4 short)");
+    json_object_set_new(pool0(c), "count", json_integer(26));
+    CHECK_OK(cn_fleet_admit_cluster(x.f, c, NULL, &err), &err);
+    json_array_append(x.clusters, c);
+    json_decref(c);
+    /* A second cluster sees the first's demand before it has any VM. */
+    c = cluster("c2", "lnet1", 1, 1);
+    CHECK_REFUSED(cn_fleet_admit_cluster(fx_fleet(&x), c, NULL, &err), &err, 409,
+                  "not enough capacity: the fleet's VMs need 116 vCPU, and only 108 remain with 15 % held back and "
+                  "host \"h1\" lost (8 short)");
+    json_decref(c);
+    fx_release(&x);
+}
+
+static void test_admit_update(void)
+{
+    fx x;
+    fx_init(&x, 3);
+    cn_err err = CN_ERR_INIT;
+    json_t *c = cluster("c1", "lnet1", 1, 1);
+    set_path(c, "spec", "kubernetesVersion", json_string("1.30.8"));
+    json_array_append(x.clusters, c);
+    realise(&x, "c1");
+    json_t *old = json_deep_copy(find_named(x.clusters, "c1"));
+    json_decref(c);
+    c = json_deep_copy(old);
+    /* Metadata or status only: no checks at all. */
+    set_path(c, "metadata", "labels", json_pack("{s:s}", "x", "y"));
+    set_path(c, "status", "provisioningState", json_string("Upgrading"));
+    CHECK_OK(cn_fleet_admit_cluster(x.f, c, old, &err), &err);
+    /* Upgrades: one minor up, never down, only known versions. */
+    set_path(c, "spec", "kubernetesVersion", json_string("1.31.5"));
+    CHECK_OK(cn_fleet_admit_cluster(x.f, c, old, &err), &err);
+    set_path(c, "spec", "kubernetesVersion", json_string("1.30.9"));
+    CHECK_OK(cn_fleet_admit_cluster(x.f, c, old, &err), &err);
+    set_path(c, "spec", "kubernetesVersion", json_string("1.32.0"));
+    CHECK_REFUSED(cn_fleet_admit_cluster(x.f, c, old, &err), &err, 422,
+                  "spec.kubernetesVersion: 1.30.8 -> 1.32.0: upgrades go one minor version at a time (upgrade to "
+                  "1.31.x first)");
+    json_t *old2 = json_deep_copy(old);
+    set_path(old2, "spec", "kubernetesVersion", json_string("1.31.4"));
+    set_path(c, "spec", "kubernetesVersion", json_string("1.30.9"));
+    CHECK_REFUSED(cn_fleet_admit_cluster(x.f, c, old2, &err), &err, 422,
+                  "spec.kubernetesVersion: 1.31.4 -> 1.30.9: Kubernetes versions are never downgraded");
+    set_path(c, "spec", "kubernetesVersion", json_string("1.31.9"));
+    CHECK(cn_fleet_admit_cluster(x.f, c, old2, &err) == -EINVAL);
+    CHECK(strstr(err.message, "\"1.31.9\" is not supported (supported: 1.30.8,") != NULL);
+    cn_err_clear(&err);
+    json_decref(old2);
+    set_path(c, "spec", "kubernetesVersion", json_string("1.30.8"));
+    /* One operation at a time. */
+    old2 = json_deep_copy(old);
+    set_path(old2, "status", "provisioningState", json_string("Upgrading"));
+    json_object_set_new(pool0(c), "count", json_integer(2));
+    CHECK_REFUSED(cn_fleet_admit_cluster(x.f, c, old2, &err), &err, 409,
+                  "cluster \"c1\" has an operation in progress (Upgrading): one at a time");
+    set_path(old2, "status", "provisioningState", json_string("Failed"));
+    CHECK_OK(cn_fleet_admit_cluster(x.f, c, old2, &err), &err);
+    json_decref(old2);
+    /* Immutable fields, each named. */
+    set_path(c, "spec", "logicalNetwork", json_string("lnet2"));
+    CHECK_REFUSED(cn_fleet_admit_cluster(x.f, c, old, &err), &err, 422,
+                  "spec.logicalNetwork: cannot be changed after the cluster is created (was \"lnet1\", now \"lnet2\")");
+    set_path(c, "spec", "logicalNetwork", json_string("lnet1"));
+    json_object_set_new(json_object_get(json_object_get(c, "spec"), "controlPlane"), "count", json_integer(3));
+    CHECK_REFUSED(cn_fleet_admit_cluster(x.f, c, old, &err), &err, 422,
+                  "spec.controlPlane.count: the control plane's size cannot change after the cluster is created "
+                  "(was 1, now 3)");
+    json_object_set_new(json_object_get(json_object_get(c, "spec"), "controlPlane"), "count", json_integer(1));
+    json_object_set_new(json_object_get(json_object_get(c, "spec"), "controlPlane"), "vmSize",
+                        json_string("Standard_D4s_v3"));
+    CHECK_REFUSED(cn_fleet_admit_cluster(x.f, c, old, &err), &err, 422,
+                  "spec.controlPlane.vmSize: cannot be changed after the cluster is created (was \"Standard_A4_v2\", "
+                  "now \"Standard_D4s_v3\")");
+    json_object_set_new(json_object_get(json_object_get(c, "spec"), "controlPlane"), "vmSize",
+                        json_string("Standard_A4_v2"));
+    json_object_set_new(json_object_get(json_object_get(c, "spec"), "controlPlane"), "endpoint",
+                        json_string("10.220.0.50"));
+    CHECK_REFUSED(cn_fleet_admit_cluster(x.f, c, old, &err), &err, 422,
+                  "spec.controlPlane.endpoint: cannot be changed after the cluster is created (was unset, now "
+                  "\"10.220.0.50\")");
+    json_object_del(json_object_get(json_object_get(c, "spec"), "controlPlane"), "endpoint");
+    json_object_set_new(json_object_get(json_object_get(c, "spec"), "networking"), "podCidr",
+                        json_string("10.200.0.0/16"));
+    CHECK_REFUSED(cn_fleet_admit_cluster(x.f, c, old, &err), &err, 422,
+                  "spec.networking.podCidr: cannot be changed after the cluster is created (was \"10.244.0.0/16\", "
+                  "now \"10.200.0.0/16\")");
+    json_object_set_new(json_object_get(json_object_get(c, "spec"), "networking"), "podCidr",
+                        json_string("10.244.0.0/16"));
+    json_object_set_new(pool0(c), "vmSize", json_string("Standard_D8s_v3"));
+    CHECK_REFUSED(cn_fleet_admit_cluster(x.f, c, old, &err), &err, 422,
+                  "spec.nodePools[0].vmSize: cannot be changed after the cluster is created (was \"Standard_A4_v2\", "
+                  "now \"Standard_D8s_v3\")");
+    json_object_set_new(pool0(c), "vmSize", json_string("Standard_A4_v2"));
+    /* A new pool and a count change are updates like any. */
+    json_array_append_new(json_object_get(json_object_get(c, "spec"), "nodePools"),
+                          json_pack("{s:s, s:i, s:s}", "name", "gpu", "count", 1, "vmSize", "Standard_D8s_v3"));
+    CHECK_OK(cn_fleet_admit_cluster(x.f, c, old, &err), &err);
+    json_decref(c);
+    json_decref(old);
+    fx_release(&x);
+}
+
 int main(void)
 {
     TEST_RUN(test_versions_and_defaults);
     TEST_RUN(test_plan_1_1);
     TEST_RUN(test_ips_never_twice);
+    TEST_RUN(test_admit_host);
+    TEST_RUN(test_admit_lnet);
+    TEST_RUN(test_delete_host);
+    TEST_RUN(test_admit_cluster_fields);
+    TEST_RUN(test_acceptance_refusals);
+    TEST_RUN(test_admit_update);
     return TEST_DONE();
 }
