@@ -650,6 +650,330 @@ static void test_admit_update(void)
     fx_release(&x);
 }
 
+
+static void set_vm_host(fx *x, const char *vm, const char *h)
+{
+    json_object_set_new(json_object_get(find_named(x->vms, vm), "spec"), "host", json_string(h));
+}
+
+static void set_host_phase(fx *x, const char *h, const char *phase)
+{
+    set_path(find_named(x->hosts, h), "status", "phase", json_string(phase));
+}
+
+/* How many VMs of cluster c's set (pool "" = control plane) each host has. */
+static int on_host(fx *x, const char *pool, const char *h)
+{
+    int n = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(x->vms, i, v)
+        if (!strcmp(vm_str(v, "pool"), pool) && !strcmp(vm_str(v, "host"), h)) n++;
+    return n;
+}
+
+static void test_plan_3_3(void)
+{
+    fx x;
+    fx_init(&x, 3);
+    json_array_append_new(x.clusters, cluster("c1", "lnet1", 3, 3));
+    CHECK_INT(realise(&x, "c1"), 6);
+    /* Control plane on three hosts, the pool spread one per host. */
+    for (int i = 1; i <= 3; i++) {
+        char h[8];
+        snprintf(h, sizeof h, "h%d", i);
+        CHECK_INT(on_host(&x, "", h), 1);
+        CHECK_INT(on_host(&x, "np1", h), 1);
+    }
+    json_t *cp1 = find_named(x.vms, "c1-cp-1");
+    CHECK(cp1 != NULL);
+    json_t *m = json_object_get(json_object_get(cp1, "spec"), "etcdMembers");
+    CHECK_INT(json_array_size(m), 3);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(m, 0), "name")), "c1-cp-0");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(m, 0), "ip")), "10.220.0.101");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(m, 2), "name")), "c1-cp-2");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(m, 2), "ip")), "10.220.0.103");
+    CHECK_STR(vm_str(find_named(x.vms, "c1-np1-2"), "ip"), "10.220.0.106");
+    /* A control-plane VM gone (deleted while its host was lost): the
+     * replacement gets a new index and every member in its list. */
+    json_array_remove(x.vms, 1);   /* c1-cp-1 */
+    json_t *cr = NULL, *rm = NULL;
+    char *ep = NULL;
+    cn_err err = CN_ERR_INIT;
+    CHECK_INT(cn_fleet_plan_cluster(fx_fleet(&x), "c1", NULL, 0, &cr, &rm, &ep, &err), 0);
+    CHECK_INT(json_array_size(cr), 1);
+    json_t *n = json_array_get(cr, 0);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(n, "metadata"), "name")), "c1-cp-3");
+    CHECK_STR(vm_str(n, "ip"), "10.220.0.102");   /* the freed address, lowest first */
+    m = json_object_get(json_object_get(n, "spec"), "etcdMembers");
+    CHECK_INT(json_array_size(m), 3);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(m, 2), "name")), "c1-cp-3");
+    json_decref(cr);
+    json_decref(rm);
+    free(ep);
+    fx_release(&x);
+}
+
+static void test_plan_scale_and_surge(void)
+{
+    fx x;
+    fx_init(&x, 3);
+    cn_err err = CN_ERR_INIT;
+    json_array_append_new(x.clusters, cluster("c1", "lnet1", 1, 4));
+    CHECK_INT(realise(&x, "c1"), 5);
+    /* Scale down to 2: the two highest indexes go, highest first. */
+    json_object_set_new(pool0(find_named(x.clusters, "c1")), "count", json_integer(2));
+    json_t *cr = NULL, *rm = NULL;
+    char *ep = NULL;
+    CHECK_INT(cn_fleet_plan_cluster(fx_fleet(&x), "c1", NULL, 0, &cr, &rm, &ep, &err), 0);
+    CHECK_INT(json_array_size(cr), 0);
+    CHECK_INT(json_array_size(rm), 2);
+    CHECK_STR(json_string_value(json_array_get(rm, 0)), "c1-np1-3");
+    CHECK_STR(json_string_value(json_array_get(rm, 1)), "c1-np1-2");
+    CHECK_STR(ep, "10.220.0.100");
+    json_decref(cr);
+    json_decref(rm);
+    free(ep);
+    /* They are being deleted: no longer counted, but their names and
+     * addresses stay taken until they are gone. */
+    set_path(find_named(x.vms, "c1-np1-3"), "metadata", "deletionTimestamp", json_string("2026-11-27T06:00:00Z"));
+    set_path(find_named(x.vms, "c1-np1-2"), "metadata", "deletionTimestamp", json_string("2026-11-27T06:00:00Z"));
+    CHECK_INT(cn_fleet_plan_cluster(fx_fleet(&x), "c1", NULL, 0, &cr, &rm, &ep, &err), 0);
+    CHECK_INT(json_array_size(cr), 0);
+    CHECK_INT(json_array_size(rm), 0);
+    json_decref(cr);
+    json_decref(rm);
+    free(ep);
+    /* Up to 3 while they still exist: a new index and a new address. */
+    json_object_set_new(pool0(find_named(x.clusters, "c1")), "count", json_integer(3));
+    CHECK_INT(cn_fleet_plan_cluster(fx_fleet(&x), "c1", NULL, 0, &cr, &rm, &ep, &err), 0);
+    CHECK_INT(json_array_size(cr), 1);
+    json_t *n = json_array_get(cr, 0);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(n, "metadata"), "name")), "c1-np1-4");
+    CHECK_STR(vm_str(n, "ip"), "10.220.0.106");
+    json_decref(cr);
+    json_decref(rm);
+    free(ep);
+    /* A rolling upgrade's surge: one more worker of np1. */
+    CHECK_INT(cn_fleet_plan_cluster(x.f, "c1", "np1", 1, &cr, &rm, &ep, &err), 0);
+    CHECK_INT(json_array_size(cr), 2);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(json_array_get(cr, 1), "metadata"), "name")),
+              "c1-np1-5");
+    json_decref(cr);
+    json_decref(rm);
+    free(ep);
+    /* A dropped pool's workers all go. */
+    json_t *spec = json_object_get(find_named(x.clusters, "c1"), "spec");
+    json_object_set_new(spec, "nodePools", json_pack("[{s:s, s:i}]", "name", "np2", "count", 1));
+    CHECK_INT(cn_fleet_plan_cluster(fx_fleet(&x), "c1", NULL, 0, &cr, &rm, &ep, &err), 0);
+    CHECK_INT(json_array_size(cr), 1);
+    CHECK_INT(json_array_size(rm), 2);
+    CHECK_STR(json_string_value(json_array_get(rm, 0)), "c1-np1-1");
+    CHECK_STR(json_string_value(json_array_get(rm, 1)), "c1-np1-0");
+    json_decref(cr);
+    json_decref(rm);
+    free(ep);
+    CHECK(cn_fleet_plan_cluster(x.f, "nope", NULL, 0, &cr, &rm, &ep, &err) == -ENOENT);
+    CHECK_INT(err.code, 404);
+    CHECK(!cr && !rm && !ep);
+    cn_err_clear(&err);
+    fx_release(&x);
+}
+
+static void test_plan_restart(void)
+{
+    /* Two clusters planned, VMs and endpoints stored, the bridge restarts
+     * (the snapshot rebuilt from JSON text), a third and a scale-up: no
+     * address or name is handed out twice. */
+    fx x;
+    fx_init(&x, 3);
+    json_array_append_new(x.clusters, cluster("c1", "lnet1", 3, 3));
+    json_array_append_new(x.clusters, cluster("c2", "lnet1", 1, 2));
+    realise(&x, "c2");
+    realise(&x, "c1");
+    char *text = json_dumps(x.vms, 0);
+    json_decref(x.vms);
+    x.vms = parse(text);
+    free(text);
+    json_array_append_new(x.clusters, cluster("c3", "lnet1", 1, 1));
+    CHECK_INT(realise(&x, "c3"), 2);
+    json_object_set_new(pool0(find_named(x.clusters, "c2")), "count", json_integer(4));
+    CHECK_INT(realise(&x, "c2"), 2);
+    CHECK_INT(json_array_size(x.vms), 13);
+    check_unique_ips(&x);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(find_named(x.clusters, "c2"), "status"),
+                                                "controlPlaneEndpoint")), "10.220.0.100");
+    fx_release(&x);
+}
+
+static void test_failover_and_rebalance(void)
+{
+    fx x;
+    fx_init(&x, 3);
+    cn_err err = CN_ERR_INIT;
+    json_array_append_new(x.clusters, cluster("c1", "lnet1", 3, 3));
+    realise(&x, "c1");
+    char *h = NULL;
+    /* Where they are, while their hosts are Ready. */
+    CHECK_INT(cn_fleet_place_vm(x.f, "c1-cp-0", false, &h, &err), 0);
+    CHECK_STR(h, vm_str(find_named(x.vms, "c1-cp-0"), "host"));
+    free(h);
+    CHECK_INT(cn_fleet_place_vm(x.f, "c1-cp-0", true, &h, &err), 0);   /* already spread */
+    CHECK_STR(h, vm_str(find_named(x.vms, "c1-cp-0"), "host"));
+    free(h);
+    /* h1 lost: its control-plane VM and its worker go to the two others,
+     * one each (the answers of one snapshot agree). */
+    const char *cp_h1 = NULL, *w_h1 = NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(x.vms, i, v) {
+        if (strcmp(vm_str(v, "host"), "h1")) continue;
+        if (!strcmp(vm_str(v, "pool"), "")) cp_h1 = json_string_value(json_object_get(json_object_get(v, "metadata"), "name"));
+        else w_h1 = json_string_value(json_object_get(json_object_get(v, "metadata"), "name"));
+    }
+    CHECK(cp_h1 && w_h1);
+    if (!cp_h1 || !w_h1) goto out;
+    set_host_phase(&x, "h1", "NotReady");
+    char *to_cp = NULL, *to_w = NULL;
+    CHECK_INT(cn_fleet_place_vm(fx_fleet(&x), cp_h1, false, &to_cp, &err), 0);
+    CHECK_INT(cn_fleet_place_vm(x.f, w_h1, false, &to_w, &err), 0);
+    CHECK_STR(to_cp, "h2");
+    CHECK_STR(to_w, "h3");
+    set_vm_host(&x, cp_h1, to_cp);
+    set_vm_host(&x, w_h1, to_w);
+    free(to_cp);
+    free(to_w);
+    CHECK_INT(on_host(&x, "", "h2"), 2);
+    CHECK_INT(on_host(&x, "np1", "h3"), 2);
+    /* h1 back: one VM of each set moves back per snapshot, the rest stay. */
+    set_host_phase(&x, "h1", "Ready");
+    fx_fleet(&x);
+    int moved = 0;
+    json_array_foreach(x.vms, i, v) {
+        const char *name = json_string_value(json_object_get(json_object_get(v, "metadata"), "name"));
+        CHECK_INT(cn_fleet_place_vm(x.f, name, true, &h, &err), 0);
+        if (strcmp(h, vm_str(v, "host"))) {
+            moved++;
+            CHECK_STR(h, "h1");
+            CHECK(!strcmp(name, cp_h1) || !strcmp(name, w_h1) || !strcmp(vm_str(v, "host"), "h2") ||
+                  !strcmp(vm_str(v, "host"), "h3"));
+        }
+        free(h);
+    }
+    CHECK_INT(moved, 2);
+    /* Maintenance moves VMs away like a lost host. */
+    set_path(find_named(x.hosts, "h2"), "spec", "maintenance", json_true());
+    json_array_foreach(x.vms, i, v) {
+        if (strcmp(vm_str(v, "host"), "h2")) continue;
+        const char *name = json_string_value(json_object_get(json_object_get(v, "metadata"), "name"));
+        CHECK_INT(cn_fleet_place_vm(fx_fleet(&x), name, false, &h, &err), 0);
+        CHECK(strcmp(h, "h2") != 0);
+        free(h);
+    }
+    CHECK(cn_fleet_place_vm(x.f, "nope", false, &h, &err) == -ENOENT);
+    CHECK(h == NULL);
+    cn_err_clear(&err);
+out:
+    fx_release(&x);
+}
+
+static void test_failover_reserve(void)
+{
+    /* h2 (12 vCPU keeps 10 for planning) runs 8; a 4-vCPU VM from the lost
+     * h1 fits only in the reserve, which is what the reserve is for; a
+     * second does not fit at all. */
+    fx x;
+    fx_init(&x, 0);
+    cn_err err = CN_ERR_INIT;
+    json_array_append_new(x.hosts, host("h1", 12, "64Gi", "NotReady"));
+    json_array_append_new(x.hosts, host("h2", 12, "64Gi", "Ready"));
+    json_array_append_new(x.clusters, cluster("c1", "lnet1", 1, 3));
+    const char *names[] = { "c1-cp-0", "c1-np1-0", "c1-np1-1", "c1-np1-2" };
+    const char *hosts[] = { "h1", "h2", "h2", "h1" };
+    for (int i = 0; i < 4; i++) {
+        char ip[20];
+        snprintf(ip, sizeof ip, "10.220.0.%d", 101 + i);
+        json_array_append_new(x.vms, json_pack("{s:{s:s}, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "metadata", "name",
+                                               names[i], "spec", "cluster", "c1", "role", i ? "worker" : "controlPlane",
+                                               "pool", i ? "np1" : "", "vmSize", "Standard_A4_v2", "host", hosts[i],
+                                               "ip", ip));
+    }
+    char *h = NULL;
+    CHECK_INT(cn_fleet_place_vm(fx_fleet(&x), "c1-cp-0", false, &h, &err), 0);
+    CHECK_STR(h, "h2");
+    free(h);
+    CHECK_REFUSED(cn_fleet_place_vm(x.f, "c1-np1-2", false, &h, &err), &err, 409,
+                  "no host can take VM \"c1-np1-2\" (Standard_A4_v2: 4 vCPU, 8192 MiB) now that host \"h1\" is "
+                  "NotReady: every other host is full or not Ready");
+    CHECK(h == NULL);
+    fx_release(&x);
+}
+
+static void test_ip_plan(void)
+{
+    fx x;
+    fx_init(&x, 3);
+    cn_err err = CN_ERR_INIT;
+    json_array_append_new(x.clusters, cluster("c1", "lnet1", 1, 1));
+    realise(&x, "c1");
+    json_t *c = cluster("c2", "lnet1", 3, 3);
+    set_path(c, "spec", "networking", json_pack("{s:[{s:s, s:s}]}", "loadBalancerPools", "start", "10.220.0.60",
+                                                "end", "10.220.0.69"));
+    json_t *r = cn_fleet_ip_plan(x.f, c, &err);
+    CHECK(r != NULL);
+    char *text = r ? json_dumps(r, JSON_SORT_KEYS) : NULL;
+    CHECK_STR(text, "{\"cluster\": \"c2\", \"controlPlaneEndpoint\": \"10.220.0.104 (from pool vms)\", "
+              "\"ipsNeeded\": 8, \"loadBalancerPools\": [{\"end\": \"10.220.0.69\", \"start\": \"10.220.0.60\"}], "
+              "\"logicalNetwork\": \"lnet1\", \"podCidr\": \"10.244.0.0/16\", \"pools\": [{\"end\": "
+              "\"10.220.0.199\", \"endpoint\": 1, \"freeAfter\": 88, \"name\": \"vms\", \"nodes\": 6, \"size\": 100, "
+              "\"start\": \"10.220.0.100\", \"surge\": 1, \"usedByOthers\": 4}], \"serviceCidr\": \"10.96.0.0/12\"}");
+    free(text);
+    json_decref(r);
+    /* Refused like admission, with its message. */
+    json_array_clear(x.lnets);
+    json_array_append_new(x.lnets, lnet("lnet1", "10.220.0.0/24", "10.220.0.1", "10.220.0.100", "10.220.0.109"));
+    CHECK(cn_fleet_ip_plan(fx_fleet(&x), c, &err) == NULL);
+    CHECK_INT(err.code, 409);
+    CHECK_STR(err.message, "logical network \"lnet1\": cluster \"c2\" needs 8 IPs (6 node VMs, 1 upgrade surge, 1 "
+              "control-plane endpoint) and only 6 are free in its pool vms (10.220.0.100-10.220.0.109) (2 short)");
+    cn_err_clear(&err);
+    json_decref(c);
+    fx_release(&x);
+}
+
+static void test_malformed_snapshot(void)
+{
+    /* Garbage among the stored objects is skipped, never fatal. */
+    json_t *junk = parse("[42, \"x\", null, {}, {\"metadata\": 3}, {\"metadata\": {\"name\": \"a\"}, \"spec\": 7}, "
+                         "{\"metadata\": {\"name\": \"b\"}, \"spec\": {\"capacity\": {\"cpu\": -1}}}, "
+                         "{\"metadata\": {\"name\": \"c\"}, \"spec\": {\"cluster\": 5, \"ipPools\": [1], "
+                         "\"nodePools\": [{\"count\": \"x\"}]}}]");
+    cn_fleet *f = cn_fleet_new(junk, junk, junk, junk);
+    cn_err err = CN_ERR_INIT;
+    json_t *cr = NULL, *rm = NULL;
+    char *ep = NULL, *h = NULL;
+    CHECK(cn_fleet_plan_cluster(f, "a", NULL, 0, &cr, &rm, &ep, &err) == -ENOENT);
+    cn_err_clear(&err);
+    CHECK(cn_fleet_place_vm(f, "c", false, &h, &err) == -ENOENT);
+    cn_err_clear(&err);
+    size_t i;
+    json_t *o;
+    json_array_foreach(junk, i, o) {
+        cn_fleet_admit_host(f, o, o, &err);
+        cn_err_clear(&err);
+        cn_fleet_admit_lnet(f, o, NULL, &err);
+        cn_err_clear(&err);
+        cn_fleet_admit_cluster(f, o, o, &err);
+        cn_err_clear(&err);
+        json_decref(cn_fleet_ip_plan(f, o, &err));
+        cn_err_clear(&err);
+    }
+    CHECK_INT(cn_fleet_admit_delete(f, "Host", "a", &err), 0);
+    cn_fleet_free(f);
+    cn_fleet_free(NULL);
+    json_decref(junk);
+}
+
 int main(void)
 {
     TEST_RUN(test_versions_and_defaults);
@@ -661,5 +985,12 @@ int main(void)
     TEST_RUN(test_admit_cluster_fields);
     TEST_RUN(test_acceptance_refusals);
     TEST_RUN(test_admit_update);
+    TEST_RUN(test_plan_3_3);
+    TEST_RUN(test_plan_scale_and_surge);
+    TEST_RUN(test_plan_restart);
+    TEST_RUN(test_failover_and_rebalance);
+    TEST_RUN(test_failover_reserve);
+    TEST_RUN(test_ip_plan);
+    TEST_RUN(test_malformed_snapshot);
     return TEST_DONE();
 }
