@@ -24,6 +24,7 @@ typedef struct fhost {
     int gpus;
     bool schedulable;              /* phase Ready or unset, not in maintenance */
     const char *phase;             /* status.phase, "" when unset */
+    bool maintenance;              /* spec.maintenance */
 } fhost;
 
 typedef struct flnet {

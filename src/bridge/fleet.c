@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/cidr.h"
 #include "lib/quantity.h"
@@ -167,10 +168,15 @@ static int parse_host(const json_t *obj, fhost *h, cn_err *err)
     if ((rc = get_obj(obj, "spec", "spec", &spec, err)) < 0) return rc;
     if ((rc = get_obj(spec, "capacity", "spec.capacity", &cap, err)) < 0) return rc;
     if (!cap) return invalid(err, "spec.capacity", "is required (cpu, memory)");
-    if ((rc = get_int(cap, "cpu", "spec.capacity.cpu", 0, 1, 1 << 20, "must be a whole number of vCPUs, at least 1",
-                      &cpu, err)) < 0)
-        return rc;
-    if (!child(cap, "cpu")) return invalid(err, "spec.capacity.cpu", "is required (vCPUs, at least 1)");
+    /* vCPUs as a number or a quantity string ("32"), whole and >= 1. */
+    int64_t milli = 0;
+    const json_t *jc = child(cap, "cpu");
+    if (!jc || json_is_null(jc)) return invalid(err, "spec.capacity.cpu", "is required (vCPUs, at least 1)");
+    if (json_is_integer(jc)) milli = json_integer_value(jc) > 1 << 20 ? -1 : json_integer_value(jc) * 1000;
+    else if (!json_is_string(jc) || cn_quantity_milli(json_string_value(jc), &milli) < 0) milli = -1;
+    if (milli < 1000 || milli % 1000 || milli > (1000LL << 20))
+        return invalid(err, "spec.capacity.cpu", "must be a whole number of vCPUs, at least 1");
+    cpu = milli / 1000;
     if ((rc = get_quantity(cap, "memory", "spec.capacity.memory", true, &mem, err)) < 0) return rc;
     if (mem < 1024 * 1024) return invalid(err, "spec.capacity.memory", "must be at least 1Mi");
     if ((rc = get_quantity(cap, "storage", "spec.capacity.storage", false, &storage, err)) < 0) return rc;
@@ -186,7 +192,8 @@ static int parse_host(const json_t *obj, fhost *h, cn_err *err)
     h->gpus = (int)gpus;
     h->phase = str_at(status, "phase");
     if (!h->phase) h->phase = "";
-    h->schedulable = !json_is_true(maint) && (!*h->phase || !strcmp(h->phase, "Ready"));
+    h->maintenance = json_is_true(maint);
+    h->schedulable = !h->maintenance && (!*h->phase || !strcmp(h->phase, "Ready"));
     return 0;
 }
 
@@ -808,12 +815,13 @@ int cn_fleet_admit_lnet(const cn_fleet *f, const json_t *obj, const json_t *old,
 int cn_fleet_admit_delete(const cn_fleet *f, const char *kind, const char *name, cn_err *err)
 {
     if (!kind || !name) return 0;
-    if (!strcmp(kind, "LogicalNetwork")) {
+    /* The Kind or the resource's plural, as the admission plugin has it. */
+    if (!strcasecmp(kind, "LogicalNetwork") || !strcasecmp(kind, "logicalnetworks")) {
         const fcluster *user = lnet_user(f, name);
         if (user)
             return conflict(err, "logical network \"%s\" is used by cluster \"%s\": delete the cluster first", name,
                             user->name);
-    } else if (!strcmp(kind, "Host")) {
+    } else if (!strcasecmp(kind, "Host") || !strcasecmp(kind, "hosts")) {
         cn_buf b;
         size_t n = 0;
         cn_buf_init(&b);
@@ -963,7 +971,9 @@ int cn_fleet_admit_cluster(const cn_fleet *f, const json_t *obj, const json_t *o
         rc = invalid(err, "spec.logicalNetwork", "logical network \"%s\" does not exist", c.lnet);
         goto out;
     }
-    if ((rc = check_version(c.version, has_old ? o.version : NULL, err)) < 0) goto out;
+    /* A version dropped from the catalogue does not block other changes. */
+    if ((!has_old || strcmp(c.version, o.version)) && (rc = check_version(c.version, has_old ? o.version : NULL, err)) < 0)
+        goto out;
     if ((rc = check_networks(f, &c, n, err)) < 0) goto out;
     if ((rc = check_placement(f, &c, err)) < 0) goto out;
     rc = check_ips(f, &c, n, err);

@@ -326,8 +326,10 @@ int cn_fleet_place_vm(const cn_fleet *f, const char *vm, bool rebalance_on, char
     if (to >= 0) return answer(f->hosts[to].name, host);
     const cn_vm_size *z = cn_vm_size_find(v->size ? v->size : FLEET_DEFAULT_SIZE);
     char why[160];
-    if (cur >= 0)
-        snprintf(why, sizeof why, "host \"%s\" is %s", v->host, *f->hosts[cur].phase ? f->hosts[cur].phase : "in maintenance");
+    if (cur >= 0 && (f->hosts[cur].maintenance || !strcmp(f->hosts[cur].phase, "Maintenance")))
+        snprintf(why, sizeof why, "host \"%s\" is in maintenance", v->host);
+    else if (cur >= 0)
+        snprintf(why, sizeof why, "host \"%s\" is %s", v->host, f->hosts[cur].phase);
     else if (*v->host)
         snprintf(why, sizeof why, "host \"%s\" is gone", v->host);
     else

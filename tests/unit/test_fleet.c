@@ -322,6 +322,9 @@ static void test_admit_host(void)
     CHECK_REFUSED(cn_fleet_admit_host(x.f, h, NULL, &err), &err, 422, "spec.capacity: is required (cpu, memory)");
     json_decref(h);
     h = parse("{\"metadata\":{\"name\":\"hx\"},\"spec\":{\"capacity\":{\"cpu\":\"8\",\"memory\":\"1Gi\"}}}");
+    CHECK_OK(cn_fleet_admit_host(x.f, h, h, &err), &err);   /* a quantity string is fine */
+    json_decref(h);
+    h = parse("{\"metadata\":{\"name\":\"hx\"},\"spec\":{\"capacity\":{\"cpu\":\"500m\",\"memory\":\"1Gi\"}}}");
     CHECK_REFUSED(cn_fleet_admit_host(x.f, h, NULL, &err), &err, 422,
                   "spec.capacity.cpu: must be a whole number of vCPUs, at least 1");
     json_decref(h);
@@ -412,6 +415,9 @@ static void test_delete_host(void)
     json_array_append_new(x.hosts, host("h3", 8, "32Gi", NULL));
     CHECK_OK(cn_fleet_admit_delete(fx_fleet(&x), "Host", "h3", &err), &err);
     CHECK_OK(cn_fleet_admit_delete(x.f, "Cluster", "c1", &err), &err);
+    CHECK(cn_fleet_admit_delete(x.f, "hosts", "h2", &err) == -ENOSPC);   /* the plural works too */
+    CHECK(strstr(err.message, "host \"h2\" still has 1 VM placed on it (c1-np1-0)") != NULL);
+    cn_err_clear(&err);
     fx_release(&x);
 }
 
