@@ -331,7 +331,7 @@ static int parse_pool(const json_t *p, size_t i, fpool *out, cn_err *err)
     return 0;
 }
 
-int fleet_parse_cluster(const json_t *obj, fcluster *c, cn_err *err)
+int cn_fl_parse_cluster(const json_t *obj, fcluster *c, cn_err *err)
 {
     const json_t *spec, *cp, *net, *status, *meta;
     long long count;
@@ -433,21 +433,21 @@ cn_fleet *cn_fleet_new(const json_t *hosts, const json_t *lnets, const json_t *c
     const json_t *o;
     json_array_foreach(hosts, i, o) {
         if (json_is_object(o) && parse_host(keep(f, o), &f->hosts[f->nhosts], NULL) == 0 &&
-            fleet_find_host(f, f->hosts[f->nhosts].name) < 0)
+            cn_fl_find_host(f, f->hosts[f->nhosts].name) < 0)
             f->nhosts++;
     }
     json_array_foreach(lnets, i, o) {
         flnet *n = &f->lnets[f->nlnets];
-        if (json_is_object(o) && parse_lnet(keep(f, o), n, NULL) == 0 && !fleet_find_lnet(f, n->name)) f->nlnets++;
+        if (json_is_object(o) && parse_lnet(keep(f, o), n, NULL) == 0 && !cn_fl_find_lnet(f, n->name)) f->nlnets++;
         else lnet_release(n);
     }
     json_array_foreach(clusters, i, o) {
-        if (json_is_object(o) && fleet_parse_cluster(keep(f, o), &f->clusters[f->nclusters], NULL) == 0 &&
-            !fleet_find_cluster(f, f->clusters[f->nclusters].name))
+        if (json_is_object(o) && cn_fl_parse_cluster(keep(f, o), &f->clusters[f->nclusters], NULL) == 0 &&
+            !cn_fl_find_cluster(f, f->clusters[f->nclusters].name))
             f->nclusters++;
     }
     json_array_foreach(vms, i, o) {
-        if (json_is_object(o) && parse_vm(keep(f, o), &f->vms[f->nvms]) == 0 && !fleet_find_vm(f, f->vms[f->nvms].name))
+        if (json_is_object(o) && parse_vm(keep(f, o), &f->vms[f->nvms]) == 0 && !cn_fl_find_vm(f, f->vms[f->nvms].name))
             f->nvms++;
     }
     qsort(f->clusters, f->nclusters, sizeof *f->clusters, cmp_cluster);
@@ -467,28 +467,28 @@ void cn_fleet_free(cn_fleet *f)
     free(f);
 }
 
-int fleet_find_host(const cn_fleet *f, const char *name)
+int cn_fl_find_host(const cn_fleet *f, const char *name)
 {
     for (size_t i = 0; name && i < f->nhosts; i++)
         if (!strcmp(f->hosts[i].name, name)) return (int)i;
     return -1;
 }
 
-const flnet *fleet_find_lnet(const cn_fleet *f, const char *name)
+const flnet *cn_fl_find_lnet(const cn_fleet *f, const char *name)
 {
     for (size_t i = 0; name && i < f->nlnets; i++)
         if (!strcmp(f->lnets[i].name, name)) return &f->lnets[i];
     return NULL;
 }
 
-const fcluster *fleet_find_cluster(const cn_fleet *f, const char *name)
+const fcluster *cn_fl_find_cluster(const cn_fleet *f, const char *name)
 {
     for (size_t i = 0; name && i < f->nclusters; i++)
         if (!strcmp(f->clusters[i].name, name)) return &f->clusters[i];
     return NULL;
 }
 
-const fvm *fleet_find_vm(const cn_fleet *f, const char *name)
+const fvm *cn_fl_find_vm(const cn_fleet *f, const char *name)
 {
     for (size_t i = 0; name && i < f->nvms; i++)
         if (!strcmp(f->vms[i].name, name)) return &f->vms[i];
@@ -497,7 +497,7 @@ const fvm *fleet_find_vm(const cn_fleet *f, const char *name)
 
 /* ---- shared arithmetic ---- */
 
-int fleet_wanted(const fcluster *c, int pool, const char *surge_pool, int surge)
+int cn_fl_wanted(const fcluster *c, int pool, const char *surge_pool, int surge)
 {
     if (c->deleting) return 0;
     if (pool < 0) return c->cp_count;
@@ -508,7 +508,7 @@ int fleet_wanted(const fcluster *c, int pool, const char *surge_pool, int surge)
 
 static bool same_pool(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
 
-size_t fleet_count_set(const cn_fleet *f, const char *cluster, const char *pool, bool all)
+size_t cn_fl_count_set(const cn_fleet *f, const char *cluster, const char *pool, bool all)
 {
     size_t n = 0;
     for (size_t i = 0; i < f->nvms; i++)
@@ -517,42 +517,42 @@ size_t fleet_count_set(const cn_fleet *f, const char *cluster, const char *pool,
     return n;
 }
 
-size_t fleet_cluster_nodes(const fcluster *c)
+size_t cn_fl_cluster_nodes(const fcluster *c)
 {
     size_t n = (size_t)c->cp_count;
     for (size_t i = 0; i < c->npools; i++) n += (size_t)c->pools[i].count;
     return n;
 }
 
-bool fleet_in_pools(const flnet *n, uint32_t ip)
+bool cn_fl_in_pools(const flnet *n, uint32_t ip)
 {
     for (size_t i = 0; i < n->npools; i++)
         if (ip >= n->ranges[i].start && ip <= n->ranges[i].end) return true;
     return false;
 }
 
-bool fleet_vm_on_lnet(const cn_fleet *f, const fvm *v, const flnet *n)
+bool cn_fl_vm_on_lnet(const cn_fleet *f, const fvm *v, const flnet *n)
 {
-    const fcluster *c = fleet_find_cluster(f, v->cluster);
+    const fcluster *c = cn_fl_find_cluster(f, v->cluster);
     return !c || !strcmp(c->lnet, n->name);
 }
 
-size_t fleet_reserve(const cn_fleet *f, const fcluster *c, const flnet *n, size_t *held)
+size_t cn_fl_reserve(const cn_fleet *f, const fcluster *c, const flnet *n, size_t *held)
 {
     *held = 0;
     for (size_t k = 0; k < f->nvms; k++)
-        if (!strcmp(f->vms[k].cluster, c->name) && f->vms[k].ip && fleet_in_pools(n, f->vms[k].ip)) (*held)++;
-    size_t want = fleet_cluster_nodes(c) + 1;
+        if (!strcmp(f->vms[k].cluster, c->name) && f->vms[k].ip && cn_fl_in_pools(n, f->vms[k].ip)) (*held)++;
+    size_t want = cn_fl_cluster_nodes(c) + 1;
     size_t nodes = c->deleting || *held > want ? *held : want;
-    bool ep = !c->cp_ip && (!c->deleting || (c->recorded_ep && fleet_in_pools(n, c->recorded_ep)));
+    bool ep = !c->cp_ip && (!c->deleting || (c->recorded_ep && cn_fl_in_pools(n, c->recorded_ep)));
     return nodes + ep;
 }
 
-uint32_t fleet_endpoint(const fcluster *c) { return c->cp_ip ? c->cp_ip : c->recorded_ep; }
+uint32_t cn_fl_endpoint(const fcluster *c) { return c->cp_ip ? c->cp_ip : c->recorded_ep; }
 
 /* ---- the placement view ---- */
 
-void plview_init(plview *p, const cn_fleet *f)
+void cn_plview_init(plview *p, const cn_fleet *f)
 {
     memset(p, 0, sizeof *p);
     p->hosts = cn_calloc(f->nhosts + 1, sizeof *p->hosts);
@@ -563,7 +563,7 @@ void plview_init(plview *p, const cn_fleet *f)
     p->f.nhosts = f->nhosts;
 }
 
-void plview_add(plview *p, const char *cluster, const char *pool, const char *size, int host)
+void cn_plview_add(plview *p, const char *cluster, const char *pool, const char *size, int host)
 {
     if (p->nvms == p->cap) {
         p->cap = p->cap ? 2 * p->cap : 64;
@@ -572,19 +572,19 @@ void plview_add(plview *p, const char *cluster, const char *pool, const char *si
     p->vms[p->nvms++] = (cn_pl_vm){ cluster, pool, size, host };
 }
 
-void plview_add_real(plview *p, const cn_fleet *f, const char *skip_cluster, const char *skip_vm, bool skip_failing)
+void cn_plview_add_real(plview *p, const cn_fleet *f, const char *skip_cluster, const char *skip_vm, bool skip_failing)
 {
     for (size_t i = 0; i < f->nvms; i++) {
         const fvm *v = &f->vms[i];
         if ((skip_cluster && !strcmp(v->cluster, skip_cluster)) || (skip_vm && !strcmp(v->name, skip_vm))) continue;
-        int h = fleet_find_host(f, v->host);
+        int h = cn_fl_find_host(f, v->host);
         if (skip_failing && !v->deleting && (h < 0 || !f->hosts[h].schedulable)) continue;
         /* A VM on its way out keeps its room but belongs to no set. */
-        plview_add(p, v->deleting ? NULL : v->cluster, v->pool, v->size, h);
+        cn_plview_add(p, v->deleting ? NULL : v->cluster, v->pool, v->size, h);
     }
 }
 
-void plview_add_missing(plview *p, const cn_fleet *f, const char *skip)
+void cn_plview_add_missing(plview *p, const cn_fleet *f, const char *skip)
 {
     for (size_t i = 0; i < f->nclusters; i++) {
         const fcluster *c = &f->clusters[i];
@@ -592,21 +592,21 @@ void plview_add_missing(plview *p, const cn_fleet *f, const char *skip)
         for (int s = -1; s < (int)c->npools; s++) {
             const char *pool = s < 0 ? NULL : c->pools[s].name;
             const char *size = s < 0 ? c->cp_size : c->pools[s].size;
-            size_t have = fleet_count_set(f, c->name, pool, false);
-            for (size_t k = have; k < (size_t)fleet_wanted(c, s, NULL, 0); k++)
-                plview_add(p, c->name, pool, size, cn_pl_place_one(plview_get(p), c->name, pool, size, false));
+            size_t have = cn_fl_count_set(f, c->name, pool, false);
+            for (size_t k = have; k < (size_t)cn_fl_wanted(c, s, NULL, 0); k++)
+                cn_plview_add(p, c->name, pool, size, cn_pl_place_one(cn_plview_get(p), c->name, pool, size, false));
         }
     }
 }
 
-const cn_pl_fleet *plview_get(plview *p)
+const cn_pl_fleet *cn_plview_get(plview *p)
 {
     p->f.vms = p->vms;
     p->f.nvms = p->nvms;
     return &p->f;
 }
 
-void plview_release(plview *p)
+void cn_plview_release(plview *p)
 {
     free(p->hosts);
     free(p->vms);
@@ -713,7 +713,7 @@ int cn_fleet_admit_host(const cn_fleet *f, const json_t *obj, const json_t *old,
     if (!json_is_object(obj)) return invalid(err, "object", "must be a JSON object");
     if ((rc = check_name(obj, "host", 63, "", err)) < 0) return rc;
     if ((rc = parse_host(obj, &h, err)) < 0) return rc;
-    if (!old && fleet_find_host(f, h.name) < 0 && f->nhosts >= CN_PL_MAX_HOSTS)
+    if (!old && cn_fl_find_host(f, h.name) < 0 && f->nhosts >= CN_PL_MAX_HOSTS)
         return conflict(err, "the fleet has %zu hosts, the most it may have: host \"%s\" cannot join (remove a "
                         "host first)", f->nhosts, h.name);
     return 0;
@@ -891,7 +891,7 @@ static int check_networks(const cn_fleet *f, const fcluster *c, const flnet *n, 
     size_t no = 0;
     for (size_t i = 0; i < f->nclusters; i++) {
         const fcluster *o = &f->clusters[i];
-        if (strcmp(o->name, c->name) && !strcmp(o->lnet, n->name)) others[no++] = cluster_net(o, fleet_endpoint(o));
+        if (strcmp(o->name, c->name) && !strcmp(o->lnet, n->name)) others[no++] = cluster_net(o, cn_fl_endpoint(o));
     }
     cn_cluster_net me = cluster_net(c, c->cp_ip);
     int rc = cn_ipplan_check_cluster(&n->net, &me, others, no, err);
@@ -902,9 +902,9 @@ static int check_networks(const cn_fleet *f, const fcluster *c, const flnet *n, 
 static int check_placement(const cn_fleet *f, const fcluster *c, cn_err *err)
 {
     plview p;
-    plview_init(&p, f);
-    plview_add_real(&p, f, c->name, NULL, false);
-    plview_add_missing(&p, f, c->name);
+    cn_plview_init(&p, f);
+    cn_plview_add_real(&p, f, c->name, NULL, false);
+    cn_plview_add_missing(&p, f, c->name);
     cn_pl_pool pools[CN_PL_MAX_POOLS];
     for (size_t i = 0; i < c->npools; i++)
         pools[i] = (cn_pl_pool){ c->pools[i].name, c->pools[i].count, c->pools[i].size, c->pools[i].os };
@@ -913,17 +913,17 @@ static int check_placement(const cn_fleet *f, const fcluster *c, cn_err *err)
     for (size_t i = 0; i < f->nclusters; i++) nclusters += strcmp(f->clusters[i].name, c->name) != 0;
     size_t nout = cn_pl_request_vms(&r);
     int *hosts = cn_calloc(nout + 1, sizeof *hosts);
-    cn_pl_fleet *pf = (cn_pl_fleet *)plview_get(&p);
+    cn_pl_fleet *pf = (cn_pl_fleet *)cn_plview_get(&p);
     pf->nclusters = nclusters;
     int rc = cn_pl_place(pf, &r, hosts, nout, err);
     if (rc < 0 && err && err->code == 422) cn_err_wrap(err, "spec");
     free(hosts);
-    plview_release(&p);
+    cn_plview_release(&p);
     return rc;
 }
 
 /* Whether the pools hold every cluster's IPs: what each other cluster on
- * the lnet reserves (fleet_reserve), the IPs VMs of clusters gone keep
+ * the lnet reserves (cn_fl_reserve), the IPs VMs of clusters gone keep
  * until they are, and this cluster's own need. */
 static int check_ips(const cn_fleet *f, const fcluster *c, const flnet *n, cn_err *err)
 {
@@ -931,12 +931,12 @@ static int check_ips(const cn_fleet *f, const fcluster *c, const flnet *n, cn_er
     for (size_t i = 0; i < n->npools; i++) total += (size_t)(n->ranges[i].end - n->ranges[i].start) + 1;
     for (size_t i = 0; i < f->nclusters; i++) {
         const fcluster *o = &f->clusters[i];
-        if (strcmp(o->name, c->name) && !strcmp(o->lnet, n->name)) others += fleet_reserve(f, o, n, &held);
+        if (strcmp(o->name, c->name) && !strcmp(o->lnet, n->name)) others += cn_fl_reserve(f, o, n, &held);
     }
     for (size_t k = 0; k < f->nvms; k++)
-        if (!fleet_find_cluster(f, f->vms[k].cluster) && f->vms[k].ip && fleet_in_pools(n, f->vms[k].ip)) others++;
+        if (!cn_fl_find_cluster(f, f->vms[k].cluster) && f->vms[k].ip && cn_fl_in_pools(n, f->vms[k].ip)) others++;
     cn_cluster_net me = cluster_net(c, c->cp_ip);
-    size_t nodes = fleet_cluster_nodes(c), need = cn_ipplan_pool_need(nodes, &me);
+    size_t nodes = cn_fl_cluster_nodes(c), need = cn_ipplan_pool_need(nodes, &me);
     size_t nfree = total > others ? total - others : 0;
     if (need <= nfree) return 0;
     cn_buf b;
@@ -962,11 +962,11 @@ int cn_fleet_admit_cluster(const cn_fleet *f, const json_t *obj, const json_t *o
     json_t *co = json_deep_copy(obj), *oo = old ? json_deep_copy(old) : NULL;
     cn_fleet_default_cluster(co);
     cn_fleet_default_cluster(oo);
-    if ((rc = fleet_parse_cluster(co, &c, err)) < 0) goto out;
-    bool has_old = oo && fleet_parse_cluster(oo, &o, NULL) == 0;
+    if ((rc = cn_fl_parse_cluster(co, &c, err)) < 0) goto out;
+    bool has_old = oo && cn_fl_parse_cluster(oo, &o, NULL) == 0;
     if (has_old && json_equal(child(co, "spec"), child(oo, "spec"))) goto out;   /* metadata or status only */
     if (has_old && (rc = check_update(&c, &o, err)) < 0) goto out;
-    const flnet *n = fleet_find_lnet(f, c.lnet);
+    const flnet *n = cn_fl_find_lnet(f, c.lnet);
     if (!n) {
         rc = invalid(err, "spec.logicalNetwork", "logical network \"%s\" does not exist", c.lnet);
         goto out;
