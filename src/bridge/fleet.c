@@ -9,7 +9,6 @@
 #include "bridge/fleet-internal.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,29 +29,10 @@ const char *const *cn_fleet_versions(size_t *n)
 
 const char *cn_fleet_default_version(void) { return versions[NVERSIONS - 1]; }
 
-static int invalid(cn_err *err, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int invalid(cn_err *err, const char *field, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = cn_vasprintf(fmt, ap);
-    va_end(ap);
-    cn_err_invalid(err, "%s: %s", field, msg);
-    free(msg);
-    return -EINVAL;
-}
-
-static int conflict(cn_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int conflict(cn_err *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = cn_vasprintf(fmt, ap);
-    va_end(ap);
-    cn_err_set(err, 409, "Conflict", "%s", msg);
-    free(msg);
-    return -ENOSPC;
-}
+/* 422 naming the field, and 409 for a limit or a conflict with the fleet
+ * (fmt is a literal; both evaluate to the errno to return). */
+#define invalid(err, field, fmt, ...) (cn_err_invalid((err), "%s: " fmt, (field), ##__VA_ARGS__), -EINVAL)
+#define conflict(err, ...) (cn_err_set((err), 409, "Conflict", __VA_ARGS__), -ENOSPC)
 
 /* ---- typed field access: missing is NULL/default, a wrong type a 422 ---- */
 
@@ -144,8 +124,10 @@ static bool dns_label(const char *s, size_t max)
 
 static const char *name_of(const json_t *obj) { return str_at(child(obj, "metadata"), "name"); }
 
-static int check_name(const json_t *obj, const char *kind, size_t max, const char *why, cn_err *err)
+/* An object whose metadata.name is a DNS label of at most max. */
+static int check_object(const json_t *obj, const char *kind, size_t max, const char *why, cn_err *err)
 {
+    if (!json_is_object(obj)) return invalid(err, "object", "must be a JSON object");
     const char *name = name_of(obj);
     if (!name) return invalid(err, "metadata.name", "is required");
     if (!dns_label(name, max))
@@ -688,9 +670,9 @@ static int check_version(const char *to, const char *from, cn_err *err)
         cn_buf b;
         cn_buf_init(&b);
         for (size_t i = 0; i < NVERSIONS; i++) cn_buf_addf(&b, "%s%s", i ? ", " : "", versions[i]);
-        invalid(err, "spec.kubernetesVersion", "\"%s\" is not supported (supported: %s)", to, b.data);
+        int rc = invalid(err, "spec.kubernetesVersion", "\"%s\" is not supported (supported: %s)", to, b.data);
         cn_buf_release(&b);
-        return -EINVAL;
+        return rc;
     }
     long a[3], b[3];
     if (!from || !strcmp(from, to) || !parse_version(from, a) || !parse_version(to, b)) return 0;
@@ -710,8 +692,7 @@ int cn_fleet_admit_host(const cn_fleet *f, const json_t *obj, const json_t *old,
 {
     fhost h;
     int rc;
-    if (!json_is_object(obj)) return invalid(err, "object", "must be a JSON object");
-    if ((rc = check_name(obj, "host", 63, "", err)) < 0) return rc;
+    if ((rc = check_object(obj, "host", 63, "", err)) < 0) return rc;
     if ((rc = parse_host(obj, &h, err)) < 0) return rc;
     if (!old && cn_fl_find_host(f, h.name) < 0 && f->nhosts >= CN_PL_MAX_HOSTS)
         return conflict(err, "the fleet has %zu hosts, the most it may have: host \"%s\" cannot join (remove a "
@@ -791,8 +772,7 @@ int cn_fleet_admit_lnet(const cn_fleet *f, const json_t *obj, const json_t *old,
 {
     flnet n;
     int rc;
-    if (!json_is_object(obj)) return invalid(err, "object", "must be a JSON object");
-    if ((rc = check_name(obj, "logical network", 63, "", err)) < 0) return rc;
+    if ((rc = check_object(obj, "logical network", 63, "", err)) < 0) return rc;
     json_t *o = json_deep_copy(obj), *od = old ? json_deep_copy(old) : NULL;
     cn_fleet_default_lnet(o);
     cn_fleet_default_lnet(od);
@@ -946,19 +926,19 @@ static int check_ips(const cn_fleet *f, const fcluster *c, const flnet *n, cn_er
         pool_desc(n, i, d, sizeof d);
         cn_buf_addf(&b, "%s%s", i ? ", " : "", d);
     }
-    conflict(err, "logical network \"%s\": cluster \"%s\" needs %zu IPs (%zu node VMs, 1 upgrade surge%s) and only "
-             "%zu are free in its pool%s %s (%zu short)", n->name, c->name, need, nodes,
-             c->cp_ip ? "" : ", 1 control-plane endpoint", nfree, n->npools == 1 ? "" : "s", b.data, need - nfree);
+    int rc = conflict(err, "logical network \"%s\": cluster \"%s\" needs %zu IPs (%zu node VMs, 1 upgrade surge%s) and only "
+                      "%zu are free in its pool%s %s (%zu short)", n->name, c->name, need, nodes,
+                      c->cp_ip ? "" : ", 1 control-plane endpoint", nfree, n->npools == 1 ? "" : "s", b.data,
+                      need - nfree);
     cn_buf_release(&b);
-    return -ENOSPC;
+    return rc;
 }
 
 int cn_fleet_admit_cluster(const cn_fleet *f, const json_t *obj, const json_t *old, cn_err *err)
 {
     fcluster c, o;
     int rc;
-    if (!json_is_object(obj)) return invalid(err, "object", "must be a JSON object");
-    if ((rc = check_name(obj, "cluster", 40, " (its VM names append -cp-N and -<pool>-N)", err)) < 0) return rc;
+    if ((rc = check_object(obj, "cluster", 40, " (its VM names append -cp-N and -<pool>-N)", err)) < 0) return rc;
     json_t *co = json_deep_copy(obj), *oo = old ? json_deep_copy(old) : NULL;
     cn_fleet_default_cluster(co);
     cn_fleet_default_cluster(oo);
