@@ -101,6 +101,16 @@ static json_t *find_named(json_t *arr, const char *name)
 
 static const char *vm_str(json_t *vm, const char *key) { return json_string_value(json_object_get(json_object_get(vm, "spec"), key)); }
 
+/* Release what a plan returned. */
+static void plan_clear(json_t **cr, json_t **rm, char **ep)
+{
+    json_decref(*cr);
+    json_decref(*rm);
+    free(*ep);
+    *cr = *rm = NULL;
+    *ep = NULL;
+}
+
 /* Plan cluster name and store what it creates and its endpoint, as the
  * controller does; returns the number created. */
 static int realise(fx *x, const char *name)
@@ -119,9 +129,7 @@ static int realise(fx *x, const char *name)
         if (!st) json_object_set_new(c, "status", st = json_object());
         json_object_set_new(st, "controlPlaneEndpoint", json_string(ep));
     }
-    json_decref(cr);
-    json_decref(rm);
-    free(ep);
+    plan_clear(&cr, &rm, &ep);
     cn_err_clear(&err);
     fx_fleet(x);
     return n;
@@ -218,9 +226,7 @@ static void test_plan_1_1(void)
         CHECK_STR(json_string_value(json_object_get(wl, "fleet.cairn.io/pool")), "np1");
         CHECK_STR(json_string_value(json_object_get(wl, "fleet.cairn.io/role")), "worker");
     }
-    json_decref(cr);
-    json_decref(rm);
-    free(ep);
+    plan_clear(&cr, &rm, &ep);
     cn_err_clear(&err);
     fx_release(&x);
 }
@@ -714,9 +720,7 @@ static void test_plan_3_3(void)
     m = json_object_get(json_object_get(n, "spec"), "etcdMembers");
     CHECK_INT(json_array_size(m), 3);
     CHECK_STR(json_string_value(json_object_get(json_array_get(m, 2), "name")), "c1-cp-3");
-    json_decref(cr);
-    json_decref(rm);
-    free(ep);
+    plan_clear(&cr, &rm, &ep);
     fx_release(&x);
 }
 
@@ -737,9 +741,7 @@ static void test_plan_scale_and_surge(void)
     CHECK_STR(json_string_value(json_array_get(rm, 0)), "c1-np1-3");
     CHECK_STR(json_string_value(json_array_get(rm, 1)), "c1-np1-2");
     CHECK_STR(ep, "10.220.0.100");
-    json_decref(cr);
-    json_decref(rm);
-    free(ep);
+    plan_clear(&cr, &rm, &ep);
     /* They are being deleted: no longer counted, but their names and
      * addresses stay taken until they are gone. */
     set_path(find_named(x.vms, "c1-np1-3"), "metadata", "deletionTimestamp", json_string("2026-11-27T06:00:00Z"));
@@ -747,9 +749,7 @@ static void test_plan_scale_and_surge(void)
     CHECK_INT(cn_fleet_plan_cluster(fx_fleet(&x), "c1", NULL, 0, &cr, &rm, &ep, &err), 0);
     CHECK_INT(json_array_size(cr), 0);
     CHECK_INT(json_array_size(rm), 0);
-    json_decref(cr);
-    json_decref(rm);
-    free(ep);
+    plan_clear(&cr, &rm, &ep);
     /* Up to 3 while they still exist: a new index and a new address. */
     json_object_set_new(pool0(find_named(x.clusters, "c1")), "count", json_integer(3));
     CHECK_INT(cn_fleet_plan_cluster(fx_fleet(&x), "c1", NULL, 0, &cr, &rm, &ep, &err), 0);
@@ -757,17 +757,13 @@ static void test_plan_scale_and_surge(void)
     json_t *n = json_array_get(cr, 0);
     CHECK_STR(json_string_value(json_object_get(json_object_get(n, "metadata"), "name")), "c1-np1-4");
     CHECK_STR(vm_str(n, "ip"), "10.220.0.106");
-    json_decref(cr);
-    json_decref(rm);
-    free(ep);
+    plan_clear(&cr, &rm, &ep);
     /* A rolling upgrade's surge: one more worker of np1. */
     CHECK_INT(cn_fleet_plan_cluster(x.f, "c1", "np1", 1, &cr, &rm, &ep, &err), 0);
     CHECK_INT(json_array_size(cr), 2);
     CHECK_STR(json_string_value(json_object_get(json_object_get(json_array_get(cr, 1), "metadata"), "name")),
               "c1-np1-5");
-    json_decref(cr);
-    json_decref(rm);
-    free(ep);
+    plan_clear(&cr, &rm, &ep);
     /* A dropped pool's workers all go. */
     json_t *spec = json_object_get(find_named(x.clusters, "c1"), "spec");
     json_object_set_new(spec, "nodePools", json_pack("[{s:s, s:i}]", "name", "np2", "count", 1));
@@ -776,9 +772,7 @@ static void test_plan_scale_and_surge(void)
     CHECK_INT(json_array_size(rm), 2);
     CHECK_STR(json_string_value(json_array_get(rm, 0)), "c1-np1-1");
     CHECK_STR(json_string_value(json_array_get(rm, 1)), "c1-np1-0");
-    json_decref(cr);
-    json_decref(rm);
-    free(ep);
+    plan_clear(&cr, &rm, &ep);
     CHECK(cn_fleet_plan_cluster(x.f, "nope", NULL, 0, &cr, &rm, &ep, &err) == -ENOENT);
     CHECK_INT(err.code, 404);
     CHECK(!cr && !rm && !ep);
