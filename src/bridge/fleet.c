@@ -934,6 +934,18 @@ static int check_ips(const cn_fleet *f, const fcluster *c, const flnet *n, cn_er
     return rc;
 }
 
+/* Whether the new spec wants a VM the old did not: a new pool or a count
+ * up (the control plane's count and sizes cannot change). */
+static bool demand_grows(const fcluster *c, const fcluster *o)
+{
+    for (size_t i = 0; i < c->npools; i++) {
+        size_t j = 0;
+        while (j < o->npools && strcmp(c->pools[i].name, o->pools[j].name)) j++;
+        if (j == o->npools || c->pools[i].count > o->pools[j].count) return true;
+    }
+    return false;
+}
+
 int cn_fleet_admit_cluster(const cn_fleet *f, const json_t *obj, const json_t *old, cn_err *err)
 {
     fcluster c, o;
@@ -955,6 +967,9 @@ int cn_fleet_admit_cluster(const cn_fleet *f, const json_t *obj, const json_t *o
     if ((!has_old || strcmp(c.version, o.version)) && (rc = check_version(c.version, has_old ? o.version : NULL, err)) < 0)
         goto out;
     if ((rc = check_networks(f, &c, n, err)) < 0) goto out;
+    /* Fewer or the same VMs (a scale-down, labels, an upgrade) ask nothing
+     * more of the fleet: allowed even while it is short of a host. */
+    if (has_old && !demand_grows(&c, &o)) goto out;
     if ((rc = check_placement(f, &c, err)) < 0) goto out;
     rc = check_ips(f, &c, n, err);
 out:

@@ -139,7 +139,7 @@ static void set_etcd_members(const cn_fleet *f, const fcluster *c, json_t *creat
     }
     size_t i;
     json_t *vm;
-    json_array_foreach(create, i, vm) json_object_set(json_object_get(vm, "spec"), "etcdMembers", members);
+    json_array_foreach(create, i, vm) json_object_set_new(json_object_get(vm, "spec"), "etcdMembers", json_deep_copy(members));
     json_decref(members);
     free(cp);
 }

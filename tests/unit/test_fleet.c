@@ -294,6 +294,8 @@ static void set_path(json_t *o, const char *a, const char *b, json_t *v)
     else json_object_set_new(o, a, v);
 }
 
+static void set_host_phase(fx *x, const char *h, const char *phase);
+
 static json_t *pool0(json_t *c) { return json_array_get(json_object_get(json_object_get(c, "spec"), "nodePools"), 0); }
 
 static void test_admit_host(void)
@@ -570,6 +572,20 @@ static void test_acceptance_refusals(void)
                   "not enough capacity: the fleet's VMs need 116 vCPU, and only 108 remain with 15 % held back and "
                   "host \"h1\" lost (8 short)");
     json_decref(c);
+    /* c1 built; h3 lost: c1 may still scale down or change labels, not up. */
+    realise(&x, "c1");
+    set_host_phase(&x, "h3", "NotReady");
+    json_t *old = json_deep_copy(find_named(x.clusters, "c1"));
+    c = json_deep_copy(old);
+    json_object_set_new(pool0(c), "labels", json_pack("{s:s}", "team", "web"));
+    json_object_set_new(pool0(c), "count", json_integer(20));
+    CHECK_OK(cn_fleet_admit_cluster(fx_fleet(&x), c, old, &err), &err);
+    json_object_set_new(pool0(c), "count", json_integer(27));
+    CHECK_REFUSED(cn_fleet_admit_cluster(x.f, c, old, &err), &err, 409,
+                  "not enough capacity: the fleet's VMs need 112 vCPU, and only 54 remain with 15 % held back and "
+                  "host \"h1\" lost (58 short)");
+    json_decref(c);
+    json_decref(old);
     fx_release(&x);
 }
 
