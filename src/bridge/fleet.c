@@ -36,7 +36,10 @@ const char *cn_fleet_default_version(void) { return versions[NVERSIONS - 1]; }
 
 /* ---- typed field access: missing is NULL/default, a wrong type a 422 ---- */
 
-static const json_t *child(const json_t *o, const char *key) { return json_is_object(o) ? json_object_get(o, key) : NULL; }
+static const json_t *child(const json_t *o, const char *key)
+{
+    return json_is_object(o) ? json_object_get(o, key) : NULL;
+}
 static const char *str_at(const json_t *o, const char *key) { return json_string_value(child(o, key)); }
 
 static int get_obj(const json_t *o, const char *key, const char *field, const json_t **out, cn_err *err)
@@ -308,7 +311,8 @@ static int parse_pool(const json_t *p, size_t i, fpool *out, cn_err *err)
         snprintf(field, sizeof field, "spec.nodePools[%zu].taints", i);
         if (!json_is_array(out->taints)) return invalid(err, field, "must be a list of \"key=value:Effect\" strings");
         json_array_foreach(out->taints, j, v)
-            if (!json_is_string(v)) return invalid(err, field, "entry %zu must be a string like key=value:NoSchedule", j);
+            if (!json_is_string(v))
+                return invalid(err, field, "entry %zu must be a string like key=value:NoSchedule", j);
     }
     return 0;
 }
@@ -393,7 +397,11 @@ static int parse_vm(const json_t *obj, fvm *v)
 
 /* ---- the snapshot ---- */
 
-static int cmp_cluster(const void *a, const void *b) { return strcmp(((const fcluster *)a)->name, ((const fcluster *)b)->name); }
+static int cmp_cluster(const void *a, const void *b)
+{
+    return strcmp(((const fcluster *)a)->name, ((const fcluster *)b)->name);
+}
+
 static int cmp_vm(const void *a, const void *b) { return strcmp(((const fvm *)a)->name, ((const fvm *)b)->name); }
 
 static json_t *keep(cn_fleet *f, const json_t *o)
@@ -837,7 +845,8 @@ static int check_update(const fcluster *c, const fcluster *o, cn_err *err)
     if (o->state && strcmp(o->state, "Succeeded") && strcmp(o->state, "Failed"))
         return conflict(err, "cluster \"%s\" has an operation in progress (%s): one at a time", c->name, o->state);
     if (!str_eq(c->lnet, o->lnet)) return immutable(err, "spec.logicalNetwork", o->lnet, c->lnet);
-    if (!str_eq(c->endpoint, o->endpoint)) return immutable(err, "spec.controlPlane.endpoint", o->endpoint, c->endpoint);
+    if (!str_eq(c->endpoint, o->endpoint))
+        return immutable(err, "spec.controlPlane.endpoint", o->endpoint, c->endpoint);
     if (!str_eq(c->cp_size, o->cp_size)) return immutable(err, "spec.controlPlane.vmSize", o->cp_size, c->cp_size);
     if (c->cp_count != o->cp_count)
         return invalid(err, "spec.controlPlane.count", "the control plane's size cannot change after the cluster is "
@@ -852,7 +861,8 @@ static int check_update(const fcluster *c, const fcluster *o, cn_err *err)
             if (strcmp(c->pools[i].name, o->pools[j].name)) continue;
             char field[64];
             snprintf(field, sizeof field, "spec.nodePools[%zu].vmSize", i);
-            if (strcmp(c->pools[i].size, o->pools[j].size)) return immutable(err, field, o->pools[j].size, c->pools[i].size);
+            if (strcmp(c->pools[i].size, o->pools[j].size))
+                return immutable(err, field, o->pools[j].size, c->pools[i].size);
             snprintf(field, sizeof field, "spec.nodePools[%zu].osType", i);
             if (strcmp(c->pools[i].os, o->pools[j].os)) return immutable(err, field, o->pools[j].os, c->pools[i].os);
         }
@@ -926,8 +936,8 @@ static int check_ips(const cn_fleet *f, const fcluster *c, const flnet *n, cn_er
         pool_desc(n, i, d, sizeof d);
         cn_buf_addf(&b, "%s%s", i ? ", " : "", d);
     }
-    int rc = conflict(err, "logical network \"%s\": cluster \"%s\" needs %zu IPs (%zu node VMs, 1 upgrade surge%s) and only "
-                      "%zu are free in its pool%s %s (%zu short)", n->name, c->name, need, nodes,
+    int rc = conflict(err, "logical network \"%s\": cluster \"%s\" needs %zu IPs (%zu node VMs, 1 upgrade surge%s) "
+                      "and only %zu are free in its pool%s %s (%zu short)", n->name, c->name, need, nodes,
                       c->cp_ip ? "" : ", 1 control-plane endpoint", nfree, n->npools == 1 ? "" : "s", b.data,
                       need - nfree);
     cn_buf_release(&b);
@@ -964,8 +974,8 @@ int cn_fleet_admit_cluster(const cn_fleet *f, const json_t *obj, const json_t *o
         goto out;
     }
     /* A version dropped from the catalogue does not block other changes. */
-    if ((!has_old || strcmp(c.version, o.version)) && (rc = check_version(c.version, has_old ? o.version : NULL, err)) < 0)
-        goto out;
+    if (!has_old || strcmp(c.version, o.version))
+        if ((rc = check_version(c.version, has_old ? o.version : NULL, err)) < 0) goto out;
     if ((rc = check_networks(f, &c, n, err)) < 0) goto out;
     /* Fewer or the same VMs (a scale-down, labels, an upgrade) ask nothing
      * more of the fleet: allowed even while it is short of a host. */

@@ -139,7 +139,8 @@ static void set_etcd_members(const cn_fleet *f, const fcluster *c, json_t *creat
     }
     size_t i;
     json_t *vm;
-    json_array_foreach(create, i, vm) json_object_set_new(json_object_get(vm, "spec"), "etcdMembers", json_deep_copy(members));
+    json_array_foreach(create, i, vm)
+        json_object_set_new(json_object_get(vm, "spec"), "etcdMembers", json_deep_copy(members));
     json_decref(members);
     free(cp);
 }
@@ -417,8 +418,8 @@ json_t *cn_fleet_ip_plan(const cn_fleet *f, const json_t *obj, cn_err *err)
     char eps[CN_IP4_STRLEN];
     cn_ip4_str(ep, eps);
     int epool = pool_of(n, ep);
-    char *epdesc = c.cp_ip ? cn_asprintf("%s (given)", eps)
-                 : cn_asprintf("%s (from pool %s)", eps, epool >= 0 && *n->pool_names[epool] ? n->pool_names[epool] : "");
+    const char *epname = epool >= 0 && *n->pool_names[epool] ? n->pool_names[epool] : "";
+    char *epdesc = c.cp_ip ? cn_asprintf("%s (given)", eps) : cn_asprintf("%s (from pool %s)", eps, epname);
     json_t *lb = json_array();
     for (size_t i = 0; i < c.nlb; i++) json_array_append_new(lb, range_json(&c.lb[i]));
     cn_cluster_net me = { .cp_ip = c.cp_ip };

@@ -90,16 +90,24 @@ static void fx_release(fx *x)
     json_decref(x->vms);
 }
 
+static const char *name_of(json_t *o)
+{
+    return json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
+}
+
 static json_t *find_named(json_t *arr, const char *name)
 {
     size_t i;
     json_t *o;
     json_array_foreach(arr, i, o)
-        if (!strcmp(json_string_value(json_object_get(json_object_get(o, "metadata"), "name")), name)) return o;
+        if (!strcmp(name_of(o), name)) return o;
     return NULL;
 }
 
-static const char *vm_str(json_t *vm, const char *key) { return json_string_value(json_object_get(json_object_get(vm, "spec"), key)); }
+static const char *vm_str(json_t *vm, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(vm, "spec"), key));
+}
 
 /* Release what a plan returned. */
 static void plan_clear(json_t **cr, json_t **rm, char **ep)
@@ -731,7 +739,7 @@ static void test_plan_3_3(void)
     CHECK_INT(cn_fleet_plan_cluster(fx_fleet(&x), "c1", NULL, 0, &cr, &rm, &ep, &err), 0);
     CHECK_INT(json_array_size(cr), 1);
     json_t *n = json_array_get(cr, 0);
-    CHECK_STR(json_string_value(json_object_get(json_object_get(n, "metadata"), "name")), "c1-cp-3");
+    CHECK_STR(name_of(n), "c1-cp-3");
     CHECK_STR(vm_str(n, "ip"), "10.220.0.102");   /* the freed address, lowest first */
     m = json_object_get(json_object_get(n, "spec"), "etcdMembers");
     CHECK_INT(json_array_size(m), 3);
@@ -771,13 +779,13 @@ static void test_plan_scale_and_surge(void)
     CHECK_INT(cn_fleet_plan_cluster(fx_fleet(&x), "c1", NULL, 0, &cr, &rm, &ep, &err), 0);
     CHECK_INT(json_array_size(cr), 1);
     json_t *n = json_array_get(cr, 0);
-    CHECK_STR(json_string_value(json_object_get(json_object_get(n, "metadata"), "name")), "c1-np1-4");
+    CHECK_STR(name_of(n), "c1-np1-4");
     CHECK_STR(vm_str(n, "ip"), "10.220.0.106");
     plan_clear(&cr, &rm, &ep);
     /* A rolling upgrade's surge: one more worker of np1. */
     CHECK_INT(cn_fleet_plan_cluster(x.f, "c1", "np1", 1, &cr, &rm, &ep, &err), 0);
     CHECK_INT(json_array_size(cr), 2);
-    CHECK_STR(json_string_value(json_object_get(json_object_get(json_array_get(cr, 1), "metadata"), "name")),
+    CHECK_STR(name_of(json_array_get(cr, 1)),
               "c1-np1-5");
     plan_clear(&cr, &rm, &ep);
     /* A dropped pool's workers all go. */
@@ -844,8 +852,8 @@ static void test_failover_and_rebalance(void)
     json_t *v;
     json_array_foreach(x.vms, i, v) {
         if (strcmp(vm_str(v, "host"), "h1")) continue;
-        if (!strcmp(vm_str(v, "pool"), "")) cp_h1 = json_string_value(json_object_get(json_object_get(v, "metadata"), "name"));
-        else w_h1 = json_string_value(json_object_get(json_object_get(v, "metadata"), "name"));
+        if (!strcmp(vm_str(v, "pool"), "")) cp_h1 = name_of(v);
+        else w_h1 = name_of(v);
     }
     CHECK(cp_h1 && w_h1);
     if (!cp_h1 || !w_h1) goto out;
@@ -866,7 +874,7 @@ static void test_failover_and_rebalance(void)
     fx_fleet(&x);
     int moved = 0;
     json_array_foreach(x.vms, i, v) {
-        const char *name = json_string_value(json_object_get(json_object_get(v, "metadata"), "name"));
+        const char *name = name_of(v);
         CHECK_INT(cn_fleet_place_vm(x.f, name, true, &h, &err), 0);
         if (strcmp(h, vm_str(v, "host"))) {
             moved++;
@@ -881,7 +889,7 @@ static void test_failover_and_rebalance(void)
     set_path(find_named(x.hosts, "h2"), "spec", "maintenance", json_true());
     json_array_foreach(x.vms, i, v) {
         if (strcmp(vm_str(v, "host"), "h2")) continue;
-        const char *name = json_string_value(json_object_get(json_object_get(v, "metadata"), "name"));
+        const char *name = name_of(v);
         CHECK_INT(cn_fleet_place_vm(fx_fleet(&x), name, false, &h, &err), 0);
         CHECK(strcmp(h, "h2") != 0);
         free(h);
