@@ -41,6 +41,7 @@ for i in 1 2 3; do
         --initial-cluster "$CLUSTER" --initial-cluster-state new --initial-cluster-token "$P" \
         --heartbeat-interval 50 --election-timeout 500 >"$WORK/e$i/log" 2>&1 &
     EPID[$i]=$!
+    disown "$!"   # killed at cleanup: no "Killed" job notices
 done
 etcd_ok() { ETCDCTL_API=3 nl_exec "$P-lan" etcdctl --endpoints "$ENDPOINTS" endpoint health >/dev/null 2>&1; }
 wait_for "the etcd cluster of the three machines is healthy" 30 etcd_ok || exit 1
