@@ -90,9 +90,10 @@ int cn_fleetcli_taints(const json_t *raw, const char *flag, json_t **out, cn_err
         for (size_t k = 0; ok && k < sizeof effects / sizeof effects[0]; k++)
             known |= !strcmp(colon + 1, effects[k]);
         if (!ok || !known) {
+            int r = cn_err_bad_request(err, "%s: \"%s\" is not a taint key[=value]:NoSchedule|PreferNoSchedule|NoExecute",
+                                       flag, s);
             json_decref(pieces);
-            return cn_err_bad_request(err, "%s: \"%s\" is not a taint key[=value]:NoSchedule|PreferNoSchedule|NoExecute",
-                                      flag, s);
+            return r;
         }
     }
     *out = pieces;
