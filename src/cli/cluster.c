@@ -298,7 +298,8 @@ static json_t *pool_rows(const json_t *cl, const char *only)
         _cleanup_free_ char *count = num_at(p, "count");
         _cleanup_free_ char *ready = num_at(st, "ready");
         json_array_append_new(rows, json_pack("[s,s,s,s,s,s,s]", name, count, ready,
-                                              str_or(json_string_value(json_object_get(p, "vmSize")), "-"),
+                                              str_or(json_string_value(json_object_get(p, "vmSize")),
+                                                     str_or(json_string_value(json_object_get(st, "vmSize")), "-")),
                                               str_or(json_string_value(json_object_get(st, "kubernetesVersion")), "-"),
                                               labels.len ? labels.data : "-", taints.len ? taints.data : "-"));
         cn_buf_release(&labels);
