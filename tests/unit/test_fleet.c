@@ -998,6 +998,110 @@ static void test_malformed_snapshot(void)
     json_decref(junk);
 }
 
+static unsigned rnd(unsigned *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return (*s >> 16) & 0x7fff;
+}
+
+/* No host holds more than pct % of its vCPUs or memory. */
+static void check_hosts_within(fx *x, int pct)
+{
+    size_t i, j;
+    json_t *h, *v;
+    json_array_foreach(x->hosts, i, h) {
+        json_t *cap = json_object_get(json_object_get(h, "spec"), "capacity");
+        long long cpu = json_integer_value(json_object_get(cap, "cpu")), mem = 0, used_cpu = 0, used_mem = 0;
+        const char *m = json_string_value(json_object_get(cap, "memory"));
+        if (m) mem = strtoll(m, NULL, 10) * 1024;   /* "<n>Gi" in MiB */
+        json_array_foreach(x->vms, j, v) {
+            if (strcmp(vm_str(v, "host"), name_of(h))) continue;
+            used_cpu += json_integer_value(json_object_get(json_object_get(v, "spec"), "cpu"));
+            used_mem += json_integer_value(json_object_get(json_object_get(v, "spec"), "memoryMiB"));
+        }
+        CHECK(used_cpu <= cpu * pct / 100);
+        CHECK(used_mem <= mem * pct / 100);
+    }
+}
+
+/* Random fleets and clusters: whatever admission accepts is then planned
+ * without error, within 85 % of every host, never an IP twice; a host lost
+ * afterwards moves its VMs within 100 % of the others. */
+static void test_property(void)
+{
+    unsigned seed = 7;
+    int admitted = 0, refused = 0, moved = 0;
+    static const char *mems[] = { "16Gi", "32Gi", "64Gi", "128Gi" };
+    static const char *sizes[] = { "Standard_A2_v2", "Standard_A4_v2", "Standard_D4s_v3" };
+    static const int cps[] = { 1, 3, 5 };
+    for (int it = 0; it < 150; it++) {
+        fx x;
+        fx_init(&x, 0);
+        int nh = 1 + (int)(rnd(&seed) % 5);
+        for (int h = 0; h < nh; h++) {
+            char n[16];
+            snprintf(n, sizeof n, "h%d", h + 1);
+            json_array_append_new(x.hosts, host(n, 8 + (int)(rnd(&seed) % 56), mems[rnd(&seed) % 4], "Ready"));
+        }
+        char end[20];
+        snprintf(end, sizeof end, "10.220.0.%u", 100 + 9 + rnd(&seed) % 40);
+        json_array_clear(x.lnets);
+        json_array_append_new(x.lnets, lnet("lnet1", "10.220.0.0/24", "10.220.0.1", "10.220.0.100", end));
+        int nc = 1 + (int)(rnd(&seed) % 6);
+        for (int k = 0; k < nc; k++) {
+            char n[16];
+            snprintf(n, sizeof n, "c%d", k + 1);
+            json_t *c = cluster(n, "lnet1", cps[rnd(&seed) % 3], 1 + (int)(rnd(&seed) % 6));
+            json_object_set_new(pool0(c), "vmSize", json_string(sizes[rnd(&seed) % 3]));
+            if (rnd(&seed) % 2)
+                json_array_append_new(json_object_get(json_object_get(c, "spec"), "nodePools"),
+                                      json_pack("{s:s, s:i, s:s}", "name", "np2", "count", 1 + rnd(&seed) % 4,
+                                                "vmSize", sizes[rnd(&seed) % 3]));
+            cn_err err = CN_ERR_INIT;
+            if (cn_fleet_admit_cluster(fx_fleet(&x), c, NULL, &err) == 0) {
+                admitted++;
+                json_array_append(x.clusters, c);
+                realise(&x, n);
+            } else {
+                refused++;
+                CHECK(err.code == 409 && err.message && *err.message);
+            }
+            cn_err_clear(&err);
+            json_decref(c);
+        }
+        check_unique_ips(&x);
+        check_hosts_within(&x, 85);
+        /* Lose h1: every VM it ran goes elsewhere, the reserve at most. */
+        if (nh > 1) {
+            set_host_phase(&x, "h1", "NotReady");
+            size_t i;
+            json_t *v;
+            json_array_foreach(x.vms, i, v) {
+                if (strcmp(vm_str(v, "host"), "h1")) continue;
+                char *h = NULL;
+                cn_err err = CN_ERR_INIT;
+                if (cn_fleet_place_vm(fx_fleet(&x), name_of(v), false, &h, &err) == 0) {
+                    CHECK(strcmp(h, "h1") != 0);
+                    json_object_set_new(json_object_get(v, "spec"), "host", json_string(h));
+                    moved++;
+                } else {
+                    CHECK_INT(err.code, 409);
+                }
+                free(h);
+                cn_err_clear(&err);
+            }
+            set_host_phase(&x, "h1", "Gone");   /* out of the check below */
+            json_t *h1 = json_object_get(json_object_get(json_array_get(x.hosts, 0), "spec"), "capacity");
+            json_object_set_new(h1, "cpu", json_integer(1 << 20));
+            json_object_set_new(h1, "memory", json_string("1048576Gi"));
+            check_hosts_within(&x, 100);
+        }
+        fx_release(&x);
+    }
+    printf("     property: %d admitted, %d refused, %d VMs moved\n", admitted, refused, moved);
+    CHECK(admitted > 100 && refused > 50);
+}
+
 int main(void)
 {
     TEST_RUN(test_versions_and_defaults);
@@ -1016,5 +1120,6 @@ int main(void)
     TEST_RUN(test_failover_reserve);
     TEST_RUN(test_ip_plan);
     TEST_RUN(test_malformed_snapshot);
+    TEST_RUN(test_property);
     return TEST_DONE();
 }
