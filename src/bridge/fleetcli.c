@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bridge/fleetcli.h"
 #include "lib/cidr.h"
@@ -183,6 +184,8 @@ json_t *cn_fleetcli_cluster(const cn_fleetcli_cluster_opts *o, cn_err *err)
     if (taints && json_array_size(taints)) json_object_set(pool, "taints", taints);
     json_object_set_new(spec, "nodePools", json_pack("[o]", pool));
     if (o->pod_cidr) json_object_set_new(object_at(spec, "networking"), "podCidr", json_string(o->pod_cidr));
+    if (o->service_cidr)
+        json_object_set_new(object_at(spec, "networking"), "serviceCidr", json_string(o->service_cidr));
     if (lbs && json_array_size(lbs)) json_object_set(object_at(spec, "networking"), "loadBalancerPools", lbs);
     json_decref(labels);
     json_decref(taints);
@@ -265,16 +268,40 @@ void cn_fleetcli_table(cn_buf *out, const json_t *rows)
     free(width);
 }
 
-/* "usedByOthers" -> "USED BY OTHERS" (header) or "Used by others" (label). */
+/* "usedByOthers" -> "USED BY OTHERS" (header) or "Used by others"
+ * (label); acronyms keep their capitals in labels ("Pod CIDR", "IPs"). */
+static void add_word(cn_buf *b, const char *w, size_t n, int header, int first)
+{
+    static const char *const acronyms[][2] = { { "cidr", "CIDR" }, { "cidrs", "CIDRs" }, { "ip", "IP" }, { "ips", "IPs" },
+                                               { "dns", "DNS" }, { "vm", "VM" }, { "vms", "VMs" },
+                                               { "vlan", "VLAN" }, { "cpu", "CPU" }, { "gpus", "GPUs" } };
+    if (!header)
+        for (size_t i = 0; i < sizeof acronyms / sizeof acronyms[0]; i++)
+            if (strlen(acronyms[i][0]) == n && !strncasecmp(w, acronyms[i][0], n)) {
+                cn_buf_adds(b, acronyms[i][1]);
+                return;
+            }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)w[i];
+        cn_buf_addc(b, (char)(header || (first && i == 0) ? toupper(c) : tolower(c)));
+    }
+}
+
 static char *words(const char *key, int header)
 {
     cn_buf b;
     cn_buf_init(&b);
-    for (const char *p = key; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (isupper(c) && p != key && !isupper((unsigned char)p[-1])) cn_buf_addc(&b, ' ');
-        if (c == '_' || c == '-') c = ' ';
-        cn_buf_addc(&b, (char)(header ? toupper(c) : p == key ? toupper(c) : tolower(c)));
+    const char *w = key;
+    for (const char *p = key;; p++) {
+        int boundary = !*p || *p == '_' || *p == '-' ||
+                       (isupper((unsigned char)*p) && p != key && !isupper((unsigned char)p[-1]));
+        if (!boundary) continue;
+        if (p > w) {
+            if (b.len) cn_buf_addc(&b, ' ');
+            add_word(&b, w, (size_t)(p - w), header, w == key);
+        }
+        if (!*p) break;
+        w = (*p == '_' || *p == '-') ? p + 1 : p;
     }
     return cn_buf_detach(&b, NULL);
 }

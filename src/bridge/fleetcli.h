@@ -34,6 +34,7 @@ typedef struct cn_fleetcli_cluster_opts {
     int node_count;
     const char *node_size;
     const char *pod_cidr;
+    const char *service_cidr;
     const json_t *lb_pools;      /* "START-END" strings */
     const json_t *labels;        /* "k=v" strings */
     const json_t *taints;        /* "key[=value]:Effect" strings */

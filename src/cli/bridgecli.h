@@ -101,6 +101,7 @@ int cn_bcli_wait_cluster(cn_client *c, const char *name, int64_t generation, boo
     { "node-count", 0, "N", "nodes of the first node pool, 1-64 (default 1)", false }, \
     { "node-vm-size", 0, "SIZE", "VM size of its nodes (default Standard_A4_v2)", false }, \
     { "pod-cidr", 0, "CIDR", "pod network (default 10.244.0.0/16)", false }, \
+    { "service-cidr", 0, "CIDR", "service network (default 10.96.0.0/12; may not overlap the lnet's prefix)", false }, \
     { "lb-pool", 0, "START-END", "load-balancer IP range: in the prefix, outside the pools", true }, \
     { "labels", 0, "K=V[,K=V]", "node labels of the first pool", true }, \
     { "node-taints", 0, "K[=V]:EFFECT[,...]", "node taints of the first pool", true }

@@ -34,7 +34,7 @@ int cn_cluster_from_flags(cn_bargs *a, const char *name, json_t **out)
         .cp_count = (int)cp, .cp_size = cn_bargs_get(a, "control-plane-vm-size"),
         .cp_ip = cn_bargs_get(a, "control-plane-ip"), .pool = cn_bargs_get(a, "nodepool-name"),
         .node_count = (int)nodes, .node_size = cn_bargs_get(a, "node-vm-size"),
-        .pod_cidr = cn_bargs_get(a, "pod-cidr"), .lb_pools = lb, .labels = labels, .taints = taints,
+        .pod_cidr = cn_bargs_get(a, "pod-cidr"), .service_cidr = cn_bargs_get(a, "service-cidr"), .lb_pools = lb, .labels = labels, .taints = taints,
     };
     cn_err err = CN_ERR_INIT;
     *out = cn_fleetcli_cluster(&o, &err);

@@ -47,7 +47,7 @@ expect_out "cairn lists the fleet commands" "cluster .*fleet .*apply" bash -c "$
 expect_out "cluster --help lists every verb" "create.*show.*list.*update.*scale.*upgrade.*delete.*nodepool.*get-credentials.*get-versions.*vmsize" \
     bash -c "$CAIRN cluster --help | tr '\n' ' '"
 for f in lnet kubernetes-version control-plane-count control-plane-vm-size control-plane-ip node-count node-vm-size \
-         pod-cidr lb-pool labels node-taints no-wait validate timeout kubeconfig; do
+         pod-cidr service-cidr lb-pool labels node-taints no-wait validate timeout kubeconfig; do
     expect_out "cluster create --help lists --$f" "--$f" C cluster create --help
 done
 expect_out "nodepool add --help lists its flags" "--cluster C.*--name P.*--node-count N.*--os-type" \
@@ -76,23 +76,23 @@ expect_fail "nothing written by the refused commands" "No resources found|^$" ba
 
 # --- logical networks ---
 expect_out "lnet create" "logicalnetwork.fleet.cairn.io/lnet1 created" \
-    C fleet lnet create lnet1 --address-prefix 10.99.0.0/24 --gateway 10.99.0.1 --dns-servers 10.99.0.1,10.99.0.2 \
-    --ip-pool-start 10.99.0.100 --ip-pool-end 10.99.0.199 --vlan 5 --vm-switch-name vmswitch
-expect_eq "its spec as the flags said" "10.99.0.0/24 10.99.0.1 10.99.0.1,10.99.0.2 vms:10.99.0.100-10.99.0.199 5 vmswitch Static" \
+    C fleet lnet create lnet1 --address-prefix 10.220.0.0/24 --gateway 10.220.0.1 --dns-servers 10.220.0.1,10.220.0.2 \
+    --ip-pool-start 10.220.0.100 --ip-pool-end 10.220.0.199 --vlan 5 --vm-switch-name vmswitch
+expect_eq "its spec as the flags said" "10.220.0.0/24 10.220.0.1 10.220.0.1,10.220.0.2 vms:10.220.0.100-10.220.0.199 5 vmswitch Static" \
     bash -c "$K get logicalnetwork.fleet.cairn.io lnet1 -o json | jq -r '.spec | \"\(.addressPrefix) \(.gateway) \(.dnsServers|join(\",\")) \(.ipPools[0].name):\(.ipPools[0].start)-\(.ipPools[0].end) \(.vlan) \(.vmSwitchName) \(.ipAllocationMethod)\"'"
-status logicalnetwork lnet1 '{"provisioningState":"Succeeded","ipPools":[{"name":"vms","start":"10.99.0.100","end":"10.99.0.199","used":7,"available":93}]}'
-expect_out "lnet list shows the pool and its use" "lnet1 +10.99.0.0/24 +10.99.0.1 +5 +vmswitch +10.99.0.100-10.99.0.199 +7/93 +Succeeded" C fleet lnet list
-expect_out "lnet show -o yaml" "addressPrefix: 10.99.0.0/24" C fleet lnet show lnet1 -o yaml
+status logicalnetwork lnet1 '{"provisioningState":"Succeeded","ipPools":[{"name":"vms","start":"10.220.0.100","end":"10.220.0.199","used":7,"available":93}]}'
+expect_out "lnet list shows the pool and its use" "lnet1 +10.220.0.0/24 +10.220.0.1 +5 +vmswitch +10.220.0.100-10.220.0.199 +7/93 +Succeeded" C fleet lnet list
+expect_out "lnet show -o yaml" "addressPrefix: 10.220.0.0/24" C fleet lnet show lnet1 -o yaml
 expect_fail "lnet create again: the API's error" "^error: .*already exists" \
-    C fleet lnet create lnet1 --address-prefix 10.99.0.0/24 --gateway 10.99.0.1 --dns-servers 10.99.0.1 --ip-pool-start 10.99.0.100 --ip-pool-end 10.99.0.199
+    C fleet lnet create lnet1 --address-prefix 10.220.0.0/24 --gateway 10.220.0.1 --dns-servers 10.220.0.1 --ip-pool-start 10.220.0.100 --ip-pool-end 10.220.0.199
 
 # --- create, following the operation ---
 expect_out "create --no-wait returns at once" "cluster.fleet.cairn.io/c1 accepted" \
-    C cluster create c1 --lnet lnet1 --control-plane-count 3 --control-plane-ip 10.99.0.50 --node-count 2 \
+    C cluster create c1 --lnet lnet1 --control-plane-count 3 --control-plane-ip 10.220.0.50 --node-count 2 \
     --node-vm-size Standard_A2_v2 --labels team=web,tier=front --node-taints dedicated=web:NoSchedule \
-    --lb-pool 10.99.0.60-10.99.0.69 --lb-pool 10.99.0.70-10.99.0.71 --pod-cidr 10.200.0.0/16 --kubernetes-version 1.31.5 --no-wait
+    --lb-pool 10.220.0.60-10.220.0.69 --lb-pool 10.220.0.70-10.220.0.71 --pod-cidr 10.200.0.0/16 --kubernetes-version 1.31.5 --no-wait
 expect_eq "the Cluster has the flags' spec" \
-    '{"controlPlane":{"count":3,"endpoint":"10.99.0.50"},"kubernetesVersion":"1.31.5","logicalNetwork":"lnet1","networking":{"loadBalancerPools":[{"end":"10.99.0.69","start":"10.99.0.60"},{"end":"10.99.0.71","start":"10.99.0.70"}],"podCidr":"10.200.0.0/16"},"nodePools":[{"count":2,"labels":{"team":"web","tier":"front"},"name":"nodepool1","taints":["dedicated=web:NoSchedule"],"vmSize":"Standard_A2_v2"}]}' \
+    '{"controlPlane":{"count":3,"endpoint":"10.220.0.50"},"kubernetesVersion":"1.31.5","logicalNetwork":"lnet1","networking":{"loadBalancerPools":[{"end":"10.220.0.69","start":"10.220.0.60"},{"end":"10.220.0.71","start":"10.220.0.70"}],"podCidr":"10.200.0.0/16"},"nodePools":[{"count":2,"labels":{"team":"web","tier":"front"},"name":"nodepool1","taints":["dedicated=web:NoSchedule"],"vmSize":"Standard_A2_v2"}]}' \
     bash -c "$K get cluster.fleet.cairn.io c1 -o json | jq -cS .spec"
 expect_out "--validate sends a dry run" "c8 is valid" C cluster create c8 --lnet lnet1 --validate
 expect_fail "... which creates nothing" "NotFound|not found" k get cluster.fleet.cairn.io c8
@@ -107,15 +107,15 @@ status operation c2-create-1 '{"provisioningState":"Provisioning","message":"2/3
 wait_for "progress: 2/3" 20 grep -q "Provisioning: 2/3 nodes Ready" "$WORK/create2.err"
 if running create2; then pass "create still waits while Provisioning"; else fail "create ended early"; cat "$WORK/create2.err"; fi
 status operation c2-create-1 '{"provisioningState":"Succeeded","message":"3/3 nodes Ready"}'
-status cluster c2 '{"provisioningState":"Succeeded","message":"1/1 control-plane and 2/2 worker nodes Ready","controlPlaneEndpoint":"10.99.0.100","kubernetesVersion":"1.32.0","health":"Healthy","nodes":{"total":3,"ready":3},"nodePools":[{"name":"nodepool1","count":2,"ready":2,"vmSize":"Standard_A4_v2","kubernetesVersion":"1.32.0"}],"controlPlaneStatus":[{"name":"c2-cp-0","host":"h1","phase":"Running","ready":true}]}'
+status cluster c2 '{"provisioningState":"Succeeded","message":"1/1 control-plane and 2/2 worker nodes Ready","controlPlaneEndpoint":"10.220.0.100","kubernetesVersion":"1.32.0","health":"Healthy","nodes":{"total":3,"ready":3},"nodePools":[{"name":"nodepool1","count":2,"ready":2,"vmSize":"Standard_A4_v2","kubernetesVersion":"1.32.0"}],"controlPlaneStatus":[{"name":"c2-cp-0","host":"h1","phase":"Running","ready":true}]}'
 wait_for "create ends when the cluster Succeeded" 30 bg_done create2
 expect_eq "... with exit 0" 0 cat "$WORK/create2.rc"
-expect_out "... saying so with the endpoint" "cluster.fleet.cairn.io/c2 created: 1/1 control-plane and 2/2 worker nodes Ready, endpoint 10.99.0.100" cat "$WORK/create2.out"
+expect_out "... saying so with the endpoint" "cluster.fleet.cairn.io/c2 created: 1/1 control-plane and 2/2 worker nodes Ready, endpoint 10.220.0.100" cat "$WORK/create2.out"
 expect_out "progress lines carry the elapsed time" '^\[ +[0-9]+\.[0-9]s\] Succeeded' cat "$WORK/create2.err"
 
 # --- reading ---
-expect_out "list" "c2 +1.32.0 +- +3/3 +Succeeded +Healthy +10.99.0.100 +lnet1" C cluster list
-expect_out "show" "Endpoint +10.99.0.100" C cluster show c2
+expect_out "list" "c2 +1.32.0 +- +3/3 +Succeeded +Healthy +10.220.0.100 +lnet1" C cluster list
+expect_out "show" "Endpoint +10.220.0.100" C cluster show c2
 expect_out "show lists the control-plane nodes" "c2-cp-0 +h1 +Running +true" C cluster show c2
 expect_out "show -o json" '"name": "c2"' C cluster show c2 -o json
 expect_out "list -o yaml is a List" "^kind: List" C cluster list -o yaml
@@ -187,10 +187,10 @@ k apply -f - >/dev/null <<EOF
 apiVersion: fleet.cairn.io/v1
 kind: Host
 metadata: {name: h1}
-spec: {address: 10.99.0.11, capacity: {cpu: 32, memory: 128Gi, gpus: 0}}
+spec: {address: 10.220.0.11, capacity: {cpu: 32, memory: 128Gi, gpus: 0}}
 EOF
 status host h1 '{"phase":"Ready","lastHeartbeatTime":"2026-01-01T00:00:00Z","vms":[{"name":"c3-cp-0","phase":"Running","pid":42}],"allocated":{"cpu":4,"memory":"8Gi","vms":1}}'
-expect_out "host list" "h1 +Ready +1 +4/32 +8Gi/128Gi +0 +[0-9]+d +10.99.0.11" C fleet host list
+expect_out "host list" "h1 +Ready +1 +4/32 +8Gi/128Gi +0 +[0-9]+d +10.220.0.11" C fleet host list
 expect_out "host show lists its VMs" "c3-cp-0 +Running +42" C fleet host show h1
 bg maint C fleet host maintenance h1 on
 wait_for "maintenance on sets spec.maintenance" 20 bash -c "[ \"\$($K get host.fleet.cairn.io h1 -o jsonpath='{.spec.maintenance}')\" = true ]"
@@ -203,18 +203,27 @@ expect_eq "... with exit 0" 0 cat "$WORK/maint.rc"
 expect_out "maintenance off --no-wait" "maintenance off" C fleet host maintenance h1 off --no-wait
 expect_eq "... clears spec.maintenance" false jp host.fleet.cairn.io h1 '{.spec.maintenance}'
 expect_out "fleet status: the overview" "Fleet: 0/1 hosts Ready" C fleet status
-expect_out "fleet status lists the IP pools" "lnet1 +vms +10.99.0.100-10.99.0.199 +7 +93" C fleet status
+expect_out "fleet status lists the IP pools" "lnet1 +vms +10.220.0.100-10.220.0.199 +7 +93" C fleet status
 
 # --- ip-plan (computed by the fleet model on the listed snapshot) ---
-expect_ok "ip-plan with the flags of create" C fleet ip-plan c5 --lnet lnet1 --control-plane-count 1 --node-count 2
-expect_ok "ip-plan -o json is the raw report" bash -c "$CAIRN fleet ip-plan c5 --lnet lnet1 -o json | jq -e 'type == \"object\"'"
+status host h1 '{"phase":"Ready"}'
+expect_out "ip-plan with the flags of create: the pool table" \
+    "vms +10.220.0.100 +10.220.0.199 +100 +0 +3 +1 +1 +95" \
+    C fleet ip-plan c5 --lnet lnet1 --control-plane-count 1 --node-count 2
+expect_out "... and the endpoint it would get" "Control plane endpoint: 10.220.0.100 \(from pool vms\)" \
+    C fleet ip-plan c5 --lnet lnet1 --control-plane-count 1 --node-count 2
+expect_ok "ip-plan -o json is the raw report" \
+    bash -c "$CAIRN fleet ip-plan c5 --lnet lnet1 --node-count 2 -o json | jq -e '.pools[0].nodes == 3 and .pools[0].freeAfter == 95'"
+expect_fail "ip-plan of a plan admission refuses: its message, exit 1" \
+    "^error: .*service CIDR 10.220.0.0/16 overlaps the address prefix 10.220.0.0/24" \
+    C fleet ip-plan c6 --lnet lnet1 --service-cidr 10.220.0.0/16
 cat >"$WORK/c5.yaml" <<EOF
 apiVersion: fleet.cairn.io/v1
 kind: Cluster
 metadata: {name: c5}
 spec: {logicalNetwork: lnet1, nodePools: [{name: np1, count: 2}]}
 EOF
-expect_ok "ip-plan -f FILE" C fleet ip-plan -f "$WORK/c5.yaml"
+expect_out "ip-plan -f FILE" "vms +10.220.0.100 +10.220.0.199 +100 +0 +3 +1 +1 +95" C fleet ip-plan -f "$WORK/c5.yaml"
 bad "ip-plan wants -f or NAME" "give -f FILE or NAME" C fleet ip-plan
 expect_fail "ip-plan creates nothing" "NotFound|not found" k get cluster.fleet.cairn.io c5
 
@@ -233,15 +242,15 @@ apiVersion: fleet.cairn.io/v1
 kind: LogicalNetwork
 metadata: {name: lnet2}
 spec:
-  addressPrefix: 10.98.0.0/24
-  gateway: 10.98.0.1
-  dnsServers: [10.98.0.1]
-  ipPools: [{name: vms, start: 10.98.0.100, end: 10.98.0.150}]
+  addressPrefix: 10.221.0.0/24
+  gateway: 10.221.0.1
+  dnsServers: [10.221.0.1]
+  ipPools: [{name: vms, start: 10.221.0.100, end: 10.221.0.150}]
 ---
 apiVersion: fleet.cairn.io/v1
 kind: Host
 metadata: {name: h2}
-spec: {address: 10.99.0.12, capacity: {cpu: 16, memory: 64Gi}}
+spec: {address: 10.220.0.12, capacity: {cpu: 16, memory: 64Gi}}
 EOF
 expect_eq "apply creates in dependency order" \
     "logicalnetwork.fleet.cairn.io/lnet2 created host.fleet.cairn.io/h2 created cluster.fleet.cairn.io/web created" \

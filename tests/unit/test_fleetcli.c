@@ -37,7 +37,7 @@ static void test_cluster_full(void)
     cn_fleetcli_cluster_opts o = {
         .name = "c1", .lnet = "lnet1", .version = "1.31.5", .cp_count = 3, .cp_size = "Standard_D4s_v3",
         .cp_ip = "10.99.0.50", .pool = "web", .node_count = 4, .node_size = "Standard_A2_v2",
-        .pod_cidr = "10.200.0.0/16", .lb_pools = lb, .labels = labels, .taints = taints,
+        .pod_cidr = "10.200.0.0/16", .service_cidr = "10.112.0.0/12", .lb_pools = lb, .labels = labels, .taints = taints,
     };
     cn_err err = CN_ERR_INIT;
     json_t *c = cn_fleetcli_cluster(&o, &err);
@@ -48,7 +48,7 @@ static void test_cluster_full(void)
         "\"nodePools\":[{\"name\":\"web\",\"count\":4,\"vmSize\":\"Standard_A2_v2\","
         "\"labels\":{\"team\":\"web\",\"tier\":\"front\",\"example.com/zone\":\"a\"},"
         "\"taints\":[\"dedicated=web:NoSchedule\",\"gpu:NoExecute\"]}],"
-        "\"networking\":{\"podCidr\":\"10.200.0.0/16\",\"loadBalancerPools\":"
+        "\"networking\":{\"podCidr\":\"10.200.0.0/16\",\"serviceCidr\":\"10.112.0.0/12\",\"loadBalancerPools\":"
         "[{\"start\":\"10.99.0.60\",\"end\":\"10.99.0.69\"},{\"start\":\"10.99.0.80\",\"end\":\"10.99.0.80\"}]}}}",
         0, NULL);
     CHECK(c && json_equal(c, want));
@@ -192,16 +192,18 @@ static void test_ip_plan_render(void)
         "{\"cluster\":\"c2\",\"logicalNetwork\":\"lnet1\",\"endpoint\":\"10.99.0.100\","
         "\"pools\":[{\"name\":\"vms\",\"size\":100,\"usedByOthers\":7,\"nodes\":6,\"surge\":1,\"endpoint\":1,\"freeAfter\":85}],"
         "\"loadBalancerPools\":[{\"start\":\"10.99.0.60\",\"end\":\"10.99.0.69\"}],"
-        "\"cidrs\":{\"pod\":\"10.244.0.0/16\",\"service\":\"10.96.0.0/12\"},\"dns\":[\"10.99.0.1\"]}", 0, NULL);
+        "\"cidrs\":{\"podCidr\":\"10.244.0.0/16\",\"service\":\"10.96.0.0/12\"},\"dns\":[\"10.99.0.1\"],"
+        "\"ipsNeeded\":9}", 0, NULL);
     cn_buf b;
     cn_buf_init(&b);
     cn_fleetcli_ip_plan_render(&b, rep);
     CHECK_STR(b.data, "Cluster: c2\n"
                       "Logical network: lnet1\n"
                       "Endpoint: 10.99.0.100\n"
-                      "Dns: 10.99.0.1\n"
-                      "Cidrs:\n"
-                      "  Pod: 10.244.0.0/16\n"
+                      "DNS: 10.99.0.1\n"
+                      "IPs needed: 9\n"
+                      "CIDRs:\n"
+                      "  Pod CIDR: 10.244.0.0/16\n"
                       "  Service: 10.96.0.0/12\n"
                       "\n"
                       "Pools:\n"
