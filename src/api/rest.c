@@ -571,7 +571,9 @@ void cn_rest_update(cn_reqctx *c)
             cn_rest_reply(c, 200, out);
             return;
         }
-        if (!(e.code == 409 && !strcmp(e.reason, "Conflict") && !want_rv)) goto fail;
+        /* Only a lost race with another write is retried; a 409 from
+         * admission (a limit, a claim) is the answer. */
+        if (!(r == -ESTALE && e.code == 409 && !strcmp(e.reason, "Conflict") && !want_rv)) goto fail;
         cn_err_clear(&e);
     }
     cn_err_conflict(&e, c->res, c->name);
@@ -715,7 +717,7 @@ void cn_rest_patch(cn_reqctx *c)
             cn_rest_reply(c, 200, out);
             return;
         }
-        if (!(e.code == 409 && !strcmp(e.reason, "Conflict"))) goto fail;
+        if (!(r == -ESTALE && e.code == 409 && !strcmp(e.reason, "Conflict"))) goto fail;
         cn_err_clear(&e);
     }
     cn_err_conflict(&e, c->res, c->name);

@@ -30,6 +30,7 @@
 #include "bridge/ctrl-internal.h"
 #include "bridge/drain.h"
 #include "bridge/fleet.h"
+#include "lib/cidr.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -99,11 +100,24 @@ static bool collect_vm(void *ud, const json_t *obj)
     return true;
 }
 
-/* The cluster's VMs (every one, deleting too), new array. */
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(cn_meta_str(*(json_t *const *)a, "name"), cn_meta_str(*(json_t *const *)b, "name"));
+}
+
+/* The cluster's VMs (every one, deleting too) by name (so the status
+ * made from them is stable), new array. */
 static json_t *cluster_vms(cn_bridge_ctrl *k, const char *cluster)
 {
     struct by_cluster b = { cluster, json_array() };
     cn_informer_foreach(k->vms, collect_vm, &b);
+    size_t n = json_array_size(b.out);
+    json_t **v = cn_calloc(n + 1, sizeof *v);
+    for (size_t i = 0; i < n; i++) v[i] = json_incref(json_array_get(b.out, i));
+    qsort(v, n, sizeof *v, by_name);
+    json_array_clear(b.out);
+    for (size_t i = 0; i < n; i++) json_array_append_new(b.out, v[i]);
+    free(v);
     return b.out;
 }
 
@@ -185,6 +199,9 @@ static int op_get(cn_bridge_ctrl *k, const json_t *cluster, const char *name, js
     return r;
 }
 
+static int op_report(cn_bridge_ctrl *k, const json_t *cluster, json_t *op, const char *state,
+                     const char *msg, cn_err *err);
+
 static int op_create(cn_bridge_ctrl *k, const json_t *cluster, const char *name, const char *type,
                      json_t **out, cn_err *err)
 {
@@ -208,7 +225,10 @@ static int op_create(cn_bridge_ctrl *k, const json_t *cluster, const char *name,
                                "startTime", ts), err);
     if (r < 0) return r;
     cn_info("cluster \"%s\": operation \"%s\" (%s) accepted", cname, name, type);
-    return op_get(k, cluster, name, out, err);
+    r = op_get(k, cluster, name, out, err);
+    /* The cluster says Accepted before any work starts. */
+    if (r == 0) r = op_report(k, cluster, *out, "Accepted", "accepted", err);
+    return r;
 }
 
 /* Record the state and message of an operation and mirror them into the
@@ -530,6 +550,25 @@ static int set_finalizers(cn_bridge_ctrl *k, const json_t *cluster, json_t *fins
     return r;
 }
 
+/* The change in progress when the cluster is deleted ends Failed: its
+ * VMs go with the cluster. */
+static int cancel_op(cn_bridge_ctrl *k, const json_t *cluster, const char *name, cn_err *err)
+{
+    json_t *op = NULL;
+    if (!*name) return 0;
+    int r = op_get(k, cluster, name, &op, err);
+    if (r == -ENOENT) return 0;
+    if (r == 0 && !terminal(cn_json_str_at(op, "status.provisioningState"))) {
+        char ts[32];
+        now_str(ts);
+        r = patch_status(k, "operations", name,
+                         json_pack("{s:s,s:s,s:s}", "provisioningState", "Failed", "message",
+                                   "canceled: the cluster is being deleted", "endTime", ts), err);
+    }
+    json_decref(op);
+    return r;
+}
+
 static int reconcile_delete(cn_bridge_ctrl *k, const json_t *cluster, int64_t *requeue, cn_err *err)
 {
     const char *name = cn_meta_str(cluster, "name");
@@ -539,7 +578,10 @@ static int reconcile_delete(cn_bridge_ctrl *k, const json_t *cluster, int64_t *r
     char *oname = op_name(name, "Delete", gen);
     json_t *op = NULL, *vms = cluster_vms(k, name);
     int r = op_get(k, cluster, oname, &op, err);
-    if (r == -ENOENT) r = op_create(k, cluster, oname, "Delete", &op, err);
+    if (r == -ENOENT) {
+        r = cancel_op(k, cluster, cn_json_str_at(cluster, "status.operation"), err);
+        if (r == 0) r = op_create(k, cluster, oname, "Delete", &op, err);
+    }
     if (r < 0) goto done;
     int left = 0;
     size_t i;
@@ -783,6 +825,81 @@ static void refresh_hosts(cn_bridge_ctrl *k)
     json_decref(by_host);
 }
 
+/* ---- logical networks' pool usage (docs/fleet-api.md: status.ipPools) ---- */
+
+struct pool_use {
+    uint32_t start, end;
+    int used;
+};
+
+static void count_ip(struct pool_use *p, size_t n, const char *ip)
+{
+    uint32_t a;
+    if (!*ip || cn_ip4_parse(ip, &a) < 0) return;
+    for (size_t i = 0; i < n; i++)
+        if (a >= p[i].start && a <= p[i].end) p[i].used++;
+}
+
+struct lnet_count {
+    const char *lnet;
+    struct pool_use *pools;
+    size_t n;
+    cn_bridge_ctrl *k;
+};
+
+static bool count_cluster(void *ud, const json_t *c)
+{
+    struct lnet_count *lc = ud;
+    if (strcmp(cn_json_str_at(c, "spec.logicalNetwork"), lc->lnet)) return true;
+    count_ip(lc->pools, lc->n, cn_json_str_at(c, "status.controlPlaneEndpoint"));
+    json_t *vms = cluster_vms(lc->k, cn_meta_str(c, "name"));
+    size_t i;
+    json_t *vm;
+    json_array_foreach(vms, i, vm) count_ip(lc->pools, lc->n, cn_json_str_at(vm, "spec.ip"));
+    json_decref(vms);
+    return true;
+}
+
+static void refresh_lnets(cn_bridge_ctrl *k)
+{
+    json_t *lnets = all(k->lnets);
+    size_t i;
+    json_t *l;
+    json_array_foreach(lnets, i, l) {
+        json_t *pools = json_object_get(json_object_get(l, "spec"), "ipPools");
+        size_t n = json_array_size(pools), j;
+        struct pool_use *pu = cn_calloc(n + 1, sizeof *pu);
+        json_t *p;
+        json_array_foreach(pools, j, p) {
+            if (cn_ip4_parse(cn_json_str_at(p, "start"), &pu[j].start) < 0 ||
+                cn_ip4_parse(cn_json_str_at(p, "end"), &pu[j].end) < 0)
+                pu[j].start = 1, pu[j].end = 0;
+        }
+        struct lnet_count lc = { cn_meta_str(l, "name"), pu, n, k };
+        cn_informer_foreach(k->clusters, count_cluster, &lc);
+        json_t *st = json_array();
+        json_array_foreach(pools, j, p) {
+            json_int_t size = pu[j].end >= pu[j].start ? (json_int_t)pu[j].end - pu[j].start + 1 : 0;
+            json_array_append_new(st, json_pack("{s:s,s:s,s:s,s:i,s:I}", "name", cn_json_str_at(p, "name"),
+                                                "start", cn_json_str_at(p, "start"), "end", cn_json_str_at(p, "end"),
+                                                "used", pu[j].used, "available", size - pu[j].used));
+        }
+        free(pu);
+        json_t *want = json_pack("{s:s,s:o}", "provisioningState", "Succeeded", "ipPools", st);
+        json_t *cur = json_object_get(l, "status");
+        if (json_equal(json_object_get(want, "ipPools"), json_object_get(cur, "ipPools")) &&
+            !strcmp(cn_json_str_at(l, "status.provisioningState"), "Succeeded")) {
+            json_decref(want);
+            continue;
+        }
+        cn_err err = CN_ERR_INIT;
+        if (patch_status(k, "logicalnetworks", cn_meta_str(l, "name"), want, &err) < 0)
+            cn_debug("logical network \"%s\": recording pool usage: %s", cn_meta_str(l, "name"), err.message);
+        cn_err_clear(&err);
+    }
+    json_decref(lnets);
+}
+
 /* ---- the loop ---- */
 
 static bool queue_cluster(void *ud, const json_t *obj)
@@ -801,6 +918,7 @@ static void *loop(void *arg)
         if (now >= next) {
             cn_informer_foreach(k->clusters, queue_cluster, k->q);
             refresh_hosts(k);
+            refresh_lnets(k);
             next = now + resync;
         }
         char *key = cn_workqueue_get_timeout(k->q, (int)(next - now > 0 ? next - now : 1));
