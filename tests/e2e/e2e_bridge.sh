@@ -14,18 +14,7 @@ export KUBECONFIG=$DATA/kubeconfig
 F=$WORK/fleet
 mkdir -p "$F"
 
-start_bridge() {
-    : >"$WORK/server.out"
-    "$CAIRN" bridge --data-dir "$DATA" --listen 127.0.0.1:0 --no-fsync "$@" >"$WORK/server.out" 2>>"$WORK/server.log" &
-    SERVER_PID=$!
-    for _ in $(seq 1 300); do
-        PORT=$(sed -n 's/.*on port \([0-9]*\)\..*/\1/p' "$WORK/server.out" | head -1)
-        if [ -n "$PORT" ] && curl -sk "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; then return 0; fi
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then echo "e2e: bridge exited"; cat "$WORK/server.log"; exit 1; fi
-        sleep 0.05
-    done
-    echo "e2e: bridge did not become ready"; cat "$WORK/server.log"; exit 1
-}
+start_bridge() { CAIRN_SERVER_CMD=bridge start_server --no-fsync "$@"; }
 jp() { kubectl get "$1" "$2" -o "jsonpath=$3" 2>&1; }
 state_is() { [ "$(jp cluster "$1" '{.status.provisioningState}')" = "$2" ]; }
 
