@@ -30,7 +30,6 @@
 #include "bridge/ctrl-internal.h"
 #include "bridge/drain.h"
 #include "bridge/fleet.h"
-#include "lib/cidr.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -81,7 +80,7 @@ static bool collect_all(void *ud, const json_t *obj)
     return true;
 }
 
-static json_t *all(cn_informer *inf)
+json_t *cn_bridge_items(cn_informer *inf)
 {
     json_t *a = json_array();
     cn_informer_foreach(inf, collect_all, a);
@@ -105,12 +104,10 @@ static int by_name(const void *a, const void *b)
     return strcmp(cn_meta_str(*(json_t *const *)a, "name"), cn_meta_str(*(json_t *const *)b, "name"));
 }
 
-/* The cluster's VMs (every one, deleting too) by name (so the status
- * made from them is stable), new array. */
-static json_t *cluster_vms(cn_bridge_ctrl *k, const char *cluster)
+json_t *cn_bridge_cluster_vms(cn_informer *vms, const char *cluster)
 {
     struct by_cluster b = { cluster, json_array() };
-    cn_informer_foreach(k->vms, collect_vm, &b);
+    cn_informer_foreach(vms, collect_vm, &b);
     size_t n = json_array_size(b.out);
     json_t **v = cn_calloc(n + 1, sizeof *v);
     for (size_t i = 0; i < n; i++) v[i] = json_incref(json_array_get(b.out, i));
@@ -123,7 +120,7 @@ static json_t *cluster_vms(cn_bridge_ctrl *k, const char *cluster)
 
 static cn_fleet *snapshot(cn_bridge_ctrl *k)
 {
-    json_t *h = all(k->hosts), *l = all(k->lnets), *c = all(k->clusters), *v = all(k->vms);
+    json_t *h = cn_bridge_items(k->hosts), *l = cn_bridge_items(k->lnets), *c = cn_bridge_items(k->clusters), *v = cn_bridge_items(k->vms);
     cn_fleet *f = cn_fleet_new(h, l, c, v);
     json_decref(h);
     json_decref(l);
@@ -132,15 +129,19 @@ static cn_fleet *snapshot(cn_bridge_ctrl *k)
     return f;
 }
 
-/* Merge-patch the status subresource of a fleet object; body stolen. */
-static int patch_status(cn_bridge_ctrl *k, const char *plural, const char *name, json_t *status, cn_err *err)
+int cn_bridge_patch_status(cn_client *c, const char *plural, const char *name, json_t *status, cn_err *err)
 {
     char *path = fleet_path(plural, name, "status");
     json_t *body = json_pack("{s:o}", "status", status);
-    int r = cn_client_patch(k->c, path, CN_PATCH_MERGE, body, NULL, err);
+    int r = cn_client_patch(c, path, CN_PATCH_MERGE, body, NULL, err);
     json_decref(body);
     free(path);
     return r;
+}
+
+static int patch_status(cn_bridge_ctrl *k, const char *plural, const char *name, json_t *status, cn_err *err)
+{
+    return cn_bridge_patch_status(k->c, plural, name, status, err);
 }
 
 static int64_t op_timeout_ms(const cn_bridge_ctrl *k)
@@ -576,7 +577,7 @@ static int reconcile_delete(cn_bridge_ctrl *k, const json_t *cluster, int64_t *r
     if (!has_string(fins, FIN_CLUSTER)) return 0;
     json_int_t gen = json_integer_value(json_object_get(json_object_get(cluster, "metadata"), "generation"));
     char *oname = op_name(name, "Delete", gen);
-    json_t *op = NULL, *vms = cluster_vms(k, name);
+    json_t *op = NULL, *vms = cn_bridge_cluster_vms(k->vms, name);
     int r = op_get(k, cluster, oname, &op, err);
     if (r == -ENOENT) {
         r = cancel_op(k, cluster, cn_json_str_at(cluster, "status.operation"), err);
@@ -663,7 +664,7 @@ static int reconcile_cluster(cn_bridge_ctrl *k, const json_t *cluster, int64_t *
         json_array_append_new(nf, json_string(FIN_CLUSTER));
         return set_finalizers(k, cluster, nf, err);   /* the update queues it again */
     }
-    json_t *vms = cluster_vms(k, name), *op = NULL, *create = NULL, *remove = NULL;
+    json_t *vms = cn_bridge_cluster_vms(k->vms, name), *op = NULL, *create = NULL, *remove = NULL;
     char *endpoint = NULL, *msg = NULL;
     cn_probe_view view;
     cn_bridge_probe_get(k->probe, name, &view);
@@ -779,127 +780,6 @@ static int reconcile(cn_bridge_ctrl *k, const char *name, int64_t *requeue, cn_e
     return r;
 }
 
-/* ---- hosts' allocations (docs/fleet-api.md: Host status.allocated) ---- */
-
-static bool sum_vm(void *ud, const json_t *vm)
-{
-    json_t *by_host = ud;
-    const char *h = cn_json_str_at(vm, "spec.host");
-    if (!*h) return true;
-    json_t *a = json_object_get(by_host, h);
-    if (!a) {
-        a = json_pack("{s:i,s:i,s:i}", "cpu", 0, "mib", 0, "vms", 0);
-        json_object_set_new(by_host, h, a);
-    }
-    const json_t *spec = json_object_get(vm, "spec");
-    json_object_set_new(a, "cpu", json_integer(json_integer_value(json_object_get(a, "cpu")) + json_integer_value(json_object_get(spec, "cpu"))));
-    json_object_set_new(a, "mib", json_integer(json_integer_value(json_object_get(a, "mib")) + json_integer_value(json_object_get(spec, "memoryMiB"))));
-    json_object_set_new(a, "vms", json_integer(json_integer_value(json_object_get(a, "vms")) + 1));
-    return true;
-}
-
-static void refresh_hosts(cn_bridge_ctrl *k)
-{
-    json_t *by_host = json_object(), *hosts = all(k->hosts);
-    cn_informer_foreach(k->vms, sum_vm, by_host);
-    size_t i;
-    json_t *h;
-    json_array_foreach(hosts, i, h) {
-        json_t *a = json_object_get(by_host, cn_meta_str(h, "name"));
-        json_int_t mib = json_integer_value(json_object_get(a, "mib"));
-        char mem[32];
-        if (mib % 1024 == 0) snprintf(mem, sizeof mem, "%lldGi", (long long)(mib / 1024));
-        else snprintf(mem, sizeof mem, "%lldMi", (long long)mib);
-        json_t *want = json_pack("{s:I,s:s,s:I}", "cpu", json_integer_value(json_object_get(a, "cpu")), "memory", mem,
-                                 "vms", json_integer_value(json_object_get(a, "vms")));
-        if (json_equal(want, json_object_get(json_object_get(h, "status"), "allocated"))) {
-            json_decref(want);
-            continue;
-        }
-        cn_err err = CN_ERR_INIT;
-        if (patch_status(k, "hosts", cn_meta_str(h, "name"), json_pack("{s:o}", "allocated", want), &err) < 0)
-            cn_debug("host \"%s\": recording allocations: %s", cn_meta_str(h, "name"), err.message);
-        cn_err_clear(&err);
-    }
-    json_decref(hosts);
-    json_decref(by_host);
-}
-
-/* ---- logical networks' pool usage (docs/fleet-api.md: status.ipPools) ---- */
-
-struct pool_use {
-    uint32_t start, end;
-    int used;
-};
-
-static void count_ip(struct pool_use *p, size_t n, const char *ip)
-{
-    uint32_t a;
-    if (!*ip || cn_ip4_parse(ip, &a) < 0) return;
-    for (size_t i = 0; i < n; i++)
-        if (a >= p[i].start && a <= p[i].end) p[i].used++;
-}
-
-struct lnet_count {
-    const char *lnet;
-    struct pool_use *pools;
-    size_t n;
-    cn_bridge_ctrl *k;
-};
-
-static bool count_cluster(void *ud, const json_t *c)
-{
-    struct lnet_count *lc = ud;
-    if (strcmp(cn_json_str_at(c, "spec.logicalNetwork"), lc->lnet)) return true;
-    count_ip(lc->pools, lc->n, cn_json_str_at(c, "status.controlPlaneEndpoint"));
-    json_t *vms = cluster_vms(lc->k, cn_meta_str(c, "name"));
-    size_t i;
-    json_t *vm;
-    json_array_foreach(vms, i, vm) count_ip(lc->pools, lc->n, cn_json_str_at(vm, "spec.ip"));
-    json_decref(vms);
-    return true;
-}
-
-static void refresh_lnets(cn_bridge_ctrl *k)
-{
-    json_t *lnets = all(k->lnets);
-    size_t i;
-    json_t *l;
-    json_array_foreach(lnets, i, l) {
-        json_t *pools = json_object_get(json_object_get(l, "spec"), "ipPools");
-        size_t n = json_array_size(pools), j;
-        struct pool_use *pu = cn_calloc(n + 1, sizeof *pu);
-        json_t *p;
-        json_array_foreach(pools, j, p) {
-            if (cn_ip4_parse(cn_json_str_at(p, "start"), &pu[j].start) < 0 ||
-                cn_ip4_parse(cn_json_str_at(p, "end"), &pu[j].end) < 0)
-                pu[j].start = 1, pu[j].end = 0;
-        }
-        struct lnet_count lc = { cn_meta_str(l, "name"), pu, n, k };
-        cn_informer_foreach(k->clusters, count_cluster, &lc);
-        json_t *st = json_array();
-        json_array_foreach(pools, j, p) {
-            json_int_t size = pu[j].end >= pu[j].start ? (json_int_t)pu[j].end - pu[j].start + 1 : 0;
-            json_array_append_new(st, json_pack("{s:s,s:s,s:s,s:i,s:I}", "name", cn_json_str_at(p, "name"),
-                                                "start", cn_json_str_at(p, "start"), "end", cn_json_str_at(p, "end"),
-                                                "used", pu[j].used, "available", size - pu[j].used));
-        }
-        free(pu);
-        json_t *want = json_pack("{s:s,s:o}", "provisioningState", "Succeeded", "ipPools", st);
-        json_t *cur = json_object_get(l, "status");
-        if (json_equal(json_object_get(want, "ipPools"), json_object_get(cur, "ipPools")) &&
-            !strcmp(cn_json_str_at(l, "status.provisioningState"), "Succeeded")) {
-            json_decref(want);
-            continue;
-        }
-        cn_err err = CN_ERR_INIT;
-        if (patch_status(k, "logicalnetworks", cn_meta_str(l, "name"), want, &err) < 0)
-            cn_debug("logical network \"%s\": recording pool usage: %s", cn_meta_str(l, "name"), err.message);
-        cn_err_clear(&err);
-    }
-    json_decref(lnets);
-}
-
 /* ---- the loop ---- */
 
 static bool queue_cluster(void *ud, const json_t *obj)
@@ -917,8 +797,8 @@ static void *loop(void *arg)
         int64_t now = cn_now_ms();
         if (now >= next) {
             cn_informer_foreach(k->clusters, queue_cluster, k->q);
-            refresh_hosts(k);
-            refresh_lnets(k);
+            cn_bridge_refresh_hosts(k->c, k->hosts, k->vms);
+            cn_bridge_refresh_lnets(k->c, k->lnets, k->clusters, k->vms);
             next = now + resync;
         }
         char *key = cn_workqueue_get_timeout(k->q, (int)(next - now > 0 ? next - now : 1));

@@ -40,6 +40,20 @@ void cn_probe_view_release(cn_probe_view *v);
 /* Forget a deleted cluster. */
 void cn_bridge_probe_forget(cn_bridge_probe *p, const char *cluster);
 
+/* ---- shared helpers (controller.c) ---- */
+
+/* Every cached object of inf, new array. */
+json_t *cn_bridge_items(cn_informer *inf);
+/* The VMs of a cluster (deleting ones too) in name order, new array. */
+json_t *cn_bridge_cluster_vms(cn_informer *vms, const char *cluster);
+/* Merge-patch the status subresource of a fleet.cairn.io object; status stolen. */
+int cn_bridge_patch_status(cn_client *c, const char *plural, const char *name, json_t *status, cn_err *err);
+
+/* ---- hosts' allocations and pools' usage (fleetstatus.c) ---- */
+
+void cn_bridge_refresh_hosts(cn_client *c, cn_informer *hosts, cn_informer *vms);
+void cn_bridge_refresh_lnets(cn_client *c, cn_informer *lnets, cn_informer *clusters, cn_informer *vms);
+
 /* ---- the per-cluster Secrets (secrets.c) ---- */
 
 /* fleet-system/<c>-pki (a fresh CA, service-account key pair and join
