@@ -378,16 +378,20 @@ static void see_cluster(waiter *w, const json_t *cl)
     free(w->op);
     w->op = *op ? cn_strdup(op) : NULL;
     /* Until the controller has seen this change, the status still tells
-     * of the previous operation (often "Succeeded"): not our answer. */
-    bool current = w->deleting || og >= w->generation;
-    if (!current && terminal(st)) st = "Accepted", msg = "waiting for the bridge to pick up the change";
+     * of the previous operation (often "Succeeded", or "Failed"): not our
+     * answer. A delete is answered by the cluster going away, or by its
+     * Delete operation failing (see_operation). */
+    bool current = w->deleting ? !terminal(st) : og >= w->generation;
+    if (!current && terminal(st))
+        st = "Accepted", msg = w->deleting ? "waiting for the bridge to start deleting"
+                                           : "waiting for the bridge to pick up the change";
     progress(w, st, msg);
-    if (!current || !terminal(st)) return;
+    if (w->deleting || !current || !terminal(st)) return;
     if (!strcmp(st, "Failed")) {
         w->done = -1;
         free(w->fail_message);
         w->fail_message = cn_strdup(*msg ? msg : "the operation failed");
-    } else if (!w->deleting) {
+    } else {
         w->done = 1;
     }
 }
