@@ -131,4 +131,12 @@ expect_out "... saying deleted" "cluster.fleet.cairn.io/web deleted" cat "$WORK/
 expect_out "... with the Deleting progress" "Deleting" cat "$WORK/del.err"
 expect_fail "the cluster is gone" "NotFound|not found" kubectl get cluster web
 expect_out "lnet delete now works" "logicalnetwork.fleet.cairn.io/lnet1 deleted" C fleet lnet delete lnet1 --yes
+
+# --- docs/fleet.yaml: AKS Arc's worked example of IP planning ---
+expect_eq "apply docs/fleet.yaml" \
+    "logicalnetwork.fleet.cairn.io/lnet1 created host.fleet.cairn.io/h1 configured host.fleet.cairn.io/h2 configured host.fleet.cairn.io/h3 configured cluster.fleet.cairn.io/web created cluster.fleet.cairn.io/db created" \
+    bash -c "$CAIRN apply -f $E2E_DIR/../../docs/fleet.yaml --kubeconfig $KUBECONFIG | tr '\n' ' ' | sed 's/ \$//'"
+expect_out "a third 1+1 cluster still fits: the pool's last 4 IPs" "vms +10.220.32.18 +10.220.32.37 +20 +16 +2 +1 +1 +0" \
+    C fleet ip-plan c3 --lnet lnet1 --node-count 1
+expect_fail "a 1+2 does not: 1 short" "^error: .*\(1 short\)" C fleet ip-plan c3 --lnet lnet1 --node-count 2
 finish
