@@ -329,7 +329,8 @@ void cn_bcli_age(const char *ts, char out[24])
     cn_fleetcli_age(cn_wall_s() - t, out);
 }
 
-bool cn_bcli_confirm(const char *prompt)
+/* "PROMPT [y/N]" on a terminal; false when stdin is not one. */
+static bool confirm(const char *prompt)
 {
     if (!isatty(STDIN_FILENO)) return false;
     fprintf(stderr, "%s [y/N] ", prompt);
@@ -337,6 +338,39 @@ bool cn_bcli_confirm(const char *prompt)
     if (!fgets(line, sizeof line, stdin)) return false;
     return line[0] == 'y' || line[0] == 'Y';
 }
+
+bool cn_bcli_consent(cn_bargs *a, const char *what, const char *detail)
+{
+    if (cn_bargs_has(a, "yes")) return true;
+    _cleanup_free_ char *q = cn_asprintf("Delete %s%s?", what, detail ? detail : "");
+    if (confirm(q)) return true;
+    fprintf(stderr, "error: not deleting %s (confirm on a terminal or pass --yes)\n", what);
+    return false;
+}
+
+int cn_bcli_list_cmd(cn_bargs *a, const char *plural, json_t *(*rows)(const json_t *items), const char *none)
+{
+    cn_client *c = cn_bcli_client(a);
+    if (!c) return 1;
+    cn_err err = CN_ERR_INIT;
+    json_t *items = cn_bcli_list(c, plural, &err);
+    int rc = 0;
+    if (!items) {
+        rc = cn_bcli_fail(&err);
+    } else if (cn_bargs_format(a)) {
+        json_t *l = cn_bcli_list_object(items);
+        cn_bcli_print(l, cn_bargs_format(a));
+        json_decref(l);
+    } else if (!json_array_size(items)) {
+        fprintf(stderr, "%s\n", none);
+    } else {
+        cn_bcli_print_rows(rows(items));
+    }
+    json_decref(items);
+    cn_err_clear(&err);
+    return rc;
+}
+
 
 /* ---- waiting on an operation ---- */
 

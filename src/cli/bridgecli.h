@@ -114,7 +114,12 @@ json_t *cn_cluster_table(const json_t *clusters);
 /* Print table rows (cn_fleetcli_table) on stdout; takes the reference. */
 void cn_bcli_print_rows(json_t *rows);
 
-/* Ask "PROMPT [y/N]" on a terminal; false when stdin is not one. */
-bool cn_bcli_confirm(const char *prompt);
+/* A delete's consent: --yes, or "Delete WHAT? [y/N]" answered y on a
+ * terminal (what: e.g. `cluster "c1"`, detail added to the question);
+ * false after printing "error: not deleting WHAT ...". */
+bool cn_bcli_consent(cn_bargs *a, const char *what, const char *detail);
+/* `list` of a fleet kind: -o json|yaml prints the List, else rows(items)
+ * as a table (none on stderr when empty). The verb's exit code. */
+int cn_bcli_list_cmd(cn_bargs *a, const char *plural, json_t *(*rows)(const json_t *items), const char *none);
 
 #endif

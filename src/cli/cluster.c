@@ -252,26 +252,7 @@ json_t *cn_cluster_table(const json_t *clusters)
 
 static int cmd_list(cn_bargs *a)
 {
-    cn_client *c = cn_bcli_client(a);
-    if (!c) return 1;
-    cn_err err = CN_ERR_INIT;
-    json_t *items = cn_bcli_list(c, "clusters", &err);
-    if (!items) {
-        int rc = cn_bcli_fail(&err);
-        cn_err_clear(&err);
-        return rc;
-    }
-    if (cn_bargs_format(a)) {
-        json_t *l = cn_bcli_list_object(items);
-        cn_bcli_print(l, cn_bargs_format(a));
-        json_decref(l);
-    } else if (!json_array_size(items)) {
-        fprintf(stderr, "no clusters\n");
-    } else {
-        cn_bcli_print_rows(cn_cluster_table(items));
-    }
-    json_decref(items);
-    return 0;
+    return cn_bcli_list_cmd(a, "clusters", cn_cluster_table, "no clusters");
 }
 
 static json_t *pool_rows(const json_t *cl, const char *only)
@@ -461,13 +442,8 @@ static int cmd_delete(cn_bargs *a)
 {
     const char *name = cn_bargs_pos(a, 0);
     if (timeout_of(a) < 0) return 2;
-    if (!cn_bargs_has(a, "yes")) {
-        _cleanup_free_ char *q = cn_asprintf("Delete cluster \"%s\", its node VMs and their disks?", name);
-        if (!cn_bcli_confirm(q)) {
-            fprintf(stderr, "error: not deleting cluster \"%s\" (confirm on a terminal or pass --yes)\n", name);
-            return 1;
-        }
-    }
+    _cleanup_free_ char *what = cn_asprintf("cluster \"%s\"", name);
+    if (!cn_bcli_consent(a, what, ", its node VMs and their disks")) return 1;
     cn_client *c = cn_bcli_client(a);
     if (!c) return 1;
     cn_err err = CN_ERR_INIT;
@@ -515,15 +491,9 @@ static int cmd_pool_delete(cn_bargs *a)
 {
     int rc = need_pool_flags(a);
     if (rc) return rc;
-    if (!cn_bargs_has(a, "yes")) {
-        _cleanup_free_ char *q = cn_asprintf("Delete node pool \"%s\" of cluster \"%s\" (its nodes are drained)?",
-                                             cn_bargs_get(a, "name"), cn_bargs_get(a, "cluster"));
-        if (!cn_bcli_confirm(q)) {
-            fprintf(stderr, "error: not deleting node pool \"%s\" (confirm on a terminal or pass --yes)\n",
-                    cn_bargs_get(a, "name"));
-            return 1;
-        }
-    }
+    _cleanup_free_ char *what = cn_asprintf("node pool \"%s\" of cluster \"%s\"", cn_bargs_get(a, "name"),
+                                            cn_bargs_get(a, "cluster"));
+    if (!cn_bcli_consent(a, what, " (its nodes are drained first)")) return 1;
     return change(a, cn_bargs_get(a, "cluster"), mut_pool_delete, "node pool deleted");
 }
 

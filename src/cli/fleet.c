@@ -40,23 +40,6 @@ static const json_t *at(const json_t *o, const char *a, const char *b)
     return b ? json_object_get(v, b) : v;
 }
 
-/* Print a list: -o json|yaml as a List, else the rows (or "none" on stderr). */
-static int print_list(cn_bargs *a, json_t *items, json_t *rows, const char *none)
-{
-    if (cn_bargs_format(a)) {
-        json_t *l = cn_bcli_list_object(items);
-        cn_bcli_print(l, cn_bargs_format(a));
-        json_decref(l);
-        json_decref(rows);
-    } else if (!json_array_size(items)) {
-        fprintf(stderr, "%s\n", none);
-        json_decref(rows);
-    } else {
-        cn_bcli_print_rows(rows);
-    }
-    return 0;
-}
-
 static int show_one(cn_bargs *a, const char *plural, void (*human)(const json_t *))
 {
     cn_client *c = cn_bcli_client(a);
@@ -105,15 +88,7 @@ static json_t *host_rows(const json_t *hosts)
 
 static int cmd_host_list(cn_bargs *a)
 {
-    cn_client *c = cn_bcli_client(a);
-    if (!c) return 1;
-    cn_err err = CN_ERR_INIT;
-    json_t *items = cn_bcli_list(c, "hosts", &err);
-    int rc = items ? print_list(a, items, host_rows(items), "no hosts (start one with `cairn host`)")
-                   : cn_bcli_fail(&err);
-    json_decref(items);
-    cn_err_clear(&err);
-    return rc;
+    return cn_bcli_list_cmd(a, "hosts", host_rows, "no hosts (start one with `cairn host`)");
 }
 
 static void host_human(const json_t *h)
@@ -292,14 +267,7 @@ out:
 
 static int cmd_lnet_list(cn_bargs *a)
 {
-    cn_client *c = cn_bcli_client(a);
-    if (!c) return 1;
-    cn_err err = CN_ERR_INIT;
-    json_t *items = cn_bcli_list(c, "logicalnetworks", &err);
-    int rc = items ? print_list(a, items, lnet_rows(items), "no logical networks") : cn_bcli_fail(&err);
-    json_decref(items);
-    cn_err_clear(&err);
-    return rc;
+    return cn_bcli_list_cmd(a, "logicalnetworks", lnet_rows, "no logical networks");
 }
 
 static void lnet_human(const json_t *l)
@@ -322,13 +290,8 @@ static int cmd_lnet_show(cn_bargs *a)
 static int cmd_lnet_delete(cn_bargs *a)
 {
     const char *name = cn_bargs_pos(a, 0);
-    if (!cn_bargs_has(a, "yes")) {
-        _cleanup_free_ char *q = cn_asprintf("Delete logical network \"%s\"?", name);
-        if (!cn_bcli_confirm(q)) {
-            fprintf(stderr, "error: not deleting logical network \"%s\" (confirm on a terminal or pass --yes)\n", name);
-            return 1;
-        }
-    }
+    _cleanup_free_ char *what = cn_asprintf("logical network \"%s\"", name);
+    if (!cn_bcli_consent(a, what, NULL)) return 1;
     cn_client *c = cn_bcli_client(a);
     if (!c) return 1;
     cn_err err = CN_ERR_INIT;
