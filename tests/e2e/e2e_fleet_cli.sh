@@ -264,6 +264,7 @@ expect_out "apply of a changed count from stdin: configured" "cluster.fleet.cair
 expect_eq "... patched the spec" 4 jp cluster.fleet.cairn.io web '{.spec.nodePools[0].count}'
 expect_out "apply --dry-run changes nothing" "web unchanged" bash -c "sed 's/count: 4}/count: 6}/' $WORK/fleet.yaml | $CAIRN apply --dry-run -f - | grep web; $CAIRN apply -f $WORK/fleet.yaml"
 expect_eq "... the count is still 4" 4 jp cluster.fleet.cairn.io web '{.spec.nodePools[0].count}'
+expect_out "apply takes JSON too (a List)" "host.fleet.cairn.io/h3 created" bash -c "echo '{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[{\"apiVersion\":\"fleet.cairn.io/v1\",\"kind\":\"Host\",\"metadata\":{\"name\":\"h3\"},\"spec\":{\"address\":\"10.0.0.3\"}}]}' | $CAIRN apply -f -"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\napiVersion: fleet.cairn.io/v1\nkind: Host\nmetadata: {name: h9}\nspec: {}\n' >"$WORK/bad.yaml"
 expect_fail "apply of a foreign kind: error, nothing written" "object 1 \(ConfigMap v1\) is not a fleet.cairn.io/v1" C apply -f "$WORK/bad.yaml"
 expect_fail "... not even the valid Host" "NotFound|not found" k get host.fleet.cairn.io h9
