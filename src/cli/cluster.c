@@ -113,6 +113,10 @@ static int change(cn_bargs *a, const char *name, mutate_fn fn, const char *done)
     spec = json_deep_copy(json_object_get(cur, "spec"));
     if (!spec) spec = json_object();
     int r = fn(a, spec, &err);
+    if (r < 0 && !err.code) {
+        rc = 2;   /* a bad flag value: the usage is printed */
+        goto out;
+    }
     if (r == -EINVAL && err.code == 400) {
         rc = cn_bargs_usage_error(a, "%s", err.message);
         goto out;
@@ -232,7 +236,8 @@ static json_t *cluster_row(const json_t *cl)
     char age[24];
     cn_bcli_age(cn_json_str_at(cl, "metadata.creationTimestamp"), age);
     return json_pack("[s,s,s,s,s,s,s,s,s]", cn_meta_str(cl, "name"),
-                     str_or(cn_json_str_at(cl, "status.kubernetesVersion"), cn_json_str_at(cl, "spec.kubernetesVersion")),
+                     str_or(cn_json_str_at(cl, "status.kubernetesVersion"),
+                            str_or(cn_json_str_at(cl, "spec.kubernetesVersion"), "-")),
                      cp, nodes, str_or(cn_json_str_at(cl, "status.provisioningState"), "Pending"),
                      str_or(cn_json_str_at(cl, "status.health"), "-"),
                      str_or(cn_json_str_at(cl, "status.controlPlaneEndpoint"), "-"),

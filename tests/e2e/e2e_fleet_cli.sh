@@ -150,6 +150,7 @@ expect_eq "... appends the pool" "nodepool1:5 gpu1:2:Standard_NC4_A2:a2" \
 expect_fail "nodepool add of an existing pool: error" 'already has a node pool "gpu1"' C cluster nodepool add --cluster c2 --name gpu1 --no-wait
 expect_out "nodepool scale" "c2 accepted" C cluster nodepool scale --cluster c2 --name gpu1 --node-count 3 --no-wait
 expect_eq "... sets that pool's count" 3 jp cluster.fleet.cairn.io c2 '{.spec.nodePools[1].count}'
+bad "a bad --node-count of a change is a usage error" "--node-count: \"x\" is not a whole number" C cluster nodepool scale --cluster c2 --name gpu1 --node-count x
 bad "scale of a cluster with two pools wants --nodepool" "--nodepool: the cluster has 2 node pools, say which" C cluster scale c2 --node-count 2
 expect_out "nodepool delete --yes" "c2 accepted" C cluster nodepool delete --cluster c2 --name gpu1 --yes --no-wait
 expect_eq "... removes it" nodepool1 jp cluster.fleet.cairn.io c2 '{.spec.nodePools[*].name}'
