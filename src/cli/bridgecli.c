@@ -372,45 +372,144 @@ int cn_bcli_list_cmd(cn_bargs *a, const char *plural, json_t *(*rows)(const json
 }
 
 
-/* ---- waiting on an operation ---- */
+/* ---- following a change ---- */
 
-typedef struct waiter {
-    const char *name;
+void cn_bfollow_progress(cn_bfollow *f, const char *st, const char *msg)
+{
+    if (!st || !*st) return;
+    _cleanup_free_ char *line = cn_asprintf("%s%s%s", st, msg && *msg ? ": " : "", msg ? msg : "");
+    if (f->last && !strcmp(f->last, line)) return;
+    fprintf(stderr, "[%6.1fs] %s\n", (double)(cn_now_ms() - f->t0) / 1000.0, line);
+    free(f->last);
+    f->last = CN_TAKE_PTR(line);
+}
+
+void cn_bfollow_fail(cn_bfollow *f, const char *msg)
+{
+    f->done = -1;
+    free(f->fail);
+    f->fail = cn_strdup(msg && *msg ? msg : "the operation failed");
+}
+
+/* One pass: read the object, then follow it and the Operations until the
+ * answer, the deadline or a broken stream (then the caller reads again).
+ * Watches start from the resourceVersions just read, so nothing between
+ * the read and the watch is missed. */
+static int follow_pass(cn_bfollow *f, cn_client *c, int64_t deadline, cn_err *err)
+{
+    _cleanup_free_ char *path = cn_bcli_path(f->plural, f->name);
+    _cleanup_free_ char *coll = cn_bcli_path(f->plural, NULL);
+    _cleanup_free_ char *esc = cn_client_escape(f->name);
+    _cleanup_free_ char *owatch = cn_asprintf("%s?fieldSelector=metadata.name%%3D%s", coll, esc);
+    _cleanup_free_ char *ocoll = cn_bcli_path("operations", NULL);
+    _cleanup_free_ char *olist = cn_asprintf("%s?limit=1", ocoll);
+    json_t *obj = NULL, *ops = NULL;
+    cn_client_watch *w1 = NULL, *w2 = NULL;
+    int r = cn_client_get(c, path, &obj, err);
+    if (r < 0 && err->code == 404) {
+        f->object(f, c, NULL);
+        r = 0;
+    }
+    if (r < 0 || f->done) goto out;
+    f->object(f, c, obj);
+    if (f->done) goto out;
+    if ((r = cn_client_get(c, olist, &ops, err)) < 0 ||
+        (r = cn_client_watch_start(c, owatch, cn_json_str_at(obj, "metadata.resourceVersion"), &w1, err)) < 0 ||
+        (r = cn_client_watch_start(c, ocoll, cn_json_str_at(ops, "metadata.resourceVersion"), &w2, err)) < 0)
+        goto out;
+    while (!f->done && cn_now_ms() < deadline) {
+        cn_watch_event ev;
+        if ((r = cn_client_watch_next(w1, 200, &ev, err)) < 0) goto out;
+        if (r == 1) {
+            if (!strcmp(cn_meta_str(ev.object, "name"), f->name) && strcmp(ev.type, "BOOKMARK"))
+                f->object(f, c, strcmp(ev.type, "DELETED") ? ev.object : NULL);
+            json_decref(ev.object);
+            continue;
+        }
+        if ((r = cn_client_watch_next(w2, 200, &ev, err)) < 0) goto out;
+        if (r == 1) {
+            if (strcmp(ev.type, "BOOKMARK") && strcmp(ev.type, "DELETED")) f->operation(f, ev.object);
+            json_decref(ev.object);
+        }
+    }
+    r = 0;
+out:
+    cn_client_watch_free(w1);
+    cn_client_watch_free(w2);
+    json_decref(obj);
+    json_decref(ops);
+    return r;
+}
+
+int cn_bfollow_run(cn_bfollow *f, cn_client *c, int64_t timeout_s)
+{
+    f->t0 = cn_now_ms();
+    int64_t deadline = f->t0 + timeout_s * 1000;
+    cn_err err = CN_ERR_INIT;
+    int rc = 1;
+    while (!f->done && cn_now_ms() < deadline) {
+        cn_err_clear(&err);
+        if (follow_pass(f, c, deadline, &err) < 0 && !f->done) {
+            /* The bridge restarting, or a watch expired or cut: read again
+             * after a pause (an unreachable server answers at once). Any
+             * other answer is final. */
+            if (err.code != 503 && err.code != 410 && err.code != 0 && err.code != 500) break;
+            struct timespec ts = { 0, 500 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (f->done == 1) rc = 0;
+    else if (f->done == -1) fprintf(stderr, "error: %s: %s\n", f->what, f->fail);
+    else if (err.message && err.code != 503 && err.code != 410 && err.code != 0 && err.code != 500)
+        cn_bcli_fail(&err);
+    else
+        fprintf(stderr, "error: %s: not done after %llds (--timeout); it goes on in the bridge\n", f->what,
+                (long long)timeout_s);
+    cn_err_clear(&err);
+    free(f->last);
+    free(f->fail);
+    f->last = f->fail = NULL;
+    return rc;
+}
+
+/* ---- a cluster's operation ---- */
+
+typedef struct cluster_wait {
+    cn_bfollow f;               /* first: the callbacks get it */
     int64_t generation;
     bool deleting;
-    int64_t t0;
-    char *state, *message;      /* last printed */
     char *op;                   /* the cluster's status.operation */
-    int done;                   /* 0 waiting, 1 succeeded, -1 failed */
-    char *fail_message;
-} waiter;
+} cluster_wait;
 
 static bool terminal(const char *st)
 {
     return !strcmp(st, "Succeeded") || !strcmp(st, "Failed");
 }
 
-static void progress(waiter *w, const char *st, const char *msg)
+static void see_operation(cn_bfollow *f, const json_t *op)
 {
-    if (!*st) return;
-    if (w->state && !strcmp(w->state, st) && w->message && !strcmp(w->message, msg)) return;
-    free(w->state);
-    free(w->message);
-    w->state = cn_strdup(st);
-    w->message = cn_strdup(msg);
-    double s = (double)(cn_now_ms() - w->t0) / 1000.0;
-    if (*msg) fprintf(stderr, "[%6.1fs] %s: %s\n", s, st, msg);
-    else fprintf(stderr, "[%6.1fs] %s\n", s, st);
+    cluster_wait *w = (cluster_wait *)f;
+    if (!w->op || strcmp(cn_meta_str(op, "name"), w->op)) return;
+    const char *st = cn_json_str_at(op, "status.provisioningState");
+    /* While deleting, the last operation may be an older one that failed;
+     * only the Delete operation's failure ends the wait. */
+    if (w->deleting && strcmp(cn_json_str_at(op, "spec.type"), "Delete")) return;
+    cn_bfollow_progress(f, st, cn_json_str_at(op, "status.message"));
+    if (w->deleting && !strcmp(st, "Failed")) cn_bfollow_fail(f, cn_json_str_at(op, "status.message"));
 }
 
-static void see_cluster(waiter *w, const json_t *cl)
+static void see_cluster(cn_bfollow *f, cn_client *c, const json_t *cl)
 {
+    cluster_wait *w = (cluster_wait *)f;
+    if (!cl) {
+        if (w->deleting) f->done = 1;
+        else cn_bfollow_fail(f, "the cluster was deleted");
+        return;
+    }
     const char *st = cn_json_str_at(cl, "status.provisioningState");
     const char *msg = cn_json_str_at(cl, "status.message");
     const char *op = cn_json_str_at(cl, "status.operation");
     json_int_t og = json_integer_value(json_object_get(json_object_get(cl, "status"), "observedGeneration"));
-    free(w->op);
-    w->op = *op ? cn_strdup(op) : NULL;
     /* Until the controller has seen this change, the status still tells
      * of the previous operation (often "Succeeded", or "Failed"): not our
      * answer. A delete is answered by the cluster going away, or by its
@@ -419,140 +518,34 @@ static void see_cluster(waiter *w, const json_t *cl)
     if (!current && terminal(st))
         st = "Accepted", msg = w->deleting ? "waiting for the bridge to start deleting"
                                            : "waiting for the bridge to pick up the change";
-    progress(w, st, msg);
-    if (w->deleting || !current || !terminal(st)) return;
-    if (!strcmp(st, "Failed")) {
-        w->done = -1;
-        free(w->fail_message);
-        w->fail_message = cn_strdup(*msg ? msg : "the operation failed");
-    } else {
-        w->done = 1;
+    cn_bfollow_progress(f, st, msg);
+    if (*op && (!w->op || strcmp(w->op, op))) {
+        /* A new operation: show where it is now (its later changes come
+         * through the watch). */
+        free(w->op);
+        w->op = cn_strdup(op);
+        _cleanup_free_ char *opath = cn_bcli_path("operations", op);
+        json_t *o = NULL;
+        cn_err err = CN_ERR_INIT;
+        if (cn_client_get(c, opath, &o, &err) == 0) see_operation(f, o);
+        json_decref(o);
+        cn_err_clear(&err);
     }
-}
-
-static void see_operation(waiter *w, const json_t *op)
-{
-    if (!w->op || strcmp(cn_meta_str(op, "name"), w->op)) return;
-    const char *type = cn_json_str_at(op, "spec.type");
-    const char *st = cn_json_str_at(op, "status.provisioningState");
-    /* While deleting, the last operation may be an older one that failed;
-     * only the Delete operation's failure ends the wait. */
-    if (w->deleting && strcmp(type, "Delete")) return;
-    progress(w, st, cn_json_str_at(op, "status.message"));
-    if (w->deleting && !strcmp(st, "Failed")) {
-        w->done = -1;
-        free(w->fail_message);
-        w->fail_message = cn_strdup(*cn_json_str_at(op, "status.message") ? cn_json_str_at(op, "status.message")
-                                                                          : "the delete failed");
-    }
-}
-
-/* One pass: read the state, then follow both watches until the answer,
- * the deadline or a broken stream (then the caller reads again). */
-static int wait_pass(cn_client *c, waiter *w, int64_t deadline, cn_err *err)
-{
-    _cleanup_free_ char *cpath = cn_bcli_path("clusters", w->name);
-    _cleanup_free_ char *esc = cn_client_escape(w->name);
-    _cleanup_free_ char *ccoll = cn_bcli_path("clusters", NULL);
-    _cleanup_free_ char *cwatch = cn_asprintf("%s?fieldSelector=metadata.name%%3D%s", ccoll, esc);
-    _cleanup_free_ char *ocoll = cn_bcli_path("operations", NULL);
-    _cleanup_free_ char *olist = cn_asprintf("%s?limit=1", ocoll);
-    json_t *cl = NULL, *ops = NULL;
-    cn_client_watch *cw = NULL, *ow = NULL;
-    int r = cn_client_get(c, cpath, &cl, err);
-    if (r < 0) {
-        if (err->code == 404 && w->deleting) {
-            w->done = 1;
-            r = 0;
-        } else if (err->code == 404) {
-            cn_err_set(err, 404, "NotFound", "cluster \"%s\" is gone", w->name);
-            w->done = -2;
-        }
-        goto out;
-    }
-    see_cluster(w, cl);
-    if (w->done) goto out;
-    if (w->op) {
-        _cleanup_free_ char *opath = cn_bcli_path("operations", w->op);
-        json_t *op = NULL;
-        if (cn_client_get(c, opath, &op, err) == 0) see_operation(w, op);
-        json_decref(op);
-        cn_err_clear(err);
-        if (w->done) goto out;
-    }
-    if ((r = cn_client_get(c, olist, &ops, err)) < 0) goto out;
-    if ((r = cn_client_watch_start(c, cwatch, cn_json_str_at(cl, "metadata.resourceVersion"), &cw, err)) < 0 ||
-        (r = cn_client_watch_start(c, ocoll, cn_json_str_at(ops, "metadata.resourceVersion"), &ow, err)) < 0)
-        goto out;
-    while (!w->done && cn_now_ms() < deadline) {
-        cn_watch_event ev;
-        r = cn_client_watch_next(cw, 200, &ev, err);
-        if (r < 0) goto out;
-        if (r == 1) {
-            if (!strcmp(ev.type, "DELETED") && !strcmp(cn_meta_str(ev.object, "name"), w->name)) {
-                if (w->deleting) w->done = 1;
-                else {
-                    cn_err_set(err, 404, "NotFound", "cluster \"%s\" was deleted", w->name);
-                    w->done = -2;
-                }
-            } else if (strcmp(ev.type, "BOOKMARK") && !strcmp(cn_meta_str(ev.object, "name"), w->name)) {
-                see_cluster(w, ev.object);
-            }
-            json_decref(ev.object);
-            continue;
-        }
-        r = cn_client_watch_next(ow, 200, &ev, err);
-        if (r < 0) goto out;
-        if (r == 1) {
-            if (strcmp(ev.type, "BOOKMARK") && strcmp(ev.type, "DELETED")) see_operation(w, ev.object);
-            json_decref(ev.object);
-        }
-    }
-    r = 0;
-out:
-    cn_client_watch_free(cw);
-    cn_client_watch_free(ow);
-    json_decref(cl);
-    json_decref(ops);
-    return r;
+    if (f->done || w->deleting || !current || !terminal(st)) return;
+    if (!strcmp(st, "Failed")) cn_bfollow_fail(f, msg);
+    else f->done = 1;
 }
 
 int cn_bcli_wait_cluster(cn_client *c, const char *name, int64_t generation, bool deleting, int64_t timeout_s)
 {
-    waiter w = { .name = name, .generation = generation, .deleting = deleting, .t0 = cn_now_ms() };
-    int64_t deadline = w.t0 + timeout_s * 1000;
-    cn_err err = CN_ERR_INIT;
-    int rc;
-    while (!w.done && cn_now_ms() < deadline) {
-        cn_err_clear(&err);
-        if (wait_pass(c, &w, deadline, &err) < 0 && !w.done) {
-            /* The bridge restarting, or a watch expired: read again after a
-             * pause (an unreachable server answers at once). */
-            if (err.code != 503 && err.code != 410 && err.code != 0 && err.code != 500) break;
-            struct timespec ts = { 0, 500 * 1000 * 1000 };
-            nanosleep(&ts, NULL);
-        }
-    }
-    double s = (double)(cn_now_ms() - w.t0) / 1000.0;
-    if (w.done == 1) {
-        fprintf(stderr, "[%6.1fs] %s\n", s, deleting ? "Deleted" : "Done");
-        rc = 0;
-    } else if (w.done == -1) {
-        fprintf(stderr, "error: cluster \"%s\": %s\n", name, w.fail_message);
-        rc = 1;
-    } else if (err.message && w.done) {
-        rc = cn_bcli_fail(&err);
-    } else if (err.message) {
-        rc = cn_bcli_fail(&err);
-    } else {
-        fprintf(stderr, "error: cluster \"%s\": still %s after %llds (--timeout); it goes on in the bridge\n", name,
-                w.state ? w.state : "pending", (long long)timeout_s);
-        rc = 1;
-    }
-    cn_err_clear(&err);
-    free(w.state);
-    free(w.message);
+    _cleanup_free_ char *what = cn_asprintf("cluster \"%s\"", name);
+    cluster_wait w = {
+        .f = { .plural = "clusters", .name = name, .what = what, .object = see_cluster, .operation = see_operation },
+        .generation = generation, .deleting = deleting,
+    };
+    int rc = cn_bfollow_run(&w.f, c, timeout_s);
+    if (rc == 0)
+        fprintf(stderr, "[%6.1fs] %s\n", (double)(cn_now_ms() - w.f.t0) / 1000.0, deleting ? "Deleted" : "Done");
     free(w.op);
-    free(w.fail_message);
     return rc;
 }

@@ -82,6 +82,28 @@ json_t *cn_bcli_list(cn_client *c, const char *plural, cn_err *err);
 /* Seconds since an RFC 3339 timestamp as kubectl's age ("<unknown>"). */
 void cn_bcli_age(const char *ts, char out[24]);
 
+/* Following a change of object `name` of `plural` and the Operations
+ * while it runs: the callbacks see the object (NULL once it is gone) and
+ * every Operation that changes, print progress and set done (1) or fail.
+ * Embed it first in a struct of the caller's own state. */
+typedef struct cn_bfollow cn_bfollow;
+struct cn_bfollow {
+    const char *plural, *name;
+    const char *what;           /* for messages: `cluster "c1"` */
+    void (*object)(cn_bfollow *f, cn_client *c, const json_t *obj);
+    void (*operation)(cn_bfollow *f, const json_t *op);
+    int64_t t0;                 /* set by cn_bfollow_run */
+    int done;                   /* 0 waiting, 1 done, -1 failed */
+    char *last, *fail;          /* owned */
+};
+/* A "[  4.1s] STATE: MESSAGE" line on stderr when it differs from the last. */
+void cn_bfollow_progress(cn_bfollow *f, const char *state, const char *msg);
+void cn_bfollow_fail(cn_bfollow *f, const char *msg);
+/* Until done or timeout_s; a restarting bridge or a cut watch is read
+ * again. 0 when done; 1 after "error: WHAT: ..." (failed, timed out, or an
+ * API error). */
+int cn_bfollow_run(cn_bfollow *f, cn_client *c, int64_t timeout_s);
+
 /* Wait for the change made at metadata.generation `generation` of cluster
  * `name` (deleting: until the cluster is gone) and print progress lines
  * ("[  4.1s] Provisioning: 2/6 nodes Ready") on stderr. 0 when it

@@ -119,62 +119,51 @@ static int cmd_host_show(cn_bargs *a)
     return show_one(a, "hosts", host_human);
 }
 
-/* Until the host's phase is want (and, entering maintenance, it runs no
- * VM any more), printing phase/message changes on stderr. */
+/* Following `host maintenance`: the host's phase, and the bridge's
+ * HostMaintenance Operation for it (docs/bridge.md, "Host failure and
+ * maintenance"). */
+typedef struct host_wait {
+    cn_bfollow f;
+    const char *want;           /* Maintenance or Ready */
+} host_wait;
+
+/* Done when the phase is the one wanted and, entering maintenance, the
+ * host runs no VM any more (its heartbeat says so). */
+static void see_host(cn_bfollow *f, cn_client *c, const json_t *h)
+{
+    host_wait *w = (host_wait *)f;
+    if (!h) {
+        cn_bfollow_fail(f, "the host was deleted");
+        return;
+    }
+    const char *phase = str_or(cn_json_str_at(h, "status.phase"), "Pending");
+    cn_bfollow_progress(f, phase, cn_json_str_at(h, "status.message"));
+    if (!strcmp(phase, w->want) && (strcmp(w->want, "Maintenance") || !json_array_size(at(h, "status", "vms"))))
+        f->done = 1;
+}
+
+/* Only operations that change while we wait count: an older one's
+ * Succeeded is not this drain's. */
+static void see_host_op(cn_bfollow *f, const json_t *op)
+{
+    host_wait *w = (host_wait *)f;
+    if (strcmp(cn_json_str_at(op, "spec.type"), "HostMaintenance") ||
+        strcmp(cn_json_str_at(op, "spec.target.name"), f->name) || strcmp(w->want, "Maintenance"))
+        return;
+    const char *st = cn_json_str_at(op, "status.provisioningState"), *msg = cn_json_str_at(op, "status.message");
+    cn_bfollow_progress(f, str_or(st, "Accepted"), msg);
+    if (!strcmp(st, "Succeeded")) f->done = 1;
+    else if (!strcmp(st, "Failed")) cn_bfollow_fail(f, msg);
+}
+
 static int wait_host(cn_client *c, const char *name, const char *want, int64_t timeout_s)
 {
-    int64_t t0 = cn_now_ms(), deadline = t0 + timeout_s * 1000;
-    _cleanup_free_ char *path = cn_bcli_path("hosts", name);
-    _cleanup_free_ char *coll = cn_bcli_path("hosts", NULL);
-    _cleanup_free_ char *esc = cn_client_escape(name);
-    _cleanup_free_ char *wpath = cn_asprintf("%s?fieldSelector=metadata.name%%3D%s", coll, esc);
-    char *last = NULL;
-    cn_err err = CN_ERR_INIT;
-    int rc = -1;
-    while (rc < 0 && cn_now_ms() < deadline) {
-        json_t *h = NULL;
-        cn_client_watch *w = NULL;
-        cn_err_clear(&err);
-        if (cn_client_get(c, path, &h, &err) < 0 ||
-            cn_client_watch_start(c, wpath, cn_json_str_at(h, "metadata.resourceVersion"), &w, &err) < 0) {
-            json_decref(h);
-            if (err.code == 404) break;
-            struct timespec ts = { 0, 500 * 1000 * 1000 };
-            nanosleep(&ts, NULL);
-            continue;
-        }
-        for (;;) {
-            const char *phase = cn_json_str_at(h, "status.phase"), *msg = cn_json_str_at(h, "status.message");
-            _cleanup_free_ char *line = cn_asprintf("%s%s%s", str_or(phase, "Pending"), *msg ? ": " : "", msg);
-            if (!last || strcmp(last, line)) {
-                fprintf(stderr, "[%6.1fs] %s\n", (double)(cn_now_ms() - t0) / 1000.0, line);
-                free(last);
-                last = cn_strdup(line);
-            }
-            if (!strcmp(phase, want) && (strcmp(want, "Maintenance") || !json_array_size(at(h, "status", "vms")))) {
-                rc = 0;
-                break;
-            }
-            cn_watch_event ev;
-            int r = 0;
-            while (r == 0 && cn_now_ms() < deadline) r = cn_client_watch_next(w, 500, &ev, &err);
-            if (r <= 0) break;
-            if (!strcmp(ev.type, "BOOKMARK") || strcmp(cn_meta_str(ev.object, "name"), name)) {
-                json_decref(ev.object);
-                continue;
-            }
-            json_decref(h);
-            h = ev.object;
-        }
-        cn_client_watch_free(w);
-        json_decref(h);
-    }
-    if (rc < 0 && err.code == 404) cn_bcli_fail(&err);
-    else if (rc < 0)
-        fprintf(stderr, "error: host \"%s\" is not %s after %llds (--timeout)\n", name, want, (long long)timeout_s);
-    cn_err_clear(&err);
-    free(last);
-    return rc < 0 ? 1 : 0;
+    _cleanup_free_ char *what = cn_asprintf("host \"%s\"", name);
+    host_wait w = {
+        .f = { .plural = "hosts", .name = name, .what = what, .object = see_host, .operation = see_host_op },
+        .want = want,
+    };
+    return cn_bfollow_run(&w.f, c, timeout_s);
 }
 
 static int cmd_host_maintenance(cn_bargs *a)

@@ -198,11 +198,25 @@ wait_for "maintenance on sets spec.maintenance" 20 bash -c "[ \"\$($K get host.f
 status host h1 '{"phase":"Maintenance","message":"moving 1 VM"}'
 wait_for "maintenance shows progress" 20 grep -q "Maintenance: moving 1 VM" "$WORK/maint.err"
 if running maint; then pass "maintenance waits until the host runs no VM"; else fail "maintenance ended with VMs left"; fi
+hostop() {   # hostop NAME HOST STATE MESSAGE: the bridge's HostMaintenance Operation
+    printf 'apiVersion: fleet.cairn.io/v1\nkind: Operation\nmetadata: {name: %s}\nspec: {type: HostMaintenance, target: {kind: Host, name: %s}}\n' "$1" "$2" | k apply -f - >/dev/null
+    status operation "$1" "{\"provisioningState\":\"$3\",\"message\":\"$4\"}"
+}
+hostop h1-hostmaintenance-1 h1 Provisioning "draining c3-np1-0"
+wait_for "maintenance shows the operation's progress" 20 grep -q "Provisioning: draining c3-np1-0" "$WORK/maint.err"
 k patch host.fleet.cairn.io h1 --subresource=status --type=json -p '[{"op":"replace","path":"/status/vms","value":[]},{"op":"replace","path":"/status/message","value":"drained"}]' >/dev/null
 wait_for "maintenance ends when drained" 30 bg_done maint
 expect_eq "... with exit 0" 0 cat "$WORK/maint.rc"
 expect_out "maintenance off --no-wait" "maintenance off" C fleet host maintenance h1 off --no-wait
 expect_eq "... clears spec.maintenance" false jp host.fleet.cairn.io h1 '{.spec.maintenance}'
+status host h1 '{"vms":[{"name":"c3-cp-0","phase":"Running","pid":42}]}'
+bg maint2 C fleet host maintenance h1 on
+wait_for "maintenance on again" 20 bash -c "[ \"\$($K get host.fleet.cairn.io h1 -o jsonpath='{.spec.maintenance}')\" = true ]"
+hostop h1-hostmaintenance-2 h1 Failed "host left maintenance with 1 VM not moved"
+wait_for "maintenance ends when its operation fails" 30 bg_done maint2
+expect_eq "... with exit 1" 1 cat "$WORK/maint2.rc"
+expect_out "... and the message" 'error: host "h1": host left maintenance with 1 VM not moved' cat "$WORK/maint2.err"
+C fleet host maintenance h1 off --no-wait >/dev/null
 expect_out "fleet status: the overview" "Fleet: 0/1 hosts Ready" C fleet status
 expect_out "fleet status lists the IP pools" "lnet1 +vms +10.220.0.100-10.220.0.199 +7 +93" C fleet status
 
