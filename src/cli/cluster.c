@@ -107,6 +107,8 @@ static int change(cn_bargs *a, const char *name, mutate_fn fn, const char *done)
     cn_client *c = cn_bcli_client(a);
     if (!c) return 1;
     cn_err err = CN_ERR_INIT;
+    /* Every cleanup variable is set before the first goto. */
+    _cleanup_free_ char *path = cn_bcli_path("clusters", name);
     json_t *cur = get_cluster(c, name, &err), *spec = NULL, *patch = NULL, *written = NULL;
     int rc = 1;
     if (!cur) goto out;
@@ -128,7 +130,6 @@ static int change(cn_bargs *a, const char *name, mutate_fn fn, const char *done)
         goto out;
     }
     patch = json_pack("{s:O}", "spec", spec);
-    _cleanup_free_ char *path = cn_bcli_path("clusters", name);
     if (cn_client_patch(c, path, CN_PATCH_MERGE, patch, &written, &err) < 0) goto out;
     rc = follow(a, c, name, written, false, done);
 out:

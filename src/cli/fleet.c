@@ -231,6 +231,7 @@ static int cmd_lnet_create(cn_bargs *a)
         .pool_end = cn_bargs_get(a, "ip-pool-end"), .vlan = vlan, .vm_switch = cn_bargs_get(a, "vm-switch-name"),
     };
     cn_err err = CN_ERR_INIT;
+    _cleanup_free_ char *coll = cn_bcli_path("logicalnetworks", NULL);   /* before any goto */
     json_t *obj = cn_fleetcli_lnet(&o, &err), *out = NULL;
     json_decref(dns);
     int rc = 0;
@@ -243,7 +244,6 @@ static int cmd_lnet_create(cn_bargs *a)
         rc = 1;
         goto out;
     }
-    _cleanup_free_ char *coll = cn_bcli_path("logicalnetworks", NULL);
     if (cn_client_create(c, coll, obj, &out, &err) < 0) rc = cn_bcli_fail(&err);
     else if (cn_bargs_format(a)) cn_bcli_print(out, cn_bargs_format(a));
     else printf("logicalnetwork.fleet.cairn.io/%s created\n", o.name);

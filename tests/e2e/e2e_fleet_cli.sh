@@ -11,7 +11,14 @@
 K=/usr/bin/kubectl
 [ -x "$K" ] || K=$(command -v kubectl)
 k() { "$K" "$@"; }
-C() { "$CAIRN" "$@"; }
+# Every CLI run's stderr is also kept: a sanitizer report fails the suite
+# even where the test expects the command to fail.
+C() { "$CAIRN" "$@" 2> >(tee -a "$WORK/cli.err" >&2); }
+cli_sanitizer_check() {
+    if grep -q "Sanitizer\|runtime error:" "$WORK/cli.err" 2>/dev/null; then
+        fail "sanitizer report from the CLI"; grep -A20 "Sanitizer\|runtime error:" "$WORK/cli.err" | head -40
+    else pass "no sanitizer report from the CLI"; fi
+}
 start_server
 export CAIRN_BRIDGE_KUBECONFIG=$KUBECONFIG
 BG=()
@@ -289,4 +296,5 @@ status cluster web '{"provisioningState":"Succeeded","message":"all nodes Ready"
 wait_for "apply --wait ends when the cluster Succeeded" 30 bg_done applyw
 expect_eq "... with exit 0" 0 cat "$WORK/applyw.rc"
 
+cli_sanitizer_check
 finish

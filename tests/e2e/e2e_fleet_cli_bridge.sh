@@ -14,7 +14,14 @@ DATA=$WORK/bridge
 export KUBECONFIG=$DATA/kubeconfig
 BG=()
 e2e_extra_cleanup() { for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done; }
-C() { "$CAIRN" "$@" --kubeconfig "$KUBECONFIG"; }
+# Every CLI run's stderr is also kept: a sanitizer report fails the suite
+# even where the test expects the command to fail.
+C() { "$CAIRN" "$@" --kubeconfig "$KUBECONFIG" 2> >(tee -a "$WORK/cli.err" >&2); }
+cli_sanitizer_check() {
+    if grep -q "Sanitizer\|runtime error:" "$WORK/cli.err" 2>/dev/null; then
+        fail "sanitizer report from the CLI"; grep -A20 "Sanitizer\|runtime error:" "$WORK/cli.err" | head -40
+    else pass "no sanitizer report from the CLI"; fi
+}
 jp() { kubectl get "$1" "$2" -o "jsonpath=$3" 2>&1; }
 bg() {
     local n=$1; shift
@@ -139,4 +146,5 @@ expect_eq "apply docs/fleet.yaml" \
 expect_out "a third 1+1 cluster still fits: the pool's last 4 IPs" "vms +10.220.32.18 +10.220.32.37 +20 +16 +2 +1 +1 +0" \
     C fleet ip-plan c3 --lnet lnet1 --node-count 1
 expect_fail "a 1+2 does not: 1 short" "^error: .*\(1 short\)" C fleet ip-plan c3 --lnet lnet1 --node-count 2
+cli_sanitizer_check
 finish
