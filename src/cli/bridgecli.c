@@ -378,7 +378,12 @@ void cn_bfollow_progress(cn_bfollow *f, const char *st, const char *msg)
 {
     if (!st || !*st) return;
     _cleanup_free_ char *line = cn_asprintf("%s%s%s", st, msg && *msg ? ": " : "", msg ? msg : "");
-    if (f->last && !strcmp(f->last, line)) return;
+    /* The object and its Operation arrive on two streams in no common
+     * order, so an older state may come after a newer one: a line already
+     * printed is not printed again. */
+    if (!f->seen) f->seen = json_object();
+    if (json_object_get(f->seen, line)) return;
+    json_object_set_new(f->seen, line, json_true());
     fprintf(stderr, "[%6.1fs] %s\n", (double)(cn_now_ms() - f->t0) / 1000.0, line);
     free(f->last);
     f->last = CN_TAKE_PTR(line);
@@ -468,7 +473,9 @@ int cn_bfollow_run(cn_bfollow *f, cn_client *c, int64_t timeout_s)
     cn_err_clear(&err);
     free(f->last);
     free(f->fail);
+    json_decref(f->seen);
     f->last = f->fail = NULL;
+    f->seen = NULL;
     return rc;
 }
 

@@ -95,8 +95,9 @@ struct cn_bfollow {
     int64_t t0;                 /* set by cn_bfollow_run */
     int done;                   /* 0 waiting, 1 done, -1 failed */
     char *last, *fail;          /* owned */
+    json_t *seen;               /* progress lines printed (a set) */
 };
-/* A "[  4.1s] STATE: MESSAGE" line on stderr when it differs from the last. */
+/* A "[  4.1s] STATE: MESSAGE" line on stderr, once per distinct line. */
 void cn_bfollow_progress(cn_bfollow *f, const char *state, const char *msg);
 void cn_bfollow_fail(cn_bfollow *f, const char *msg);
 /* Until done or timeout_s; a restarting bridge or a cut watch is read

@@ -7,8 +7,8 @@
 # exit 1, --validate as a server dry run, the real controller's progress
 # followed to its end (an operation that times out ends the command with
 # exit 1 and its message), ip-plan against the fleet the bridge holds,
-# get-credentials of the Secret the bridge made, and delete waiting until
-# the cluster is gone.
+# get-credentials of the Secret the bridge made, delete waiting until the
+# cluster is gone, and a wait that goes on across a bridge restart.
 . "$(dirname "$0")/lib.sh"
 DATA=$WORK/bridge
 export KUBECONFIG=$DATA/kubeconfig
@@ -146,5 +146,15 @@ expect_eq "apply docs/fleet.yaml" \
 expect_out "a third 1+1 cluster still fits: the pool's last 4 IPs" "vms +10.220.32.18 +10.220.32.37 +20 +16 +2 +1 +1 +0" \
     C fleet ip-plan c3 --lnet lnet1 --node-count 1
 expect_fail "a 1+2 does not: 1 short" "^error: .*\(1 short\)" C fleet ip-plan c3 --lnet lnet1 --node-count 2
+# --- the bridge restarting while the CLI waits: it reads again and follows on ---
+bg restart C cluster create r1 --lnet lnet1 --node-count 1 --timeout 120
+wait_for "r1's create shows progress" 20 grep -q "Provisioning" "$WORK/restart.err"
+OLD_PORT=$PORT
+stop_server
+CAIRN_SERVER_CMD=bridge start_server --no-fsync --operation-timeout 6s --listen "127.0.0.1:$OLD_PORT"
+expect_eq "the bridge is back on its port" "$OLD_PORT" echo "$PORT"
+wait_for "the waiting create ends after the restart" 60 bg_done restart
+expect_eq "... with the operation's answer (exit 1: no host runs VMs here)" 1 cat "$WORK/restart.rc"
+expect_out "... its message" 'error: cluster "r1": timed out after 6s' cat "$WORK/restart.err"
 cli_sanitizer_check
 finish
