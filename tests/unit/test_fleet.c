@@ -1123,6 +1123,29 @@ static void test_property(void)
     CHECK(admitted > 100 && refused > 50);
 }
 
+static void test_status_helpers(void)
+{
+    fx x;
+    fx_init(&x, 3);
+    json_array_append_new(x.clusters, cluster("c1", "lnet1", 1, 1));
+    realise(&x, "c1");
+    const char *h = vm_str(find_named(x.vms, "c1-cp-0"), "host");
+    json_t *a = cn_fleet_host_allocated(x.f, h);
+    char *text = a ? json_dumps(a, JSON_SORT_KEYS) : NULL;
+    CHECK_STR(text, "{\"cpu\": 4, \"memory\": \"8192Mi\", \"vms\": 1}");
+    free(text);
+    json_decref(a);
+    CHECK(cn_fleet_host_allocated(x.f, "nope") == NULL);
+    a = cn_fleet_lnet_pools(x.f, "lnet1");
+    text = a ? json_dumps(a, JSON_SORT_KEYS) : NULL;
+    CHECK_STR(text, "[{\"available\": 97, \"end\": \"10.220.0.199\", \"name\": \"vms\", \"start\": \"10.220.0.100\", "
+              "\"used\": 3}]");
+    free(text);
+    json_decref(a);
+    CHECK(cn_fleet_lnet_pools(x.f, "nope") == NULL);
+    fx_release(&x);
+}
+
 int main(void)
 {
     TEST_RUN(test_versions_and_defaults);
@@ -1141,6 +1164,7 @@ int main(void)
     TEST_RUN(test_failover_reserve);
     TEST_RUN(test_ip_plan);
     TEST_RUN(test_malformed_snapshot);
+    TEST_RUN(test_status_helpers);
     TEST_RUN(test_property);
     return TEST_DONE();
 }
