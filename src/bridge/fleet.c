@@ -381,7 +381,6 @@ static int parse_vm(const json_t *obj, fvm *v)
     const char *role = str_at(spec, "role");
     v->pool = str_at(spec, "pool");
     if ((role && !strcmp(role, "controlPlane")) || (v->pool && !*v->pool)) v->pool = NULL;
-    if (!role && !v->pool) v->pool = NULL;
     v->size = str_at(spec, "vmSize");
     v->host = str_at(spec, "host");
     if (!v->host) v->host = "";

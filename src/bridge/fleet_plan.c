@@ -469,7 +469,7 @@ json_t *cn_fleet_lnet_pools(const cn_fleet *f, const char *name)
     ips_in_use(f, n, NULL, &used);
     size_t *count = cn_calloc(n->npools + 1, sizeof *count);
     /* An address counts once, however many objects name it. */
-    qsort(used.v, used.n, sizeof *used.v, cmp_u32);
+    if (used.n) qsort(used.v, used.n, sizeof *used.v, cmp_u32);
     for (size_t i = 0; i < used.n; i++)
         if ((i == 0 || used.v[i] != used.v[i - 1]) && pool_of(n, used.v[i]) >= 0) count[pool_of(n, used.v[i])]++;
     json_t *out = json_array();

@@ -1146,6 +1146,86 @@ static void test_status_helpers(void)
     fx_release(&x);
 }
 
+/* Every function on a fleet where one field of one object is replaced. */
+static void exercise(fx *x, json_t *subject)
+{
+    cn_err err = CN_ERR_INIT;
+    cn_fleet *f = fx_fleet(x);
+    cn_fleet_admit_host(f, subject, subject, &err);
+    cn_err_clear(&err);
+    cn_fleet_admit_lnet(f, subject, subject, &err);
+    cn_err_clear(&err);
+    cn_fleet_admit_lnet(f, subject, NULL, &err);
+    cn_err_clear(&err);
+    cn_fleet_admit_cluster(f, subject, NULL, &err);
+    cn_err_clear(&err);
+    cn_fleet_admit_cluster(f, subject, json_array_get(x->clusters, 0), &err);
+    cn_err_clear(&err);
+    json_decref(cn_fleet_ip_plan(f, subject, &err));
+    cn_err_clear(&err);
+    json_t *cr = NULL, *rm = NULL;
+    char *ep = NULL, *h = NULL;
+    cn_fleet_plan_cluster(f, "c1", "np1", 1, &cr, &rm, &ep, &err);
+    plan_clear(&cr, &rm, &ep);
+    cn_err_clear(&err);
+    cn_fleet_place_vm(f, "c1-cp-0", true, &h, &err);
+    free(h);
+    cn_err_clear(&err);
+    json_decref(cn_fleet_lnet_pools(f, "lnet1"));
+    json_decref(cn_fleet_host_allocated(f, "h1"));
+    cn_fleet_admit_delete(f, "Host", "h1", &err);
+    cn_err_clear(&err);
+}
+
+/* Walk o; at each member, try every JSON type in its place, and none. */
+static int mutate_walk(fx *x, json_t *root, json_t *o)
+{
+    int n = 0;
+    const char *k;
+    json_t *v;
+    json_t *keys = json_array();   /* a snapshot: o changes while we walk */
+    json_object_foreach(o, k, v) json_array_append_new(keys, json_string(k));
+    for (size_t j = 0; j < json_array_size(keys); j++) {
+        const char *key = json_string_value(json_array_get(keys, j));
+        json_t *keep = json_incref(json_object_get(o, key));
+        json_t *kinds[] = { json_null(), json_integer(-1), json_integer(1LL << 40), json_string(""),
+                            json_string("x"), json_array(), json_object(), json_true(), json_real(1.5) };
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+            json_object_set_new(o, key, kinds[i]);
+            exercise(x, root);
+            n++;
+        }
+        json_object_del(o, key);
+        exercise(x, root);
+        json_object_set_new(o, key, keep);
+        if (json_is_object(keep)) n += mutate_walk(x, root, keep);
+        if (json_is_array(keep) && json_is_object(json_array_get(keep, 0)))
+            n += mutate_walk(x, root, json_array_get(keep, 0));
+    }
+    json_decref(keys);
+    return n;
+}
+
+static void test_mutations(void)
+{
+    fx x;
+    fx_init(&x, 3);
+    json_t *c = cluster("c1", "lnet1", 3, 2);
+    set_path(c, "spec", "networking", json_pack("{s:[{s:s, s:s}], s:s}", "loadBalancerPools", "start", "10.220.0.60",
+                                                "end", "10.220.0.69", "podCidr", "10.244.0.0/16"));
+    json_object_set_new(pool0(c), "labels", json_pack("{s:s}", "a", "b"));
+    json_object_set_new(pool0(c), "taints", json_pack("[s]", "a=b:NoSchedule"));
+    json_array_append_new(x.clusters, c);
+    realise(&x, "c1");
+    set_path(find_named(x.hosts, "h1"), "status", "phase", json_string("NotReady"));
+    int n = 0;
+    json_t *roots[] = { json_array_get(x.clusters, 0), json_array_get(x.lnets, 0), json_array_get(x.hosts, 0),
+                        find_named(x.vms, "c1-cp-0") };
+    for (size_t i = 0; i < 4; i++) n += mutate_walk(&x, roots[i], roots[i]);
+    CHECK(n > 300);
+    fx_release(&x);
+}
+
 int main(void)
 {
     TEST_RUN(test_versions_and_defaults);
@@ -1165,6 +1245,7 @@ int main(void)
     TEST_RUN(test_ip_plan);
     TEST_RUN(test_malformed_snapshot);
     TEST_RUN(test_status_helpers);
+    TEST_RUN(test_mutations);
     TEST_RUN(test_property);
     return TEST_DONE();
 }
