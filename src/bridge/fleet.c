@@ -565,7 +565,9 @@ void cn_plview_add_real(plview *p, const cn_fleet *f, const char *skip_cluster, 
 {
     for (size_t i = 0; i < f->nvms; i++) {
         const fvm *v = &f->vms[i];
-        if ((skip_cluster && !strcmp(v->cluster, skip_cluster)) || (skip_vm && !strcmp(v->name, skip_vm))) continue;
+        /* A skipped cluster's VMs on their way out still take their room. */
+        if (skip_cluster && !strcmp(v->cluster, skip_cluster) && !v->deleting) continue;
+        if (skip_vm && !strcmp(v->name, skip_vm)) continue;
         int h = cn_fl_find_host(f, v->host);
         if (skip_failing && !v->deleting && (h < 0 || !f->hosts[h].schedulable)) continue;
         /* A VM on its way out keeps its room but belongs to no set. */
@@ -922,8 +924,13 @@ static int check_ips(const cn_fleet *f, const fcluster *c, const flnet *n, cn_er
         const fcluster *o = &f->clusters[i];
         if (strcmp(o->name, c->name) && !strcmp(o->lnet, n->name)) others += cn_fl_reserve(f, o, n, &held);
     }
-    for (size_t k = 0; k < f->nvms; k++)
-        if (!cn_fl_find_cluster(f, f->vms[k].cluster) && f->vms[k].ip && cn_fl_in_pools(n, f->vms[k].ip)) others++;
+    /* VMs of clusters gone, and this cluster's being deleted, hold theirs
+     * until they are gone. */
+    for (size_t k = 0; k < f->nvms; k++) {
+        const fvm *v = &f->vms[k];
+        bool gone = !cn_fl_find_cluster(f, v->cluster) || (v->deleting && !strcmp(v->cluster, c->name));
+        if (gone && v->ip && cn_fl_in_pools(n, v->ip)) others++;
+    }
     cn_cluster_net me = cluster_net(c, c->cp_ip);
     size_t nodes = cn_fl_cluster_nodes(c), need = cn_ipplan_pool_need(nodes, &me);
     size_t nfree = total > others ? total - others : 0;

@@ -1226,6 +1226,35 @@ static void test_mutations(void)
     fx_release(&x);
 }
 
+static void test_ips_held_until_gone(void)
+{
+    /* Pool of 10: c1 (1+3) holds 4 VM IPs and its endpoint and reserves a
+     * surge. Scaled down to 1 worker, its two VMs being deleted keep their
+     * IPs until they are gone. */
+    fx x;
+    fx_init(&x, 3);
+    cn_err err = CN_ERR_INIT;
+    json_array_clear(x.lnets);
+    json_array_append_new(x.lnets, lnet("lnet1", "10.220.0.0/24", "10.220.0.1", "10.220.0.100", "10.220.0.109"));
+    json_array_append_new(x.clusters, cluster("c1", "lnet1", 1, 3));
+    realise(&x, "c1");
+    json_t *c1 = find_named(x.clusters, "c1"), *old = json_deep_copy(c1);
+    json_object_set_new(pool0(c1), "count", json_integer(1));
+    CHECK_OK(cn_fleet_admit_cluster(fx_fleet(&x), c1, old, &err), &err);
+    json_decref(old);
+    set_path(find_named(x.vms, "c1-np1-2"), "metadata", "deletionTimestamp", json_string("2026-11-27T06:00:00Z"));
+    set_path(find_named(x.vms, "c1-np1-1"), "metadata", "deletionTimestamp", json_string("2026-11-27T06:00:00Z"));
+    json_t *c = cluster("c2", "lnet1", 1, 3);
+    CHECK_REFUSED(cn_fleet_admit_cluster(fx_fleet(&x), c, NULL, &err), &err, 409,
+                  "logical network \"lnet1\": cluster \"c2\" needs 6 IPs (4 node VMs, 1 upgrade surge, 1 control-plane "
+                  "endpoint) and only 5 are free in its pool vms (10.220.0.100-10.220.0.109) (1 short)");
+    json_array_remove(x.vms, 3);   /* c1-np1-2 gone */
+    json_array_remove(x.vms, 2);   /* c1-np1-1 gone */
+    CHECK_OK(cn_fleet_admit_cluster(fx_fleet(&x), c, NULL, &err), &err);
+    json_decref(c);
+    fx_release(&x);
+}
+
 int main(void)
 {
     TEST_RUN(test_versions_and_defaults);
@@ -1244,6 +1273,7 @@ int main(void)
     TEST_RUN(test_failover_reserve);
     TEST_RUN(test_ip_plan);
     TEST_RUN(test_malformed_snapshot);
+    TEST_RUN(test_ips_held_until_gone);
     TEST_RUN(test_status_helpers);
     TEST_RUN(test_mutations);
     TEST_RUN(test_property);
