@@ -681,6 +681,12 @@ static void test_admit_update(void)
     json_array_append_new(json_object_get(json_object_get(c, "spec"), "nodePools"),
                           json_pack("{s:s, s:i, s:s}", "name", "gpu", "count", 1, "vmSize", "Standard_D8s_v3"));
     CHECK_OK(cn_fleet_admit_cluster(x.f, c, old, &err), &err);
+    /* Asking for no more VMs does not skip the request's own rules. */
+    json_array_set_new(json_object_get(json_object_get(c, "spec"), "nodePools"), 1,
+                       json_pack("{s:s, s:i}", "name", "np1", "count", 1));
+    json_object_set_new(pool0(c), "count", json_integer(1));
+    CHECK_REFUSED(cn_fleet_admit_cluster(x.f, c, old, &err), &err, 422,
+                  "spec: nodePools[1]: name \"np1\" is used twice");
     json_decref(c);
     json_decref(old);
     fx_release(&x);
