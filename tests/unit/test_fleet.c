@@ -1261,6 +1261,29 @@ static void test_ips_held_until_gone(void)
     fx_release(&x);
 }
 
+static void test_failover_keeps_spread(void)
+{
+    /* Four hosts, a 3+3 cluster: the control-plane VM of a lost host goes
+     * to the one host that has none, whatever else it runs. */
+    fx x;
+    fx_init(&x, 4);
+    cn_err err = CN_ERR_INIT;
+    json_array_append_new(x.clusters, cluster("c1", "lnet1", 3, 3));
+    realise(&x, "c1");
+    const char *free_host = NULL, *lost = vm_str(find_named(x.vms, "c1-cp-0"), "host");
+    size_t i;
+    json_t *h;
+    json_array_foreach(x.hosts, i, h)
+        if (!on_host(&x, "", name_of(h))) free_host = name_of(h);
+    CHECK(free_host != NULL);
+    set_host_phase(&x, lost, "NotReady");
+    char *to = NULL;
+    CHECK_INT(cn_fleet_place_vm(fx_fleet(&x), "c1-cp-0", false, &to, &err), 0);
+    CHECK_STR(to, free_host);
+    free(to);
+    fx_release(&x);
+}
+
 int main(void)
 {
     TEST_RUN(test_versions_and_defaults);
@@ -1276,6 +1299,7 @@ int main(void)
     TEST_RUN(test_plan_scale_and_surge);
     TEST_RUN(test_plan_restart);
     TEST_RUN(test_failover_and_rebalance);
+    TEST_RUN(test_failover_keeps_spread);
     TEST_RUN(test_failover_reserve);
     TEST_RUN(test_ip_plan);
     TEST_RUN(test_malformed_snapshot);
