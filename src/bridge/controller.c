@@ -735,7 +735,11 @@ static int reconcile_cluster(cn_bridge_ctrl *k, const json_t *cluster, int64_t *
     int want_cp, want_workers;
     int want = wanted_nodes(cluster, &want_cp, &want_workers);
     struct counts c = count_ready(vms, ready);
-    bool done = !upgrading && json_array_size(create) == 0 && json_array_size(remove) == 0 &&
+    /* A VM removed is released once its host let it go. */
+    int going = 0;
+    json_array_foreach(vms, i, vm) going += deleting(vm);
+    if (going && !msg) msg = cn_asprintf("%d virtual machine%s being removed", going, going == 1 ? "" : "s");
+    bool done = !upgrading && !going && json_array_size(create) == 0 && json_array_size(remove) == 0 &&
                 c.cp == want_cp && c.workers == want_workers && c.cp_ready == want_cp && c.workers_ready == want_workers;
     if (done) {
         free(msg);

@@ -14,6 +14,7 @@
 
 #include "bridge/crds.h"
 #include "lib/base64.h"
+#include "lib/log.h"
 #include "lib/pki.h"
 #include "lib/strmap.h"
 #include "lib/util.h"
@@ -157,6 +158,7 @@ static void probe_one(cn_bridge_probe *p, const char *name)
     json_t *n;
     json_array_foreach(json_object_get(nodes, "items"), i, n)
         json_object_set_new(ready, cn_meta_str(n, "name"), json_boolean(node_ready(n)));
+    if (!ok) cn_debug("cluster \"%s\": its API did not answer: %s", name, err.message ? err.message : "no kubeconfig yet");
     pthread_mutex_lock(&p->lock);
     struct seen *s = cn_strmap_get(p->seen, name);
     bool changed = !s || s->reached != ok || (ok && !json_equal(s->ready, ready));
