@@ -24,6 +24,7 @@ typedef struct fhost {
     int gpus;
     bool schedulable;              /* phase Ready or unset, not in maintenance */
     const char *phase;             /* status.phase, "" when unset */
+    bool maintenance;              /* spec.maintenance */
 } fhost;
 
 typedef struct flnet {
@@ -96,42 +97,43 @@ typedef struct plview {
     size_t nvms, cap;
 } plview;
 
-int fleet_find_host(const cn_fleet *f, const char *name);
-const flnet *fleet_find_lnet(const cn_fleet *f, const char *name);
-const fcluster *fleet_find_cluster(const cn_fleet *f, const char *name);
-const fvm *fleet_find_vm(const cn_fleet *f, const char *name);
+int cn_fl_find_host(const cn_fleet *f, const char *name);
+const flnet *cn_fl_find_lnet(const cn_fleet *f, const char *name);
+const fcluster *cn_fl_find_cluster(const cn_fleet *f, const char *name);
+const fvm *cn_fl_find_vm(const cn_fleet *f, const char *name);
 
 /* Parse a (defaulted or not: missing fields read as their defaults)
  * Cluster; 0 or -EINVAL with a 422 naming the field. */
-int fleet_parse_cluster(const json_t *obj, fcluster *c, cn_err *err);
+int cn_fl_parse_cluster(const json_t *obj, fcluster *c, cn_err *err);
 
 /* Wanted VMs of a set (pool -1: the control plane), none when deleting. */
-int fleet_wanted(const fcluster *c, int pool, const char *surge_pool, int surge);
+int cn_fl_wanted(const fcluster *c, int pool, const char *surge_pool, int surge);
 /* VMs of cluster's set pool (NULL: control plane); deleting ones only with
  * all set. */
-size_t fleet_count_set(const cn_fleet *f, const char *cluster, const char *pool, bool all);
+size_t cn_fl_count_set(const cn_fleet *f, const char *cluster, const char *pool, bool all);
 /* Node VMs the cluster wants in all. */
-size_t fleet_cluster_nodes(const fcluster *c);
-bool fleet_in_pools(const flnet *n, uint32_t ip);
+size_t cn_fl_cluster_nodes(const fcluster *c);
+bool cn_fl_in_pools(const flnet *n, uint32_t ip);
 /* Whether VM v's address is on n (its cluster uses n, or is gone). */
-bool fleet_vm_on_lnet(const cn_fleet *f, const fvm *v, const flnet *n);
+bool cn_fl_vm_on_lnet(const cn_fleet *f, const fvm *v, const flnet *n);
 /* Pool IPs of n that cluster c holds or reserves: its node VMs + 1
  * upgrade surge (or the VMs it holds, if more: a scale-down or an upgrade
  * in flight; only those while it is deleted) + 1 for an endpoint from the
  * pools. *held: its VMs' IPs in the pools now. */
-size_t fleet_reserve(const cn_fleet *f, const fcluster *c, const flnet *n, size_t *held);
+size_t cn_fl_reserve(const cn_fleet *f, const fcluster *c, const flnet *n, size_t *held);
 /* The cluster's endpoint as known: given, else recorded, else 0. */
-uint32_t fleet_endpoint(const fcluster *c);
+uint32_t cn_fl_endpoint(const fcluster *c);
 
-void plview_init(plview *p, const cn_fleet *f);
-void plview_add(plview *p, const char *cluster, const char *pool, const char *size, int host);
-/* Every real VM except those of skip_cluster and skip_vm (NULL: none) and,
- * with skip_failing, those whose host is not schedulable. */
-void plview_add_real(plview *p, const cn_fleet *f, const char *skip_cluster, const char *skip_vm, bool skip_failing);
+void cn_plview_init(plview *p, const cn_fleet *f);
+void cn_plview_add(plview *p, const char *cluster, const char *pool, const char *size, int host);
+/* Every real VM except those of skip_cluster (but for its VMs being
+ * deleted, which keep their room) and skip_vm (NULL: none) and, with
+ * skip_failing, those whose host is not schedulable. */
+void cn_plview_add_real(plview *p, const cn_fleet *f, const char *skip_cluster, const char *skip_vm, bool skip_failing);
 /* The VMs that existing clusters (all but skip) still want, placed
  * virtually cluster by cluster in name order (-1 when none fits). */
-void plview_add_missing(plview *p, const cn_fleet *f, const char *skip);
-const cn_pl_fleet *plview_get(plview *p);
-void plview_release(plview *p);
+void cn_plview_add_missing(plview *p, const cn_fleet *f, const char *skip);
+const cn_pl_fleet *cn_plview_get(plview *p);
+void cn_plview_release(plview *p);
 
 #endif

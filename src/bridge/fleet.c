@@ -9,10 +9,10 @@
 #include "bridge/fleet-internal.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/cidr.h"
 #include "lib/quantity.h"
@@ -29,33 +29,17 @@ const char *const *cn_fleet_versions(size_t *n)
 
 const char *cn_fleet_default_version(void) { return versions[NVERSIONS - 1]; }
 
-static int invalid(cn_err *err, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int invalid(cn_err *err, const char *field, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = cn_vasprintf(fmt, ap);
-    va_end(ap);
-    cn_err_invalid(err, "%s: %s", field, msg);
-    free(msg);
-    return -EINVAL;
-}
-
-static int conflict(cn_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int conflict(cn_err *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = cn_vasprintf(fmt, ap);
-    va_end(ap);
-    cn_err_set(err, 409, "Conflict", "%s", msg);
-    free(msg);
-    return -ENOSPC;
-}
+/* 422 naming the field, and 409 for a limit or a conflict with the fleet
+ * (fmt is a literal; both evaluate to the errno to return). */
+#define invalid(err, field, fmt, ...) (cn_err_invalid((err), "%s: " fmt, (field), ##__VA_ARGS__), -EINVAL)
+#define conflict(err, ...) (cn_err_set((err), 409, "Conflict", __VA_ARGS__), -ENOSPC)
 
 /* ---- typed field access: missing is NULL/default, a wrong type a 422 ---- */
 
-static const json_t *child(const json_t *o, const char *key) { return json_is_object(o) ? json_object_get(o, key) : NULL; }
+static const json_t *child(const json_t *o, const char *key)
+{
+    return json_is_object(o) ? json_object_get(o, key) : NULL;
+}
 static const char *str_at(const json_t *o, const char *key) { return json_string_value(child(o, key)); }
 
 static int get_obj(const json_t *o, const char *key, const char *field, const json_t **out, cn_err *err)
@@ -143,8 +127,10 @@ static bool dns_label(const char *s, size_t max)
 
 static const char *name_of(const json_t *obj) { return str_at(child(obj, "metadata"), "name"); }
 
-static int check_name(const json_t *obj, const char *kind, size_t max, const char *why, cn_err *err)
+/* An object whose metadata.name is a DNS label of at most max. */
+static int check_object(const json_t *obj, const char *kind, size_t max, const char *why, cn_err *err)
 {
+    if (!json_is_object(obj)) return invalid(err, "object", "must be a JSON object");
     const char *name = name_of(obj);
     if (!name) return invalid(err, "metadata.name", "is required");
     if (!dns_label(name, max))
@@ -167,10 +153,15 @@ static int parse_host(const json_t *obj, fhost *h, cn_err *err)
     if ((rc = get_obj(obj, "spec", "spec", &spec, err)) < 0) return rc;
     if ((rc = get_obj(spec, "capacity", "spec.capacity", &cap, err)) < 0) return rc;
     if (!cap) return invalid(err, "spec.capacity", "is required (cpu, memory)");
-    if ((rc = get_int(cap, "cpu", "spec.capacity.cpu", 0, 1, 1 << 20, "must be a whole number of vCPUs, at least 1",
-                      &cpu, err)) < 0)
-        return rc;
-    if (!child(cap, "cpu")) return invalid(err, "spec.capacity.cpu", "is required (vCPUs, at least 1)");
+    /* vCPUs as a number or a quantity string ("32"), whole and >= 1. */
+    int64_t milli = 0;
+    const json_t *jc = child(cap, "cpu");
+    if (!jc || json_is_null(jc)) return invalid(err, "spec.capacity.cpu", "is required (vCPUs, at least 1)");
+    if (json_is_integer(jc)) milli = json_integer_value(jc) > 1 << 20 ? -1 : json_integer_value(jc) * 1000;
+    else if (!json_is_string(jc) || cn_quantity_milli(json_string_value(jc), &milli) < 0) milli = -1;
+    if (milli < 1000 || milli % 1000 || milli > (1000LL << 20))
+        return invalid(err, "spec.capacity.cpu", "must be a whole number of vCPUs, at least 1");
+    cpu = milli / 1000;
     if ((rc = get_quantity(cap, "memory", "spec.capacity.memory", true, &mem, err)) < 0) return rc;
     if (mem < 1024 * 1024) return invalid(err, "spec.capacity.memory", "must be at least 1Mi");
     if ((rc = get_quantity(cap, "storage", "spec.capacity.storage", false, &storage, err)) < 0) return rc;
@@ -186,7 +177,8 @@ static int parse_host(const json_t *obj, fhost *h, cn_err *err)
     h->gpus = (int)gpus;
     h->phase = str_at(status, "phase");
     if (!h->phase) h->phase = "";
-    h->schedulable = !json_is_true(maint) && (!*h->phase || !strcmp(h->phase, "Ready"));
+    h->maintenance = json_is_true(maint);
+    h->schedulable = !h->maintenance && (!*h->phase || !strcmp(h->phase, "Ready"));
     return 0;
 }
 
@@ -319,12 +311,13 @@ static int parse_pool(const json_t *p, size_t i, fpool *out, cn_err *err)
         snprintf(field, sizeof field, "spec.nodePools[%zu].taints", i);
         if (!json_is_array(out->taints)) return invalid(err, field, "must be a list of \"key=value:Effect\" strings");
         json_array_foreach(out->taints, j, v)
-            if (!json_is_string(v)) return invalid(err, field, "entry %zu must be a string like key=value:NoSchedule", j);
+            if (!json_is_string(v))
+                return invalid(err, field, "entry %zu must be a string like key=value:NoSchedule", j);
     }
     return 0;
 }
 
-int fleet_parse_cluster(const json_t *obj, fcluster *c, cn_err *err)
+int cn_fl_parse_cluster(const json_t *obj, fcluster *c, cn_err *err)
 {
     const json_t *spec, *cp, *net, *status, *meta;
     long long count;
@@ -388,7 +381,6 @@ static int parse_vm(const json_t *obj, fvm *v)
     const char *role = str_at(spec, "role");
     v->pool = str_at(spec, "pool");
     if ((role && !strcmp(role, "controlPlane")) || (v->pool && !*v->pool)) v->pool = NULL;
-    if (!role && !v->pool) v->pool = NULL;
     v->size = str_at(spec, "vmSize");
     v->host = str_at(spec, "host");
     if (!v->host) v->host = "";
@@ -404,7 +396,11 @@ static int parse_vm(const json_t *obj, fvm *v)
 
 /* ---- the snapshot ---- */
 
-static int cmp_cluster(const void *a, const void *b) { return strcmp(((const fcluster *)a)->name, ((const fcluster *)b)->name); }
+static int cmp_cluster(const void *a, const void *b)
+{
+    return strcmp(((const fcluster *)a)->name, ((const fcluster *)b)->name);
+}
+
 static int cmp_vm(const void *a, const void *b) { return strcmp(((const fvm *)a)->name, ((const fvm *)b)->name); }
 
 static json_t *keep(cn_fleet *f, const json_t *o)
@@ -426,21 +422,21 @@ cn_fleet *cn_fleet_new(const json_t *hosts, const json_t *lnets, const json_t *c
     const json_t *o;
     json_array_foreach(hosts, i, o) {
         if (json_is_object(o) && parse_host(keep(f, o), &f->hosts[f->nhosts], NULL) == 0 &&
-            fleet_find_host(f, f->hosts[f->nhosts].name) < 0)
+            cn_fl_find_host(f, f->hosts[f->nhosts].name) < 0)
             f->nhosts++;
     }
     json_array_foreach(lnets, i, o) {
         flnet *n = &f->lnets[f->nlnets];
-        if (json_is_object(o) && parse_lnet(keep(f, o), n, NULL) == 0 && !fleet_find_lnet(f, n->name)) f->nlnets++;
+        if (json_is_object(o) && parse_lnet(keep(f, o), n, NULL) == 0 && !cn_fl_find_lnet(f, n->name)) f->nlnets++;
         else lnet_release(n);
     }
     json_array_foreach(clusters, i, o) {
-        if (json_is_object(o) && fleet_parse_cluster(keep(f, o), &f->clusters[f->nclusters], NULL) == 0 &&
-            !fleet_find_cluster(f, f->clusters[f->nclusters].name))
+        if (json_is_object(o) && cn_fl_parse_cluster(keep(f, o), &f->clusters[f->nclusters], NULL) == 0 &&
+            !cn_fl_find_cluster(f, f->clusters[f->nclusters].name))
             f->nclusters++;
     }
     json_array_foreach(vms, i, o) {
-        if (json_is_object(o) && parse_vm(keep(f, o), &f->vms[f->nvms]) == 0 && !fleet_find_vm(f, f->vms[f->nvms].name))
+        if (json_is_object(o) && parse_vm(keep(f, o), &f->vms[f->nvms]) == 0 && !cn_fl_find_vm(f, f->vms[f->nvms].name))
             f->nvms++;
     }
     qsort(f->clusters, f->nclusters, sizeof *f->clusters, cmp_cluster);
@@ -460,28 +456,28 @@ void cn_fleet_free(cn_fleet *f)
     free(f);
 }
 
-int fleet_find_host(const cn_fleet *f, const char *name)
+int cn_fl_find_host(const cn_fleet *f, const char *name)
 {
     for (size_t i = 0; name && i < f->nhosts; i++)
         if (!strcmp(f->hosts[i].name, name)) return (int)i;
     return -1;
 }
 
-const flnet *fleet_find_lnet(const cn_fleet *f, const char *name)
+const flnet *cn_fl_find_lnet(const cn_fleet *f, const char *name)
 {
     for (size_t i = 0; name && i < f->nlnets; i++)
         if (!strcmp(f->lnets[i].name, name)) return &f->lnets[i];
     return NULL;
 }
 
-const fcluster *fleet_find_cluster(const cn_fleet *f, const char *name)
+const fcluster *cn_fl_find_cluster(const cn_fleet *f, const char *name)
 {
     for (size_t i = 0; name && i < f->nclusters; i++)
         if (!strcmp(f->clusters[i].name, name)) return &f->clusters[i];
     return NULL;
 }
 
-const fvm *fleet_find_vm(const cn_fleet *f, const char *name)
+const fvm *cn_fl_find_vm(const cn_fleet *f, const char *name)
 {
     for (size_t i = 0; name && i < f->nvms; i++)
         if (!strcmp(f->vms[i].name, name)) return &f->vms[i];
@@ -490,7 +486,7 @@ const fvm *fleet_find_vm(const cn_fleet *f, const char *name)
 
 /* ---- shared arithmetic ---- */
 
-int fleet_wanted(const fcluster *c, int pool, const char *surge_pool, int surge)
+int cn_fl_wanted(const fcluster *c, int pool, const char *surge_pool, int surge)
 {
     if (c->deleting) return 0;
     if (pool < 0) return c->cp_count;
@@ -501,7 +497,7 @@ int fleet_wanted(const fcluster *c, int pool, const char *surge_pool, int surge)
 
 static bool same_pool(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
 
-size_t fleet_count_set(const cn_fleet *f, const char *cluster, const char *pool, bool all)
+size_t cn_fl_count_set(const cn_fleet *f, const char *cluster, const char *pool, bool all)
 {
     size_t n = 0;
     for (size_t i = 0; i < f->nvms; i++)
@@ -510,42 +506,42 @@ size_t fleet_count_set(const cn_fleet *f, const char *cluster, const char *pool,
     return n;
 }
 
-size_t fleet_cluster_nodes(const fcluster *c)
+size_t cn_fl_cluster_nodes(const fcluster *c)
 {
     size_t n = (size_t)c->cp_count;
     for (size_t i = 0; i < c->npools; i++) n += (size_t)c->pools[i].count;
     return n;
 }
 
-bool fleet_in_pools(const flnet *n, uint32_t ip)
+bool cn_fl_in_pools(const flnet *n, uint32_t ip)
 {
     for (size_t i = 0; i < n->npools; i++)
         if (ip >= n->ranges[i].start && ip <= n->ranges[i].end) return true;
     return false;
 }
 
-bool fleet_vm_on_lnet(const cn_fleet *f, const fvm *v, const flnet *n)
+bool cn_fl_vm_on_lnet(const cn_fleet *f, const fvm *v, const flnet *n)
 {
-    const fcluster *c = fleet_find_cluster(f, v->cluster);
+    const fcluster *c = cn_fl_find_cluster(f, v->cluster);
     return !c || !strcmp(c->lnet, n->name);
 }
 
-size_t fleet_reserve(const cn_fleet *f, const fcluster *c, const flnet *n, size_t *held)
+size_t cn_fl_reserve(const cn_fleet *f, const fcluster *c, const flnet *n, size_t *held)
 {
     *held = 0;
     for (size_t k = 0; k < f->nvms; k++)
-        if (!strcmp(f->vms[k].cluster, c->name) && f->vms[k].ip && fleet_in_pools(n, f->vms[k].ip)) (*held)++;
-    size_t want = fleet_cluster_nodes(c) + 1;
+        if (!strcmp(f->vms[k].cluster, c->name) && f->vms[k].ip && cn_fl_in_pools(n, f->vms[k].ip)) (*held)++;
+    size_t want = cn_fl_cluster_nodes(c) + 1;
     size_t nodes = c->deleting || *held > want ? *held : want;
-    bool ep = !c->cp_ip && (!c->deleting || (c->recorded_ep && fleet_in_pools(n, c->recorded_ep)));
+    bool ep = !c->cp_ip && (!c->deleting || (c->recorded_ep && cn_fl_in_pools(n, c->recorded_ep)));
     return nodes + ep;
 }
 
-uint32_t fleet_endpoint(const fcluster *c) { return c->cp_ip ? c->cp_ip : c->recorded_ep; }
+uint32_t cn_fl_endpoint(const fcluster *c) { return c->cp_ip ? c->cp_ip : c->recorded_ep; }
 
 /* ---- the placement view ---- */
 
-void plview_init(plview *p, const cn_fleet *f)
+void cn_plview_init(plview *p, const cn_fleet *f)
 {
     memset(p, 0, sizeof *p);
     p->hosts = cn_calloc(f->nhosts + 1, sizeof *p->hosts);
@@ -556,7 +552,7 @@ void plview_init(plview *p, const cn_fleet *f)
     p->f.nhosts = f->nhosts;
 }
 
-void plview_add(plview *p, const char *cluster, const char *pool, const char *size, int host)
+void cn_plview_add(plview *p, const char *cluster, const char *pool, const char *size, int host)
 {
     if (p->nvms == p->cap) {
         p->cap = p->cap ? 2 * p->cap : 64;
@@ -565,19 +561,21 @@ void plview_add(plview *p, const char *cluster, const char *pool, const char *si
     p->vms[p->nvms++] = (cn_pl_vm){ cluster, pool, size, host };
 }
 
-void plview_add_real(plview *p, const cn_fleet *f, const char *skip_cluster, const char *skip_vm, bool skip_failing)
+void cn_plview_add_real(plview *p, const cn_fleet *f, const char *skip_cluster, const char *skip_vm, bool skip_failing)
 {
     for (size_t i = 0; i < f->nvms; i++) {
         const fvm *v = &f->vms[i];
-        if ((skip_cluster && !strcmp(v->cluster, skip_cluster)) || (skip_vm && !strcmp(v->name, skip_vm))) continue;
-        int h = fleet_find_host(f, v->host);
+        /* A skipped cluster's VMs on their way out still take their room. */
+        if (skip_cluster && !strcmp(v->cluster, skip_cluster) && !v->deleting) continue;
+        if (skip_vm && !strcmp(v->name, skip_vm)) continue;
+        int h = cn_fl_find_host(f, v->host);
         if (skip_failing && !v->deleting && (h < 0 || !f->hosts[h].schedulable)) continue;
         /* A VM on its way out keeps its room but belongs to no set. */
-        plview_add(p, v->deleting ? NULL : v->cluster, v->pool, v->size, h);
+        cn_plview_add(p, v->deleting ? NULL : v->cluster, v->pool, v->size, h);
     }
 }
 
-void plview_add_missing(plview *p, const cn_fleet *f, const char *skip)
+void cn_plview_add_missing(plview *p, const cn_fleet *f, const char *skip)
 {
     for (size_t i = 0; i < f->nclusters; i++) {
         const fcluster *c = &f->clusters[i];
@@ -585,21 +583,21 @@ void plview_add_missing(plview *p, const cn_fleet *f, const char *skip)
         for (int s = -1; s < (int)c->npools; s++) {
             const char *pool = s < 0 ? NULL : c->pools[s].name;
             const char *size = s < 0 ? c->cp_size : c->pools[s].size;
-            size_t have = fleet_count_set(f, c->name, pool, false);
-            for (size_t k = have; k < (size_t)fleet_wanted(c, s, NULL, 0); k++)
-                plview_add(p, c->name, pool, size, cn_pl_place_one(plview_get(p), c->name, pool, size, false));
+            size_t have = cn_fl_count_set(f, c->name, pool, false);
+            for (size_t k = have; k < (size_t)cn_fl_wanted(c, s, NULL, 0); k++)
+                cn_plview_add(p, c->name, pool, size, cn_pl_place_one(cn_plview_get(p), c->name, pool, size, false));
         }
     }
 }
 
-const cn_pl_fleet *plview_get(plview *p)
+const cn_pl_fleet *cn_plview_get(plview *p)
 {
     p->f.vms = p->vms;
     p->f.nvms = p->nvms;
     return &p->f;
 }
 
-void plview_release(plview *p)
+void cn_plview_release(plview *p)
 {
     free(p->hosts);
     free(p->vms);
@@ -681,9 +679,9 @@ static int check_version(const char *to, const char *from, cn_err *err)
         cn_buf b;
         cn_buf_init(&b);
         for (size_t i = 0; i < NVERSIONS; i++) cn_buf_addf(&b, "%s%s", i ? ", " : "", versions[i]);
-        invalid(err, "spec.kubernetesVersion", "\"%s\" is not supported (supported: %s)", to, b.data);
+        int rc = invalid(err, "spec.kubernetesVersion", "\"%s\" is not supported (supported: %s)", to, b.data);
         cn_buf_release(&b);
-        return -EINVAL;
+        return rc;
     }
     long a[3], b[3];
     if (!from || !strcmp(from, to) || !parse_version(from, a) || !parse_version(to, b)) return 0;
@@ -703,10 +701,9 @@ int cn_fleet_admit_host(const cn_fleet *f, const json_t *obj, const json_t *old,
 {
     fhost h;
     int rc;
-    if (!json_is_object(obj)) return invalid(err, "object", "must be a JSON object");
-    if ((rc = check_name(obj, "host", 63, "", err)) < 0) return rc;
+    if ((rc = check_object(obj, "host", 63, "", err)) < 0) return rc;
     if ((rc = parse_host(obj, &h, err)) < 0) return rc;
-    if (!old && fleet_find_host(f, h.name) < 0 && f->nhosts >= CN_PL_MAX_HOSTS)
+    if (!old && cn_fl_find_host(f, h.name) < 0 && f->nhosts >= CN_PL_MAX_HOSTS)
         return conflict(err, "the fleet has %zu hosts, the most it may have: host \"%s\" cannot join (remove a "
                         "host first)", f->nhosts, h.name);
     return 0;
@@ -784,8 +781,7 @@ int cn_fleet_admit_lnet(const cn_fleet *f, const json_t *obj, const json_t *old,
 {
     flnet n;
     int rc;
-    if (!json_is_object(obj)) return invalid(err, "object", "must be a JSON object");
-    if ((rc = check_name(obj, "logical network", 63, "", err)) < 0) return rc;
+    if ((rc = check_object(obj, "logical network", 63, "", err)) < 0) return rc;
     json_t *o = json_deep_copy(obj), *od = old ? json_deep_copy(old) : NULL;
     cn_fleet_default_lnet(o);
     cn_fleet_default_lnet(od);
@@ -808,12 +804,13 @@ int cn_fleet_admit_lnet(const cn_fleet *f, const json_t *obj, const json_t *old,
 int cn_fleet_admit_delete(const cn_fleet *f, const char *kind, const char *name, cn_err *err)
 {
     if (!kind || !name) return 0;
-    if (!strcmp(kind, "LogicalNetwork")) {
+    /* The Kind or the resource's plural, as the admission plugin has it. */
+    if (!strcasecmp(kind, "LogicalNetwork") || !strcasecmp(kind, "logicalnetworks")) {
         const fcluster *user = lnet_user(f, name);
         if (user)
             return conflict(err, "logical network \"%s\" is used by cluster \"%s\": delete the cluster first", name,
                             user->name);
-    } else if (!strcmp(kind, "Host")) {
+    } else if (!strcasecmp(kind, "Host") || !strcasecmp(kind, "hosts")) {
         cn_buf b;
         size_t n = 0;
         cn_buf_init(&b);
@@ -849,7 +846,8 @@ static int check_update(const fcluster *c, const fcluster *o, cn_err *err)
     if (o->state && strcmp(o->state, "Succeeded") && strcmp(o->state, "Failed"))
         return conflict(err, "cluster \"%s\" has an operation in progress (%s): one at a time", c->name, o->state);
     if (!str_eq(c->lnet, o->lnet)) return immutable(err, "spec.logicalNetwork", o->lnet, c->lnet);
-    if (!str_eq(c->endpoint, o->endpoint)) return immutable(err, "spec.controlPlane.endpoint", o->endpoint, c->endpoint);
+    if (!str_eq(c->endpoint, o->endpoint))
+        return immutable(err, "spec.controlPlane.endpoint", o->endpoint, c->endpoint);
     if (!str_eq(c->cp_size, o->cp_size)) return immutable(err, "spec.controlPlane.vmSize", o->cp_size, c->cp_size);
     if (c->cp_count != o->cp_count)
         return invalid(err, "spec.controlPlane.count", "the control plane's size cannot change after the cluster is "
@@ -864,7 +862,8 @@ static int check_update(const fcluster *c, const fcluster *o, cn_err *err)
             if (strcmp(c->pools[i].name, o->pools[j].name)) continue;
             char field[64];
             snprintf(field, sizeof field, "spec.nodePools[%zu].vmSize", i);
-            if (strcmp(c->pools[i].size, o->pools[j].size)) return immutable(err, field, o->pools[j].size, c->pools[i].size);
+            if (strcmp(c->pools[i].size, o->pools[j].size))
+                return immutable(err, field, o->pools[j].size, c->pools[i].size);
             snprintf(field, sizeof field, "spec.nodePools[%zu].osType", i);
             if (strcmp(c->pools[i].os, o->pools[j].os)) return immutable(err, field, o->pools[j].os, c->pools[i].os);
         }
@@ -883,7 +882,7 @@ static int check_networks(const cn_fleet *f, const fcluster *c, const flnet *n, 
     size_t no = 0;
     for (size_t i = 0; i < f->nclusters; i++) {
         const fcluster *o = &f->clusters[i];
-        if (strcmp(o->name, c->name) && !strcmp(o->lnet, n->name)) others[no++] = cluster_net(o, fleet_endpoint(o));
+        if (strcmp(o->name, c->name) && !strcmp(o->lnet, n->name)) others[no++] = cluster_net(o, cn_fl_endpoint(o));
     }
     cn_cluster_net me = cluster_net(c, c->cp_ip);
     int rc = cn_ipplan_check_cluster(&n->net, &me, others, no, err);
@@ -891,31 +890,45 @@ static int check_networks(const cn_fleet *f, const fcluster *c, const flnet *n, 
     return rc;
 }
 
+/* The cluster as placement.h sees it; pools has room for every pool. */
+static cn_pl_request pl_request(const fcluster *c, cn_pl_pool *pools)
+{
+    for (size_t i = 0; i < c->npools; i++)
+        pools[i] = (cn_pl_pool){ c->pools[i].name, c->pools[i].count, c->pools[i].size, c->pools[i].os };
+    return (cn_pl_request){ c->name, c->cp_count, c->cp_size, pools, c->npools };
+}
+
+static int check_request(const fcluster *c, cn_err *err)
+{
+    cn_pl_pool pools[CN_PL_MAX_POOLS];
+    cn_pl_request r = pl_request(c, pools);
+    int rc = cn_pl_check_request(&r, err);
+    if (rc < 0 && err) cn_err_wrap(err, "spec");
+    return rc;
+}
+
 static int check_placement(const cn_fleet *f, const fcluster *c, cn_err *err)
 {
     plview p;
-    plview_init(&p, f);
-    plview_add_real(&p, f, c->name, NULL, false);
-    plview_add_missing(&p, f, c->name);
+    cn_plview_init(&p, f);
+    cn_plview_add_real(&p, f, c->name, NULL, false);
+    cn_plview_add_missing(&p, f, c->name);
     cn_pl_pool pools[CN_PL_MAX_POOLS];
-    for (size_t i = 0; i < c->npools; i++)
-        pools[i] = (cn_pl_pool){ c->pools[i].name, c->pools[i].count, c->pools[i].size, c->pools[i].os };
-    cn_pl_request r = { c->name, c->cp_count, c->cp_size, pools, c->npools };
+    cn_pl_request r = pl_request(c, pools);
     size_t nclusters = 0;
     for (size_t i = 0; i < f->nclusters; i++) nclusters += strcmp(f->clusters[i].name, c->name) != 0;
     size_t nout = cn_pl_request_vms(&r);
     int *hosts = cn_calloc(nout + 1, sizeof *hosts);
-    cn_pl_fleet *pf = (cn_pl_fleet *)plview_get(&p);
+    cn_pl_fleet *pf = (cn_pl_fleet *)cn_plview_get(&p);
     pf->nclusters = nclusters;
     int rc = cn_pl_place(pf, &r, hosts, nout, err);
-    if (rc < 0 && err && err->code == 422) cn_err_wrap(err, "spec");
     free(hosts);
-    plview_release(&p);
+    cn_plview_release(&p);
     return rc;
 }
 
 /* Whether the pools hold every cluster's IPs: what each other cluster on
- * the lnet reserves (fleet_reserve), the IPs VMs of clusters gone keep
+ * the lnet reserves (cn_fl_reserve), the IPs VMs of clusters gone keep
  * until they are, and this cluster's own need. */
 static int check_ips(const cn_fleet *f, const fcluster *c, const flnet *n, cn_err *err)
 {
@@ -923,12 +936,17 @@ static int check_ips(const cn_fleet *f, const fcluster *c, const flnet *n, cn_er
     for (size_t i = 0; i < n->npools; i++) total += (size_t)(n->ranges[i].end - n->ranges[i].start) + 1;
     for (size_t i = 0; i < f->nclusters; i++) {
         const fcluster *o = &f->clusters[i];
-        if (strcmp(o->name, c->name) && !strcmp(o->lnet, n->name)) others += fleet_reserve(f, o, n, &held);
+        if (strcmp(o->name, c->name) && !strcmp(o->lnet, n->name)) others += cn_fl_reserve(f, o, n, &held);
     }
-    for (size_t k = 0; k < f->nvms; k++)
-        if (!fleet_find_cluster(f, f->vms[k].cluster) && f->vms[k].ip && fleet_in_pools(n, f->vms[k].ip)) others++;
+    /* VMs of clusters gone, and this cluster's being deleted, hold theirs
+     * until they are gone. */
+    for (size_t k = 0; k < f->nvms; k++) {
+        const fvm *v = &f->vms[k];
+        bool gone = !cn_fl_find_cluster(f, v->cluster) || (v->deleting && !strcmp(v->cluster, c->name));
+        if (gone && v->ip && cn_fl_in_pools(n, v->ip)) others++;
+    }
     cn_cluster_net me = cluster_net(c, c->cp_ip);
-    size_t nodes = fleet_cluster_nodes(c), need = cn_ipplan_pool_need(nodes, &me);
+    size_t nodes = cn_fl_cluster_nodes(c), need = cn_ipplan_pool_need(nodes, &me);
     size_t nfree = total > others ? total - others : 0;
     if (need <= nfree) return 0;
     cn_buf b;
@@ -938,33 +956,51 @@ static int check_ips(const cn_fleet *f, const fcluster *c, const flnet *n, cn_er
         pool_desc(n, i, d, sizeof d);
         cn_buf_addf(&b, "%s%s", i ? ", " : "", d);
     }
-    conflict(err, "logical network \"%s\": cluster \"%s\" needs %zu IPs (%zu node VMs, 1 upgrade surge%s) and only "
-             "%zu are free in its pool%s %s (%zu short)", n->name, c->name, need, nodes,
-             c->cp_ip ? "" : ", 1 control-plane endpoint", nfree, n->npools == 1 ? "" : "s", b.data, need - nfree);
+    int rc = conflict(err, "logical network \"%s\": cluster \"%s\" needs %zu IPs (%zu node VMs, 1 upgrade surge%s) "
+                      "and only %zu are free in its pool%s %s (%zu short)", n->name, c->name, need, nodes,
+                      c->cp_ip ? "" : ", 1 control-plane endpoint", nfree, n->npools == 1 ? "" : "s", b.data,
+                      need - nfree);
     cn_buf_release(&b);
-    return -ENOSPC;
+    return rc;
+}
+
+/* Whether the new spec wants a VM the old did not: a new pool or a count
+ * up (the control plane's count and sizes cannot change). */
+static bool demand_grows(const fcluster *c, const fcluster *o)
+{
+    for (size_t i = 0; i < c->npools; i++) {
+        size_t j = 0;
+        while (j < o->npools && strcmp(c->pools[i].name, o->pools[j].name)) j++;
+        if (j == o->npools || c->pools[i].count > o->pools[j].count) return true;
+    }
+    return false;
 }
 
 int cn_fleet_admit_cluster(const cn_fleet *f, const json_t *obj, const json_t *old, cn_err *err)
 {
     fcluster c, o;
     int rc;
-    if (!json_is_object(obj)) return invalid(err, "object", "must be a JSON object");
-    if ((rc = check_name(obj, "cluster", 40, " (its VM names append -cp-N and -<pool>-N)", err)) < 0) return rc;
+    if ((rc = check_object(obj, "cluster", 40, " (its VM names append -cp-N and -<pool>-N)", err)) < 0) return rc;
     json_t *co = json_deep_copy(obj), *oo = old ? json_deep_copy(old) : NULL;
     cn_fleet_default_cluster(co);
     cn_fleet_default_cluster(oo);
-    if ((rc = fleet_parse_cluster(co, &c, err)) < 0) goto out;
-    bool has_old = oo && fleet_parse_cluster(oo, &o, NULL) == 0;
+    if ((rc = cn_fl_parse_cluster(co, &c, err)) < 0) goto out;
+    bool has_old = oo && cn_fl_parse_cluster(oo, &o, NULL) == 0;
     if (has_old && json_equal(child(co, "spec"), child(oo, "spec"))) goto out;   /* metadata or status only */
     if (has_old && (rc = check_update(&c, &o, err)) < 0) goto out;
-    const flnet *n = fleet_find_lnet(f, c.lnet);
+    const flnet *n = cn_fl_find_lnet(f, c.lnet);
     if (!n) {
         rc = invalid(err, "spec.logicalNetwork", "logical network \"%s\" does not exist", c.lnet);
         goto out;
     }
-    if ((rc = check_version(c.version, has_old ? o.version : NULL, err)) < 0) goto out;
+    /* A version dropped from the catalogue does not block other changes. */
+    if (!has_old || strcmp(c.version, o.version))
+        if ((rc = check_version(c.version, has_old ? o.version : NULL, err)) < 0) goto out;
+    if ((rc = check_request(&c, err)) < 0) goto out;
     if ((rc = check_networks(f, &c, n, err)) < 0) goto out;
+    /* Fewer or the same VMs (a scale-down, labels, an upgrade) ask nothing
+     * more of the fleet: allowed even while it is short of a host. */
+    if (has_old && !demand_grows(&c, &o)) goto out;
     if ((rc = check_placement(f, &c, err)) < 0) goto out;
     rc = check_ips(f, &c, n, err);
 out:

@@ -34,10 +34,10 @@ static void ip_add(iplist *l, uint32_t ip)
 static void ips_in_use(const cn_fleet *f, const flnet *n, const char *skip, iplist *l)
 {
     for (size_t i = 0; i < f->nvms; i++)
-        if ((!skip || strcmp(f->vms[i].cluster, skip)) && fleet_vm_on_lnet(f, &f->vms[i], n)) ip_add(l, f->vms[i].ip);
+        if ((!skip || strcmp(f->vms[i].cluster, skip)) && cn_fl_vm_on_lnet(f, &f->vms[i], n)) ip_add(l, f->vms[i].ip);
     for (size_t i = 0; i < f->nclusters; i++)
         if ((!skip || strcmp(f->clusters[i].name, skip)) && !strcmp(f->clusters[i].lnet, n->name))
-            ip_add(l, fleet_endpoint(&f->clusters[i]));
+            ip_add(l, cn_fl_endpoint(&f->clusters[i]));
 }
 
 /* count more addresses, lowest free first; they join l. */
@@ -139,7 +139,8 @@ static void set_etcd_members(const cn_fleet *f, const fcluster *c, json_t *creat
     }
     size_t i;
     json_t *vm;
-    json_array_foreach(create, i, vm) json_object_set(json_object_get(vm, "spec"), "etcdMembers", members);
+    json_array_foreach(create, i, vm)
+        json_object_set_new(json_object_get(vm, "spec"), "etcdMembers", json_deep_copy(members));
     json_decref(members);
     free(cp);
 }
@@ -150,23 +151,23 @@ int cn_fleet_plan_cluster(const cn_fleet *f, const char *name, const char *surge
     *create = NULL;
     *remove = NULL;
     *endpoint = NULL;
-    const fcluster *c = fleet_find_cluster(f, name);
+    const fcluster *c = cn_fl_find_cluster(f, name);
     if (!c) {
         cn_err_set(err, 404, "NotFound", "cluster \"%s\" not found", name ? name : "");
         return -ENOENT;
     }
-    const flnet *n = fleet_find_lnet(f, c->lnet);
+    const flnet *n = cn_fl_find_lnet(f, c->lnet);
     if (!n) {
         cn_err_set(err, 404, "NotFound", "cluster \"%s\": logical network \"%s\" not found", c->name, c->lnet);
         return -ENOENT;
     }
     const fvm **vms = cn_calloc(f->nvms + 1, sizeof *vms);
-    newvm *nv = cn_calloc(fleet_cluster_nodes(c) + (surge > 0 ? (size_t)surge : 0) + 1, sizeof *nv);
+    newvm *nv = cn_calloc(cn_fl_cluster_nodes(c) + (surge > 0 ? (size_t)surge : 0) + 1, sizeof *nv);
     size_t nnew = 0;
     json_t *rm = json_array();
     iplist used = { 0 };
     plview p;
-    plview_init(&p, f);
+    cn_plview_init(&p, f);
     int rc = 0;
 
     /* What each set has and wants: the excess goes (highest index first),
@@ -175,7 +176,7 @@ int cn_fleet_plan_cluster(const cn_fleet *f, const char *name, const char *surge
         const char *pool = s < 0 ? NULL : c->pools[s].name;
         long next;
         size_t have = set_vms(f, c, pool, vms, &next);
-        size_t want = (size_t)fleet_wanted(c, s, surge_pool, surge);
+        size_t want = (size_t)cn_fl_wanted(c, s, surge_pool, surge);
         for (size_t i = 0; have > want && i < have - want; i++) json_array_append_new(rm, json_string(vms[i]->name));
         for (size_t k = have; k < want; k++, next++) {
             nv[nnew].name = s < 0 ? cn_asprintf("%s-cp-%ld", c->name, next)
@@ -191,7 +192,7 @@ int cn_fleet_plan_cluster(const cn_fleet *f, const char *name, const char *surge
     }
 
     ips_in_use(f, n, NULL, &used);
-    uint32_t ep = fleet_endpoint(c);
+    uint32_t ep = cn_fl_endpoint(c);
     if (!ep && !c->deleting && (rc = ip_take(n, &used, 1, &ep, err)) < 0) goto fail;
     uint32_t *ips = cn_calloc(nnew + 1, sizeof *ips);
     rc = nnew ? ip_take(n, &used, nnew, ips, err) : 0;
@@ -201,12 +202,12 @@ int cn_fleet_plan_cluster(const cn_fleet *f, const char *name, const char *surge
 
     /* Hosts: the VMs that exist, then what other admitted clusters still
      * want (admission counted them), then ours, set by set. */
-    plview_add_real(&p, f, NULL, NULL, false);
-    plview_add_missing(&p, f, c->name);
+    cn_plview_add_real(&p, f, NULL, NULL, false);
+    cn_plview_add_missing(&p, f, c->name);
     for (size_t i = 0; i < nnew; i++) {
         const char *pool = nv[i].set < 0 ? NULL : c->pools[nv[i].set].name;
         const char *size = nv[i].set < 0 ? c->cp_size : c->pools[nv[i].set].size;
-        nv[i].host = cn_pl_place_one(plview_get(&p), c->name, pool, size, false);
+        nv[i].host = cn_pl_place_one(cn_plview_get(&p), c->name, pool, size, false);
         if (nv[i].host < 0) {
             const cn_vm_size *z = cn_vm_size_find(size);
             cn_err_set(err, 409, "Conflict", "cluster \"%s\": no host has room for VM \"%s\" (%s: %d vCPU, %lld MiB) "
@@ -215,7 +216,7 @@ int cn_fleet_plan_cluster(const cn_fleet *f, const char *name, const char *surge
             rc = -ENOSPC;
             goto fail;
         }
-        plview_add(&p, c->name, pool, size, nv[i].host);
+        cn_plview_add(&p, c->name, pool, size, nv[i].host);
     }
 
     char eps[CN_IP4_STRLEN] = "";
@@ -237,7 +238,7 @@ out:
     free(vms);
     free(used.v);
     json_decref(rm);
-    plview_release(&p);
+    cn_plview_release(&p);
     return rc;
 }
 
@@ -267,12 +268,12 @@ static int rebalance(const cn_fleet *f, const fvm *v, int cur, char **host)
     int from = -1;
     for (size_t i = 0; i < f->nvms; i++) {
         const fvm *w = &f->vms[i];
-        int h = fleet_find_host(f, w->host);
+        int h = cn_fl_find_host(f, w->host);
         if (!w->deleting && same_set(w, v) && h >= 0) count[h]++;
     }
     for (size_t i = 0; i < f->nvms; i++) {
         const fvm *w = &f->vms[i];
-        int h = fleet_find_host(f, w->host);
+        int h = cn_fl_find_host(f, w->host);
         if (w->deleting || !same_set(w, v) || !host_ok(f, h)) continue;
         if (!mover || count[h] > count[from] || (count[h] == count[from] && h < from) ||
             (h == from && (w->index > mover->index || (w->index == mover->index && strcmp(w->name, mover->name) > 0))))
@@ -281,10 +282,10 @@ static int rebalance(const cn_fleet *f, const fvm *v, int cur, char **host)
     int to = -1;
     if (mover == v) {
         plview p;
-        plview_init(&p, f);
-        plview_add_real(&p, f, NULL, v->name, false);
-        to = cn_pl_place_one(plview_get(&p), v->cluster, v->pool, v->size, false);
-        plview_release(&p);
+        cn_plview_init(&p, f);
+        cn_plview_add_real(&p, f, NULL, v->name, false);
+        to = cn_pl_place_one(cn_plview_get(&p), v->cluster, v->pool, v->size, false);
+        cn_plview_release(&p);
         if (to >= 0 && count[to] >= count[cur] - 1) to = -1;
     }
     free(count);
@@ -294,12 +295,12 @@ static int rebalance(const cn_fleet *f, const fvm *v, int cur, char **host)
 int cn_fleet_place_vm(const cn_fleet *f, const char *vm, bool rebalance_on, char **host, cn_err *err)
 {
     *host = NULL;
-    const fvm *v = fleet_find_vm(f, vm);
+    const fvm *v = cn_fl_find_vm(f, vm);
     if (!v) {
         cn_err_set(err, 404, "NotFound", "virtual machine \"%s\" not found", vm ? vm : "");
         return -ENOENT;
     }
-    int cur = fleet_find_host(f, v->host);
+    int cur = cn_fl_find_host(f, v->host);
     if (v->deleting) return answer(v->host, host);    /* going away where it is */
     if (host_ok(f, cur)) return rebalance_on ? rebalance(f, v, cur, host) : answer(v->host, host);
 
@@ -308,26 +309,28 @@ int cn_fleet_place_vm(const cn_fleet *f, const char *vm, bool rebalance_on, char
      * (two VMs of a set do not both pick the same emptiest host). The
      * reserve is what failover may use, when nothing fits without it. */
     plview p;
-    plview_init(&p, f);
-    plview_add_real(&p, f, NULL, NULL, true);
+    cn_plview_init(&p, f);
+    cn_plview_add_real(&p, f, NULL, NULL, true);
     int to = -1;
     for (size_t i = 0; i < f->nvms; i++) {
         const fvm *w = &f->vms[i];
-        if (w->deleting || host_ok(f, fleet_find_host(f, w->host))) continue;
-        int h = cn_pl_place_one(plview_get(&p), w->cluster, w->pool, w->size, false);
-        if (h < 0) h = cn_pl_place_one(plview_get(&p), w->cluster, w->pool, w->size, true);
+        if (w->deleting || host_ok(f, cn_fl_find_host(f, w->host))) continue;
+        int h = cn_pl_place_one(cn_plview_get(&p), w->cluster, w->pool, w->size, false);
+        if (h < 0) h = cn_pl_place_one(cn_plview_get(&p), w->cluster, w->pool, w->size, true);
         if (w == v) {
             to = h;
             break;
         }
-        plview_add(&p, w->cluster, w->pool, w->size, h);
+        cn_plview_add(&p, w->cluster, w->pool, w->size, h);
     }
-    plview_release(&p);
+    cn_plview_release(&p);
     if (to >= 0) return answer(f->hosts[to].name, host);
     const cn_vm_size *z = cn_vm_size_find(v->size ? v->size : FLEET_DEFAULT_SIZE);
     char why[160];
-    if (cur >= 0)
-        snprintf(why, sizeof why, "host \"%s\" is %s", v->host, *f->hosts[cur].phase ? f->hosts[cur].phase : "in maintenance");
+    if (cur >= 0 && (f->hosts[cur].maintenance || !strcmp(f->hosts[cur].phase, "Maintenance")))
+        snprintf(why, sizeof why, "host \"%s\" is in maintenance", v->host);
+    else if (cur >= 0)
+        snprintf(why, sizeof why, "host \"%s\" is %s", v->host, f->hosts[cur].phase);
     else if (*v->host)
         snprintf(why, sizeof why, "host \"%s\" is gone", v->host);
     else
@@ -339,6 +342,12 @@ int cn_fleet_place_vm(const cn_fleet *f, const char *vm, bool rebalance_on, char
 }
 
 /* ---- cn_fleet_ip_plan ---- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
 
 static int pool_of(const flnet *n, uint32_t ip)
 {
@@ -375,7 +384,7 @@ json_t *cn_fleet_ip_plan(const cn_fleet *f, const json_t *obj, cn_err *err)
     cn_fleet_default_cluster(co);
     fcluster c;
     const flnet *n = NULL;
-    if (fleet_parse_cluster(co, &c, err) < 0 || !(n = fleet_find_lnet(f, c.lnet))) {
+    if (cn_fl_parse_cluster(co, &c, err) < 0 || !(n = cn_fl_find_lnet(f, c.lnet))) {
         json_decref(co);
         return NULL;
     }
@@ -391,12 +400,12 @@ json_t *cn_fleet_ip_plan(const cn_fleet *f, const json_t *obj, cn_err *err)
     for (size_t i = 0; i < f->nclusters; i++) {
         const fcluster *o = &f->clusters[i];
         if (!strcmp(o->name, c.name) || strcmp(o->lnet, n->name)) continue;
-        size_t held, res = fleet_reserve(f, o, n, &held);
-        size_t have = held + (o->recorded_ep && !o->cp_ip && fleet_in_pools(n, o->recorded_ep));
+        size_t held, res = cn_fl_reserve(f, o, n, &held);
+        size_t have = held + (o->recorded_ep && !o->cp_ip && cn_fl_in_pools(n, o->recorded_ep));
         if (res > have) take_tally(n, &used, res - have, others);
     }
     uint32_t ep = c.cp_ip ? c.cp_ip : take_tally(n, &used, 1, epn);
-    take_tally(n, &used, fleet_cluster_nodes(&c), nodes);
+    take_tally(n, &used, cn_fl_cluster_nodes(&c), nodes);
     take_tally(n, &used, 1, surge);
 
     json_t *pools = json_array();
@@ -415,15 +424,15 @@ json_t *cn_fleet_ip_plan(const cn_fleet *f, const json_t *obj, cn_err *err)
     char eps[CN_IP4_STRLEN];
     cn_ip4_str(ep, eps);
     int epool = pool_of(n, ep);
-    char *epdesc = c.cp_ip ? cn_asprintf("%s (given)", eps)
-                 : cn_asprintf("%s (from pool %s)", eps, epool >= 0 && *n->pool_names[epool] ? n->pool_names[epool] : "");
+    const char *epname = epool >= 0 && *n->pool_names[epool] ? n->pool_names[epool] : "";
+    char *epdesc = c.cp_ip ? cn_asprintf("%s (given)", eps) : cn_asprintf("%s (from pool %s)", eps, epname);
     json_t *lb = json_array();
     for (size_t i = 0; i < c.nlb; i++) json_array_append_new(lb, range_json(&c.lb[i]));
     cn_cluster_net me = { .cp_ip = c.cp_ip };
     json_t *report = json_pack("{s:s, s:s, s:o, s:s, s:o, s:s, s:s, s:I}", "cluster", c.name, "logicalNetwork",
                                n->name, "pools", pools, "controlPlaneEndpoint", epdesc, "loadBalancerPools", lb,
                                "podCidr", c.pod_cidr, "serviceCidr", c.svc_cidr, "ipsNeeded",
-                               (json_int_t)cn_ipplan_pool_need(fleet_cluster_nodes(&c), &me));
+                               (json_int_t)cn_ipplan_pool_need(cn_fl_cluster_nodes(&c), &me));
     free(epdesc);
     free(others);
     free(nodes);
@@ -432,4 +441,47 @@ json_t *cn_fleet_ip_plan(const cn_fleet *f, const json_t *obj, cn_err *err)
     free(used.v);
     json_decref(co);
     return report;
+}
+
+/* ---- status helpers ---- */
+
+json_t *cn_fleet_host_allocated(const cn_fleet *f, const char *name)
+{
+    if (cn_fl_find_host(f, name) < 0) return NULL;
+    long long cpu = 0, mem = 0, n = 0;
+    for (size_t i = 0; i < f->nvms; i++) {
+        const cn_vm_size *z = cn_vm_size_find(f->vms[i].size ? f->vms[i].size : FLEET_DEFAULT_SIZE);
+        if (strcmp(f->vms[i].host, name)) continue;
+        n++;
+        cpu += z ? z->vcpu : 0;
+        mem += z ? z->mem_mib : 0;
+    }
+    char m[32];
+    snprintf(m, sizeof m, "%lldMi", mem);
+    return json_pack("{s:I, s:s, s:I}", "cpu", (json_int_t)cpu, "memory", m, "vms", (json_int_t)n);
+}
+
+json_t *cn_fleet_lnet_pools(const cn_fleet *f, const char *name)
+{
+    const flnet *n = cn_fl_find_lnet(f, name);
+    if (!n) return NULL;
+    iplist used = { 0 };
+    ips_in_use(f, n, NULL, &used);
+    size_t *count = cn_calloc(n->npools + 1, sizeof *count);
+    /* An address counts once, however many objects name it. */
+    if (used.n) qsort(used.v, used.n, sizeof *used.v, cmp_u32);
+    for (size_t i = 0; i < used.n; i++)
+        if ((i == 0 || used.v[i] != used.v[i - 1]) && pool_of(n, used.v[i]) >= 0) count[pool_of(n, used.v[i])]++;
+    json_t *out = json_array();
+    for (size_t i = 0; i < n->npools; i++) {
+        json_t *r = range_json(&n->ranges[i]);
+        size_t size = (size_t)(n->ranges[i].end - n->ranges[i].start) + 1;
+        json_object_set_new(r, "name", json_string(n->pool_names[i]));
+        json_object_set_new(r, "used", json_integer((json_int_t)count[i]));
+        json_object_set_new(r, "available", json_integer((json_int_t)(size - count[i])));
+        json_array_append_new(out, r);
+    }
+    free(count);
+    free(used.v);
+    return out;
 }
