@@ -798,6 +798,13 @@ static void *loop(void *arg)
     int64_t resync = k->cfg.resync_ms > 0 ? k->cfg.resync_ms : 5000;
     int64_t next = 0;
     for (;;) {
+        if (k->cfg.elector && !cn_leader_is_leader(k->cfg.elector)) {
+            /* Another bridge acts; take over with a full resync. */
+            cn_leader_wait(k->cfg.elector, false, 1000);
+            next = 0;
+            if (cn_workqueue_shutting_down(k->q)) break;
+            continue;
+        }
         int64_t now = cn_now_ms();
         if (now >= next) {
             cn_informer_foreach(k->clusters, queue_cluster, k->q);
