@@ -347,6 +347,36 @@ static int patch_vm_spec(cn_bridge_ctrl *k, const char *name, json_t *spec, cn_e
     return r;
 }
 
+/* A pool's node labels and taints changed (an Update): the VMs of the
+ * pool carry the new ones, which their hosts give the node when it next
+ * starts (VMs made from now on start with them). */
+static int sync_pool_labels(cn_bridge_ctrl *k, const json_t *cluster, const json_t *vms, cn_err *err)
+{
+    size_t i, j;
+    json_t *p, *vm;
+    json_array_foreach(json_object_get(json_object_get(cluster, "spec"), "nodePools"), i, p) {
+        json_t *labels = json_object_get(p, "labels"), *taints = json_object_get(p, "taints");
+        json_t *wl = json_is_object(labels) ? labels : NULL, *wt = json_is_array(taints) ? taints : NULL;
+        json_array_foreach(vms, j, vm) {
+            const json_t *spec = json_object_get(vm, "spec");
+            if (deleting(vm) || strcmp(cn_json_str_at(vm, "spec.pool"), cn_json_str_at(p, "name"))) continue;
+            json_t *hl = json_object_get(spec, "labels"), *ht = json_object_get(spec, "taints");
+            bool same_l = wl ? json_equal(wl, hl) : json_object_size(hl) == 0;
+            bool same_t = wt ? json_equal(wt, ht) : json_array_size(ht) == 0;
+            if (same_l && same_t) continue;
+            json_t *nl = wl ? json_incref(wl) : json_object(), *nt = wt ? json_incref(wt) : json_array();
+            json_t *ops = json_pack("[{s:s,s:s,s:o},{s:s,s:s,s:o}]", "op", "add", "path", "/spec/labels",
+                                    "value", nl, "op", "add", "path", "/spec/taints", "value", nt);
+            char *path = fleet_path("virtualmachines", cn_meta_str(vm, "name"), NULL);
+            int r = cn_client_patch(k->c, path, CN_PATCH_JSON, ops, NULL, err);
+            free(path);
+            json_decref(ops);
+            if (r < 0) return r;
+        }
+    }
+    return 0;
+}
+
 /* ---- readiness ---- */
 
 struct counts {
@@ -715,6 +745,8 @@ static int reconcile_cluster(cn_bridge_ctrl *k, const json_t *cluster, int64_t *
         r = create_vm(k, cluster, vm, err);
         if (r < 0) goto done;
     }
+    r = sync_pool_labels(k, cluster, vms, err);
+    if (r < 0) goto done;
     bool upgrading = false;
     if (!strcmp(type, "Upgrade")) {
         int u = upgrade_step(k, cluster, vms, ready, &msg, err);

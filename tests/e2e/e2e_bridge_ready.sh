@@ -113,13 +113,20 @@ wait_for "operation u1-scale-3 Succeeded" 60 bash -c "[ \"\$(kubectl get op u1-s
 expect_eq "the highest-index worker went" "u1-np1-0 u1-np1-1" \
     bash -c "kubectl get vm -l fleet.cairn.io/role=worker -o name | sed 's|.*/||' | sort | xargs"
 
+# --- update: a pool's node labels and taints reach its VMs ---
+expect_ok "label and taint pool np1" kubectl patch cluster u1 --type=merge -p \
+    '{"spec":{"nodePools":[{"name":"np1","count":2,"labels":{"team":"web"},"taints":["dedicated=web:NoSchedule"]}]}}'
+wait_for "operation u1-update-4 Succeeded" 60 bash -c "[ \"\$(kubectl get op u1-update-4 -o jsonpath='{.spec.type} {.status.provisioningState}')\" = 'Update Succeeded' ]"
+expect_eq "the pool's VMs carry them" "web dedicated=web:NoSchedule
+web dedicated=web:NoSchedule" kubectl get vm -l fleet.cairn.io/role=worker -o jsonpath='{range .items[*]}{.spec.labels.team} {.spec.taints[0]}{"\n"}{end}'
+
 # --- rolling upgrade ---
 before_cp=$(jp vm u1-cp-0 '{.metadata.uid} {.spec.ip} {.spec.host}')
 kubectl get vm -o jsonpath='{range .items[*]}{.metadata.name} {.spec.kubernetesVersion}{"\n"}{end}' >"$F/before"
 expect_ok "upgrade to 1.32.0" kubectl patch cluster u1 --type=merge -p '{"spec":{"kubernetesVersion":"1.32.0"}}'
-wait_for "operation u1-upgrade-4 is Upgrading" 15 bash -c "[ \"\$(kubectl get op u1-upgrade-4 -o jsonpath='{.spec.type} {.status.provisioningState}')\" = 'Upgrade Upgrading' ] || [ \"\$(kubectl get op u1-upgrade-4 -o jsonpath='{.status.provisioningState}')\" = Succeeded ]"
+wait_for "operation u1-upgrade-5 is Upgrading" 15 bash -c "[ \"\$(kubectl get op u1-upgrade-5 -o jsonpath='{.spec.type} {.status.provisioningState}')\" = 'Upgrade Upgrading' ] || [ \"\$(kubectl get op u1-upgrade-5 -o jsonpath='{.status.provisioningState}')\" = Succeeded ]"
 wait_for "upgrade Succeeded" 90 state_is Succeeded
-expect_eq "the upgrade operation Succeeded" "Upgrade Succeeded" jp operation u1-upgrade-4 '{.spec.type} {.status.provisioningState}'
+expect_eq "the upgrade operation Succeeded" "Upgrade Succeeded" jp operation u1-upgrade-5 '{.spec.type} {.status.provisioningState}'
 expect_eq "the control plane was upgraded in place (same VM, IP, host)" "$before_cp 1.32.0 true" \
     jp vm u1-cp-0 '{.metadata.uid} {.spec.ip} {.spec.host} {.spec.kubernetesVersion} {.spec.running}'
 expect_eq "every VM runs 1.32.0" "1.32.0" bash -c "kubectl get vm -o jsonpath='{range .items[*]}{.spec.kubernetesVersion}{\"\\n\"}{end}' | sort -u"
@@ -134,5 +141,5 @@ expect_eq "three nodes Ready in the cluster" "3" bash -c "kubectl --kubeconfig '
 expect_ok "delete u1" kubectl delete cluster u1 --wait=false
 wait_for "u1 is gone with its VMs and Secrets" 30 bash -c \
     "! kubectl get cluster u1 && [ -z \"\$(kubectl get vm -o name)\" ] && [ -z \"\$(kubectl -n fleet-system get secret -l fleet.cairn.io/cluster=u1 -o name)\" ]"
-expect_eq "the delete operation Succeeded" "Succeeded" jp operation u1-delete-4 '{.status.provisioningState}'
+expect_eq "the delete operation Succeeded" "Succeeded" jp operation u1-delete-5 '{.status.provisioningState}'
 finish
