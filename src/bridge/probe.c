@@ -189,6 +189,33 @@ static bool collect(void *ud, const json_t *obj)
     return true;
 }
 
+struct gone {
+    const json_t *names;
+    json_t *drop;
+};
+
+static bool find_gone(void *ud, const char *key, void *val)
+{
+    (void)val;
+    struct gone *g = ud;
+    size_t i;
+    json_t *n;
+    json_array_foreach(g->names, i, n) if (!strcmp(json_string_value(n), key)) return true;
+    json_array_append_new(g->drop, json_string(key));
+    return true;
+}
+
+/* The clients of clusters no longer probed (deleted) are closed. */
+static void drop_gone(cn_bridge_probe *p, const json_t *names)
+{
+    struct gone g = { names, json_array() };
+    cn_strmap_foreach(p->conns, find_gone, &g);
+    size_t i;
+    json_t *n;
+    json_array_foreach(g.drop, i, n) conn_free(cn_strmap_del(p->conns, json_string_value(n)));
+    json_decref(g.drop);
+}
+
 static void *run(void *arg)
 {
     cn_bridge_probe *p = arg;
@@ -203,6 +230,7 @@ static void *run(void *arg)
             if (p->stop) break;
             probe_one(p, json_string_value(n));
         }
+        drop_gone(p, names);
         json_decref(names);
         pthread_mutex_lock(&p->lock);
         if (p->stop) break;
