@@ -108,7 +108,9 @@ int cn_cmd_bridge(int argc, char **argv)
     cn_bridge_admission_register(srv, client);
     if (cn_bridge_install_crds(client, 30000, &err) < 0) goto fail;
     ccfg.client = client;
-    ccfg.elector = cn_apiserver_elector(srv, CN_ROLE_CONTROLLER_MANAGER);
+    /* Only bridges sharing etcd can run at once; on SQLite, waiting out a
+     * killed predecessor's lease would only delay a restart. */
+    if (cfg.datastore_endpoint) ccfg.elector = cn_apiserver_elector(srv, CN_ROLE_CONTROLLER_MANAGER);
     if (cn_bridge_ctrl_start(&ccfg, &ctrl, &err) < 0) goto fail;
 
     cn_info("cairn bridge listening on port %d, data in \"%s\"", cn_apiserver_port(srv), cfg.data_dir);
