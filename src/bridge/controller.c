@@ -600,6 +600,29 @@ static int cancel_op(cn_bridge_ctrl *k, const json_t *cluster, const char *name,
     return r;
 }
 
+/* The cluster's VMs as stored now, not as cached: a delete must not take
+ * a VM made a moment ago for absent (it would be left behind). */
+static int stored_vms(cn_bridge_ctrl *k, const char *cluster, json_t **out, cn_err *err)
+{
+    char *sel = cn_asprintf(LABEL_CLUSTER "=%s", cluster);
+    char *esc = cn_client_escape(sel);
+    char *base = fleet_path("virtualmachines", NULL, NULL);
+    char *path = cn_asprintf("%s?labelSelector=%s", base, esc);
+    json_t *list = NULL;
+    *out = json_array();
+    int r = cn_client_get(k->c, path, &list, err);
+    size_t i;
+    json_t *vm;
+    json_array_foreach(json_object_get(list, "items"), i, vm)
+        if (!strcmp(cn_json_str_at(vm, "spec.cluster"), cluster)) json_array_append(*out, vm);
+    json_decref(list);
+    free(path);
+    free(base);
+    free(esc);
+    free(sel);
+    return r;
+}
+
 static int reconcile_delete(cn_bridge_ctrl *k, const json_t *cluster, int64_t *requeue, cn_err *err)
 {
     const char *name = cn_meta_str(cluster, "name");
@@ -607,8 +630,9 @@ static int reconcile_delete(cn_bridge_ctrl *k, const json_t *cluster, int64_t *r
     if (!has_string(fins, FIN_CLUSTER)) return 0;
     json_int_t gen = json_integer_value(json_object_get(json_object_get(cluster, "metadata"), "generation"));
     char *oname = op_name(name, "Delete", gen);
-    json_t *op = NULL, *vms = cn_bridge_cluster_vms(k->vms, name);
-    int r = op_get(k, cluster, oname, &op, err);
+    json_t *op = NULL, *vms = NULL;
+    int r = stored_vms(k, name, &vms, err);
+    if (r == 0) r = op_get(k, cluster, oname, &op, err);
     if (r == -ENOENT) {
         r = cancel_op(k, cluster, cn_json_str_at(cluster, "status.operation"), err);
         if (r == 0) r = op_create(k, cluster, oname, "Delete", &op, err);
