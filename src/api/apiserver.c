@@ -501,6 +501,7 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
 
     r = cn_ctl_bootstrap(s, err);
     if (r < 0) goto fail;
+    if (cfg->before_serve && (r = cfg->before_serve(s, cfg->before_serve_ud, err)) < 0) goto fail;
 
     cn_http_config hc = {
         .listen = cfg->listen,

@@ -44,6 +44,13 @@ typedef struct cn_apiserver_config {
      * admission plugin that checks a shared budget (the bridge's free
      * capacity and IPs, fleet.cairn.io) sees every earlier write. NULL: none. */
     const char *serialize_group;
+    /* Called once the server can handle requests in process
+     * (cn_apiserver_handle) and before it listens: the place for an
+     * embedding command to add admission plugins (and make the
+     * in-process client they use) before any client can write. < 0 with
+     * err fails the start. NULL: none. */
+    int (*before_serve)(cn_apiserver *s, void *ud, cn_err *err);
+    void *before_serve_ud;
 } cn_apiserver_config;
 
 int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_err *err);
@@ -59,8 +66,8 @@ cn_leader *cn_apiserver_elector(cn_apiserver *s, cn_role role);
  * scheduler, controllers) call directly with lib/http's local requests. */
 void cn_apiserver_handle(cn_http_req *req, void *ud);
 /* Add an admission plugin (admission.h) after the built-in ones, for an
- * embedding command (`cairn bridge`). Call right after start, before
- * clients write objects the plugin cares about; name is copied. */
+ * embedding command (`cairn bridge`). Call it from before_serve (the
+ * chain is not locked against requests being served); name is copied. */
 void cn_apiserver_add_admission(cn_apiserver *s, bool mutating, const char *name,
                                 cn_admit_fn fn, void *ud);
 /* Path of the admin kubeconfig written at start (owned by s). */

@@ -347,6 +347,36 @@ static int patch_vm_spec(cn_bridge_ctrl *k, const char *name, json_t *spec, cn_e
     return r;
 }
 
+/* A pool's node labels and taints changed (an Update): the VMs of the
+ * pool carry the new ones, which their hosts give the node when it next
+ * starts (VMs made from now on start with them). */
+static int sync_pool_labels(cn_bridge_ctrl *k, const json_t *cluster, const json_t *vms, cn_err *err)
+{
+    size_t i, j;
+    json_t *p, *vm;
+    json_array_foreach(json_object_get(json_object_get(cluster, "spec"), "nodePools"), i, p) {
+        json_t *labels = json_object_get(p, "labels"), *taints = json_object_get(p, "taints");
+        json_t *wl = json_is_object(labels) ? labels : NULL, *wt = json_is_array(taints) ? taints : NULL;
+        json_array_foreach(vms, j, vm) {
+            const json_t *spec = json_object_get(vm, "spec");
+            if (deleting(vm) || strcmp(cn_json_str_at(vm, "spec.pool"), cn_json_str_at(p, "name"))) continue;
+            json_t *hl = json_object_get(spec, "labels"), *ht = json_object_get(spec, "taints");
+            bool same_l = wl ? json_equal(wl, hl) : json_object_size(hl) == 0;
+            bool same_t = wt ? json_equal(wt, ht) : json_array_size(ht) == 0;
+            if (same_l && same_t) continue;
+            json_t *nl = wl ? json_incref(wl) : json_object(), *nt = wt ? json_incref(wt) : json_array();
+            json_t *ops = json_pack("[{s:s,s:s,s:o},{s:s,s:s,s:o}]", "op", "add", "path", "/spec/labels",
+                                    "value", nl, "op", "add", "path", "/spec/taints", "value", nt);
+            char *path = fleet_path("virtualmachines", cn_meta_str(vm, "name"), NULL);
+            int r = cn_client_patch(k->c, path, CN_PATCH_JSON, ops, NULL, err);
+            free(path);
+            json_decref(ops);
+            if (r < 0) return r;
+        }
+    }
+    return 0;
+}
+
 /* ---- readiness ---- */
 
 struct counts {
@@ -570,6 +600,29 @@ static int cancel_op(cn_bridge_ctrl *k, const json_t *cluster, const char *name,
     return r;
 }
 
+/* The cluster's VMs as stored now, not as cached: a delete must not take
+ * a VM made a moment ago for absent (it would be left behind). */
+static int stored_vms(cn_bridge_ctrl *k, const char *cluster, json_t **out, cn_err *err)
+{
+    char *sel = cn_asprintf(LABEL_CLUSTER "=%s", cluster);
+    char *esc = cn_client_escape(sel);
+    char *base = fleet_path("virtualmachines", NULL, NULL);
+    char *path = cn_asprintf("%s?labelSelector=%s", base, esc);
+    json_t *list = NULL;
+    *out = json_array();
+    int r = cn_client_get(k->c, path, &list, err);
+    size_t i;
+    json_t *vm;
+    json_array_foreach(json_object_get(list, "items"), i, vm)
+        if (!strcmp(cn_json_str_at(vm, "spec.cluster"), cluster)) json_array_append(*out, vm);
+    json_decref(list);
+    free(path);
+    free(base);
+    free(esc);
+    free(sel);
+    return r;
+}
+
 static int reconcile_delete(cn_bridge_ctrl *k, const json_t *cluster, int64_t *requeue, cn_err *err)
 {
     const char *name = cn_meta_str(cluster, "name");
@@ -577,8 +630,9 @@ static int reconcile_delete(cn_bridge_ctrl *k, const json_t *cluster, int64_t *r
     if (!has_string(fins, FIN_CLUSTER)) return 0;
     json_int_t gen = json_integer_value(json_object_get(json_object_get(cluster, "metadata"), "generation"));
     char *oname = op_name(name, "Delete", gen);
-    json_t *op = NULL, *vms = cn_bridge_cluster_vms(k->vms, name);
-    int r = op_get(k, cluster, oname, &op, err);
+    json_t *op = NULL, *vms = NULL;
+    int r = stored_vms(k, name, &vms, err);
+    if (r == 0) r = op_get(k, cluster, oname, &op, err);
     if (r == -ENOENT) {
         r = cancel_op(k, cluster, cn_json_str_at(cluster, "status.operation"), err);
         if (r == 0) r = op_create(k, cluster, oname, "Delete", &op, err);
@@ -715,6 +769,8 @@ static int reconcile_cluster(cn_bridge_ctrl *k, const json_t *cluster, int64_t *
         r = create_vm(k, cluster, vm, err);
         if (r < 0) goto done;
     }
+    r = sync_pool_labels(k, cluster, vms, err);
+    if (r < 0) goto done;
     bool upgrading = false;
     if (!strcmp(type, "Upgrade")) {
         int u = upgrade_step(k, cluster, vms, ready, &msg, err);
@@ -735,7 +791,11 @@ static int reconcile_cluster(cn_bridge_ctrl *k, const json_t *cluster, int64_t *
     int want_cp, want_workers;
     int want = wanted_nodes(cluster, &want_cp, &want_workers);
     struct counts c = count_ready(vms, ready);
-    bool done = !upgrading && json_array_size(create) == 0 && json_array_size(remove) == 0 &&
+    /* A VM removed is released once its host let it go. */
+    int going = 0;
+    json_array_foreach(vms, i, vm) going += deleting(vm);
+    if (going && !msg) msg = cn_asprintf("%d virtual machine%s being removed", going, going == 1 ? "" : "s");
+    bool done = !upgrading && !going && json_array_size(create) == 0 && json_array_size(remove) == 0 &&
                 c.cp == want_cp && c.workers == want_workers && c.cp_ready == want_cp && c.workers_ready == want_workers;
     if (done) {
         free(msg);
@@ -794,6 +854,13 @@ static void *loop(void *arg)
     int64_t resync = k->cfg.resync_ms > 0 ? k->cfg.resync_ms : 5000;
     int64_t next = 0;
     for (;;) {
+        if (k->cfg.elector && !cn_leader_is_leader(k->cfg.elector)) {
+            /* Another bridge acts; take over with a full resync. */
+            cn_leader_wait(k->cfg.elector, false, 1000);
+            next = 0;
+            if (cn_workqueue_shutting_down(k->q)) break;
+            continue;
+        }
         int64_t now = cn_now_ms();
         if (now >= next) {
             cn_informer_foreach(k->clusters, queue_cluster, k->q);

@@ -10,6 +10,7 @@
 #define CN_BRIDGE_CONTROLLER_H
 
 #include <stdint.h>
+#include "api/leader.h"
 #include "client/client.h"
 #include "lib/err.h"
 
@@ -17,6 +18,7 @@ typedef struct cn_bridge_ctrl cn_bridge_ctrl;
 
 typedef struct cn_bridge_ctrl_config {
     cn_client *client;               /* the bridge's in-process client (borrowed) */
+    cn_leader *elector;              /* act only while it leads (several bridges on one etcd); NULL: always */
     int64_t operation_timeout_ms;    /* an operation fails after this; 0 = 10 min */
     int64_t resync_ms;               /* inventory refresh period; 0 = 5 s */
     int64_t host_grace_ms;           /* host heartbeat grace: for the failover part (fleet-failover); 0 = its default */

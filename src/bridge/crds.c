@@ -25,6 +25,19 @@
     "    storage: true\n" \
     "    subresources: {status: {}}\n"
 
+#define COLUMNS "    additionalPrinterColumns:\n"
+#define SPEC_SCHEMA \
+    "    schema:\n" \
+    "      openAPIV3Schema:\n" \
+    "        type: object\n" \
+    "        properties:\n" \
+    "          spec:\n" \
+    "            type: object\n" \
+    "            properties:\n"
+#define STATUS_SCHEMA \
+    "          status:\n" \
+    "            type: object\n" \
+    "            properties:\n"
 #define FREE_MAP "{type: object, x-kubernetes-preserve-unknown-fields: true}"
 #define STR "{type: string}"
 #define INT "{type: integer}"
@@ -34,25 +47,17 @@
 
 static const char host_crd[] =
     CRD_HEAD("hosts", "host", "Host", "[fhost]")
-    "    additionalPrinterColumns:\n"
+    COLUMNS
     "    - {name: PHASE, type: string, jsonPath: .status.phase}\n"
     "    - {name: CPU, type: string, jsonPath: .spec.capacity.cpu}\n"
     "    - {name: MEMORY, type: string, jsonPath: .spec.capacity.memory}\n"
     "    - {name: VMS, type: integer, jsonPath: .status.allocated.vms}\n"
     AGE
-    "    schema:\n"
-    "      openAPIV3Schema:\n"
-    "        type: object\n"
-    "        properties:\n"
-    "          spec:\n"
-    "            type: object\n"
-    "            properties:\n"
+    SPEC_SCHEMA
     "              address: " STR "\n"
     "              capacity: " FREE_MAP "\n"
     "              maintenance: " BOOL "\n"
-    "          status:\n"
-    "            type: object\n"
-    "            properties:\n"
+    STATUS_SCHEMA
     "              phase: " STR "\n"
     "              message: " STR "\n"
     "              lastHeartbeatTime: " STR "\n"
@@ -61,18 +66,12 @@ static const char host_crd[] =
 
 static const char lnet_crd[] =
     CRD_HEAD("logicalnetworks", "logicalnetwork", "LogicalNetwork", "[lnet]")
-    "    additionalPrinterColumns:\n"
+    COLUMNS
     "    - {name: PREFIX, type: string, jsonPath: .spec.addressPrefix}\n"
     "    - {name: GATEWAY, type: string, jsonPath: .spec.gateway}\n"
     "    - {name: STATE, type: string, jsonPath: .status.provisioningState}\n"
     AGE
-    "    schema:\n"
-    "      openAPIV3Schema:\n"
-    "        type: object\n"
-    "        properties:\n"
-    "          spec:\n"
-    "            type: object\n"
-    "            properties:\n"
+    SPEC_SCHEMA
     "              addressPrefix: " STR "\n"
     "              gateway: " STR "\n"
     "              dnsServers: " STRS "\n"
@@ -82,28 +81,20 @@ static const char lnet_crd[] =
     "              ipPools:\n"
     "                type: array\n"
     "                items: {type: object, properties: {name: " STR ", start: " STR ", end: " STR "}}\n"
-    "          status:\n"
-    "            type: object\n"
-    "            properties:\n"
+    STATUS_SCHEMA
     "              provisioningState: " STR "\n"
     "              ipPools: {type: array, items: " FREE_MAP "}\n";
 
 static const char cluster_crd[] =
     CRD_HEAD("clusters", "cluster", "Cluster", "[fcl]")
-    "    additionalPrinterColumns:\n"
+    COLUMNS
     "    - {name: STATE, type: string, jsonPath: .status.provisioningState}\n"
     "    - {name: VERSION, type: string, jsonPath: .spec.kubernetesVersion}\n"
     "    - {name: CONTROL-PLANE, type: integer, jsonPath: .spec.controlPlane.count}\n"
     "    - {name: NODES, type: integer, jsonPath: .status.nodes.total}\n"
     "    - {name: ENDPOINT, type: string, jsonPath: .status.controlPlaneEndpoint}\n"
     AGE
-    "    schema:\n"
-    "      openAPIV3Schema:\n"
-    "        type: object\n"
-    "        properties:\n"
-    "          spec:\n"
-    "            type: object\n"
-    "            properties:\n"
+    SPEC_SCHEMA
     "              kubernetesVersion: " STR "\n"
     "              logicalNetwork: " STR "\n"
     "              controlPlane: {type: object, properties: {count: " INT ", vmSize: " STR ", endpoint: " STR "}}\n"
@@ -124,9 +115,7 @@ static const char cluster_crd[] =
     "                  podCidr: " STR "\n"
     "                  serviceCidr: " STR "\n"
     "                  loadBalancerPools: {type: array, items: {type: object, properties: {start: " STR ", end: " STR "}}}\n"
-    "          status:\n"
-    "            type: object\n"
-    "            properties:\n"
+    STATUS_SCHEMA
     "              provisioningState: " STR "\n"
     "              message: " STR "\n"
     "              operation: " STR "\n"
@@ -141,20 +130,14 @@ static const char cluster_crd[] =
 
 static const char vm_crd[] =
     CRD_HEAD("virtualmachines", "virtualmachine", "VirtualMachine", "[vm, vms]")
-    "    additionalPrinterColumns:\n"
+    COLUMNS
     "    - {name: CLUSTER, type: string, jsonPath: .spec.cluster}\n"
     "    - {name: ROLE, type: string, jsonPath: .spec.role}\n"
     "    - {name: HOST, type: string, jsonPath: .spec.host}\n"
     "    - {name: IP, type: string, jsonPath: .spec.ip}\n"
     "    - {name: PHASE, type: string, jsonPath: .status.phase}\n"
     AGE
-    "    schema:\n"
-    "      openAPIV3Schema:\n"
-    "        type: object\n"
-    "        properties:\n"
-    "          spec:\n"
-    "            type: object\n"
-    "            properties:\n"
+    SPEC_SCHEMA
     "              cluster: " STR "\n"
     "              role: " STR "\n"
     "              pool: " STR "\n"
@@ -177,9 +160,7 @@ static const char vm_crd[] =
     "              labels: " FREE_MAP "\n"
     "              taints: " STRS "\n"
     "              running: " BOOL "\n"
-    "          status:\n"
-    "            type: object\n"
-    "            properties:\n"
+    STATUS_SCHEMA
     "              phase: " STR "\n"
     "              host: " STR "\n"
     "              message: " STR "\n"
@@ -187,24 +168,16 @@ static const char vm_crd[] =
 
 static const char op_crd[] =
     CRD_HEAD("operations", "operation", "Operation", "[op, ops]")
-    "    additionalPrinterColumns:\n"
+    COLUMNS
     "    - {name: TARGET, type: string, jsonPath: .spec.target.name}\n"
     "    - {name: TYPE, type: string, jsonPath: .spec.type}\n"
     "    - {name: STATE, type: string, jsonPath: .status.provisioningState}\n"
     "    - {name: MESSAGE, type: string, jsonPath: .status.message}\n"
     AGE
-    "    schema:\n"
-    "      openAPIV3Schema:\n"
-    "        type: object\n"
-    "        properties:\n"
-    "          spec:\n"
-    "            type: object\n"
-    "            properties:\n"
+    SPEC_SCHEMA
     "              type: " STR "\n"
     "              target: {type: object, properties: {kind: " STR ", name: " STR "}}\n"
-    "          status:\n"
-    "            type: object\n"
-    "            properties:\n"
+    STATUS_SCHEMA
     "              provisioningState: " STR "\n"
     "              message: " STR "\n"
     "              startTime: " STR "\n"

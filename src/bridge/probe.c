@@ -14,6 +14,7 @@
 
 #include "bridge/crds.h"
 #include "lib/base64.h"
+#include "lib/log.h"
 #include "lib/pki.h"
 #include "lib/strmap.h"
 #include "lib/util.h"
@@ -157,6 +158,7 @@ static void probe_one(cn_bridge_probe *p, const char *name)
     json_t *n;
     json_array_foreach(json_object_get(nodes, "items"), i, n)
         json_object_set_new(ready, cn_meta_str(n, "name"), json_boolean(node_ready(n)));
+    if (!ok) cn_debug("cluster \"%s\": its API did not answer: %s", name, err.message ? err.message : "no kubeconfig yet");
     pthread_mutex_lock(&p->lock);
     struct seen *s = cn_strmap_get(p->seen, name);
     bool changed = !s || s->reached != ok || (ok && !json_equal(s->ready, ready));
@@ -187,6 +189,33 @@ static bool collect(void *ud, const json_t *obj)
     return true;
 }
 
+struct gone {
+    const json_t *names;
+    json_t *drop;
+};
+
+static bool find_gone(void *ud, const char *key, void *val)
+{
+    (void)val;
+    struct gone *g = ud;
+    size_t i;
+    json_t *n;
+    json_array_foreach(g->names, i, n) if (!strcmp(json_string_value(n), key)) return true;
+    json_array_append_new(g->drop, json_string(key));
+    return true;
+}
+
+/* The clients of clusters no longer probed (deleted) are closed. */
+static void drop_gone(cn_bridge_probe *p, const json_t *names)
+{
+    struct gone g = { names, json_array() };
+    cn_strmap_foreach(p->conns, find_gone, &g);
+    size_t i;
+    json_t *n;
+    json_array_foreach(g.drop, i, n) conn_free(cn_strmap_del(p->conns, json_string_value(n)));
+    json_decref(g.drop);
+}
+
 static void *run(void *arg)
 {
     cn_bridge_probe *p = arg;
@@ -201,6 +230,7 @@ static void *run(void *arg)
             if (p->stop) break;
             probe_one(p, json_string_value(n));
         }
+        drop_gone(p, names);
         json_decref(names);
         pthread_mutex_lock(&p->lock);
         if (p->stop) break;

@@ -46,6 +46,19 @@ static void usage(FILE *f)
         DEFAULT_DATA_DIR, DEFAULT_LISTEN, cn_server_common_help);
 }
 
+/* Before the bridge listens: its in-process client and the fleet
+ * admission, so no write can arrive unchecked. */
+static int before_serve(cn_apiserver *srv, void *ud, cn_err *err)
+{
+    cn_client **client = ud;
+    static const char *const groups[] = { "system:masters", NULL };
+    int r = cn_client_new_local(cn_apiserver_handle, srv, "system:cairn-bridge", groups, client, err);
+    if (r < 0) return r;
+    cn_client_set_agent(*client, "cairn-bridge");
+    cn_bridge_admission_register(srv, *client);
+    return 0;
+}
+
 static volatile sig_atomic_t stop_signal;
 static void on_signal(int sig) { stop_signal = sig; }
 
@@ -100,14 +113,14 @@ int cn_cmd_bridge(int argc, char **argv)
     cn_apiserver *srv = NULL;
     cn_client *client = NULL;
     cn_bridge_ctrl *ctrl = NULL;
-    static const char *const groups[] = { "system:masters", NULL };
+    cfg.before_serve = before_serve;
+    cfg.before_serve_ud = &client;
     if (cn_apiserver_start(&cfg, &srv, &err) < 0) goto fail;
-    if (cn_client_new_local(cn_apiserver_handle, srv, "system:cairn-bridge", groups, &client, &err) < 0)
-        goto fail;
-    cn_client_set_agent(client, "cairn-bridge");
-    cn_bridge_admission_register(srv, client);
     if (cn_bridge_install_crds(client, 30000, &err) < 0) goto fail;
     ccfg.client = client;
+    /* Only bridges sharing etcd can run at once; on SQLite, waiting out a
+     * killed predecessor's lease would only delay a restart. */
+    if (cfg.datastore_endpoint) ccfg.elector = cn_apiserver_elector(srv, CN_ROLE_CONTROLLER_MANAGER);
     if (cn_bridge_ctrl_start(&ccfg, &ctrl, &err) < 0) goto fail;
 
     cn_info("cairn bridge listening on port %d, data in \"%s\"", cn_apiserver_port(srv), cfg.data_dir);

@@ -187,4 +187,17 @@ expect_out "the delete operation Succeeded" "^Delete Succeeded" jp operation c1-
 wait_for "the pool is released (only the racing cluster's IPs stay in use elsewhere)" 10 \
     bash -c '[ "$(kubectl get lnet lnet1 -o jsonpath="{.status.ipPools[0].used}")" = 0 ]'
 expect_ok "the logical network can be deleted now" kubectl delete lnet lnet1
+
+# A delete right behind the create: nothing made meanwhile is left behind.
+release() {  # the hosts' part: deleted VMs go; true once no cluster is left
+    for v in $(kubectl get vm -o name); do kubectl patch "$v" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1; done
+    [ -z "$(kubectl get clusters -o name 2>/dev/null)" ]
+}
+kubectl delete clusters --all --wait=false >/dev/null 2>&1
+wait_for "the racing cluster is deleted" 20 release
+cluster_yaml q1 small 1 1 >"$F/q1.yaml"
+expect_ok "create q1 and delete it at once" bash -c "kubectl create -f '$F/q1.yaml' && kubectl delete cluster q1 --wait=false"
+wait_for "q1 is gone" 20 release
+expect_eq "no VM of q1 is left" "" bash -c "kubectl get vm -o name | grep q1-"
+expect_eq "no Secret of q1 is left" "" bash -c "kubectl -n fleet-system get secret -o name | grep q1-"
 finish

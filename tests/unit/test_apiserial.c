@@ -42,6 +42,18 @@ static int admit(void *ud, const cn_admit_attrs *a, json_t *obj, cn_err *err)
     return 0;
 }
 
+static bool hook_ran;
+
+/* Plugins go in before the server listens. */
+static int before_serve(cn_apiserver *s, void *ud, cn_err *err)
+{
+    (void)ud;
+    (void)err;
+    cn_apiserver_add_admission(s, false, "Test", admit, NULL);
+    hook_ran = true;
+    return 0;
+}
+
 struct writer {
     cn_client *c;
     int id;
@@ -69,12 +81,13 @@ static void test_serialized_group(void)
     char dir[] = "/tmp/cn-test-apiserial-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     /* The core group is serialized here: configmaps stand in for the fleet kinds. */
-    cn_apiserver_config cfg = { .data_dir = dir, .listen = "127.0.0.1:0", .no_fsync = true, .serialize_group = "" };
+    cn_apiserver_config cfg = { .data_dir = dir, .listen = "127.0.0.1:0", .no_fsync = true, .serialize_group = "",
+                                .before_serve = before_serve };
     cn_apiserver *srv = NULL;
     cn_err err = CN_ERR_INIT;
     CHECK_INT(cn_apiserver_start(&cfg, &srv, &err), 0);
     if (!srv) return;
-    cn_apiserver_add_admission(srv, false, "Test", admit, NULL);
+    CHECK(hook_ran);
     static const char *const groups[] = { "system:masters", NULL };
     cn_client *c = NULL;
     CHECK_INT(cn_client_new_local(cn_apiserver_handle, srv, "test", groups, &c, &err), 0);
