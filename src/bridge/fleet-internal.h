@@ -126,8 +126,9 @@ uint32_t cn_fl_endpoint(const fcluster *c);
 
 void cn_plview_init(plview *p, const cn_fleet *f);
 void cn_plview_add(plview *p, const char *cluster, const char *pool, const char *size, int host);
-/* Every real VM except those of skip_cluster and skip_vm (NULL: none) and,
- * with skip_failing, those whose host is not schedulable. */
+/* Every real VM except those of skip_cluster (but for its VMs being
+ * deleted, which keep their room) and skip_vm (NULL: none) and, with
+ * skip_failing, those whose host is not schedulable. */
 void cn_plview_add_real(plview *p, const cn_fleet *f, const char *skip_cluster, const char *skip_vm, bool skip_failing);
 /* The VMs that existing clusters (all but skip) still want, placed
  * virtually cluster by cluster in name order (-1 when none fits). */

@@ -381,7 +381,6 @@ static int parse_vm(const json_t *obj, fvm *v)
     const char *role = str_at(spec, "role");
     v->pool = str_at(spec, "pool");
     if ((role && !strcmp(role, "controlPlane")) || (v->pool && !*v->pool)) v->pool = NULL;
-    if (!role && !v->pool) v->pool = NULL;
     v->size = str_at(spec, "vmSize");
     v->host = str_at(spec, "host");
     if (!v->host) v->host = "";
@@ -566,7 +565,9 @@ void cn_plview_add_real(plview *p, const cn_fleet *f, const char *skip_cluster, 
 {
     for (size_t i = 0; i < f->nvms; i++) {
         const fvm *v = &f->vms[i];
-        if ((skip_cluster && !strcmp(v->cluster, skip_cluster)) || (skip_vm && !strcmp(v->name, skip_vm))) continue;
+        /* A skipped cluster's VMs on their way out still take their room. */
+        if (skip_cluster && !strcmp(v->cluster, skip_cluster) && !v->deleting) continue;
+        if (skip_vm && !strcmp(v->name, skip_vm)) continue;
         int h = cn_fl_find_host(f, v->host);
         if (skip_failing && !v->deleting && (h < 0 || !f->hosts[h].schedulable)) continue;
         /* A VM on its way out keeps its room but belongs to no set. */
@@ -889,6 +890,23 @@ static int check_networks(const cn_fleet *f, const fcluster *c, const flnet *n, 
     return rc;
 }
 
+/* The cluster as placement.h sees it; pools has room for every pool. */
+static cn_pl_request pl_request(const fcluster *c, cn_pl_pool *pools)
+{
+    for (size_t i = 0; i < c->npools; i++)
+        pools[i] = (cn_pl_pool){ c->pools[i].name, c->pools[i].count, c->pools[i].size, c->pools[i].os };
+    return (cn_pl_request){ c->name, c->cp_count, c->cp_size, pools, c->npools };
+}
+
+static int check_request(const fcluster *c, cn_err *err)
+{
+    cn_pl_pool pools[CN_PL_MAX_POOLS];
+    cn_pl_request r = pl_request(c, pools);
+    int rc = cn_pl_check_request(&r, err);
+    if (rc < 0 && err) cn_err_wrap(err, "spec");
+    return rc;
+}
+
 static int check_placement(const cn_fleet *f, const fcluster *c, cn_err *err)
 {
     plview p;
@@ -896,9 +914,7 @@ static int check_placement(const cn_fleet *f, const fcluster *c, cn_err *err)
     cn_plview_add_real(&p, f, c->name, NULL, false);
     cn_plview_add_missing(&p, f, c->name);
     cn_pl_pool pools[CN_PL_MAX_POOLS];
-    for (size_t i = 0; i < c->npools; i++)
-        pools[i] = (cn_pl_pool){ c->pools[i].name, c->pools[i].count, c->pools[i].size, c->pools[i].os };
-    cn_pl_request r = { c->name, c->cp_count, c->cp_size, pools, c->npools };
+    cn_pl_request r = pl_request(c, pools);
     size_t nclusters = 0;
     for (size_t i = 0; i < f->nclusters; i++) nclusters += strcmp(f->clusters[i].name, c->name) != 0;
     size_t nout = cn_pl_request_vms(&r);
@@ -906,7 +922,6 @@ static int check_placement(const cn_fleet *f, const fcluster *c, cn_err *err)
     cn_pl_fleet *pf = (cn_pl_fleet *)cn_plview_get(&p);
     pf->nclusters = nclusters;
     int rc = cn_pl_place(pf, &r, hosts, nout, err);
-    if (rc < 0 && err && err->code == 422) cn_err_wrap(err, "spec");
     free(hosts);
     cn_plview_release(&p);
     return rc;
@@ -923,8 +938,13 @@ static int check_ips(const cn_fleet *f, const fcluster *c, const flnet *n, cn_er
         const fcluster *o = &f->clusters[i];
         if (strcmp(o->name, c->name) && !strcmp(o->lnet, n->name)) others += cn_fl_reserve(f, o, n, &held);
     }
-    for (size_t k = 0; k < f->nvms; k++)
-        if (!cn_fl_find_cluster(f, f->vms[k].cluster) && f->vms[k].ip && cn_fl_in_pools(n, f->vms[k].ip)) others++;
+    /* VMs of clusters gone, and this cluster's being deleted, hold theirs
+     * until they are gone. */
+    for (size_t k = 0; k < f->nvms; k++) {
+        const fvm *v = &f->vms[k];
+        bool gone = !cn_fl_find_cluster(f, v->cluster) || (v->deleting && !strcmp(v->cluster, c->name));
+        if (gone && v->ip && cn_fl_in_pools(n, v->ip)) others++;
+    }
     cn_cluster_net me = cluster_net(c, c->cp_ip);
     size_t nodes = cn_fl_cluster_nodes(c), need = cn_ipplan_pool_need(nodes, &me);
     size_t nfree = total > others ? total - others : 0;
@@ -976,6 +996,7 @@ int cn_fleet_admit_cluster(const cn_fleet *f, const json_t *obj, const json_t *o
     /* A version dropped from the catalogue does not block other changes. */
     if (!has_old || strcmp(c.version, o.version))
         if ((rc = check_version(c.version, has_old ? o.version : NULL, err)) < 0) goto out;
+    if ((rc = check_request(&c, err)) < 0) goto out;
     if ((rc = check_networks(f, &c, n, err)) < 0) goto out;
     /* Fewer or the same VMs (a scale-down, labels, an upgrade) ask nothing
      * more of the fleet: allowed even while it is short of a host. */

@@ -343,6 +343,12 @@ int cn_fleet_place_vm(const cn_fleet *f, const char *vm, bool rebalance_on, char
 
 /* ---- cn_fleet_ip_plan ---- */
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static int pool_of(const flnet *n, uint32_t ip)
 {
     for (size_t i = 0; i < n->npools; i++)
@@ -435,4 +441,47 @@ json_t *cn_fleet_ip_plan(const cn_fleet *f, const json_t *obj, cn_err *err)
     free(used.v);
     json_decref(co);
     return report;
+}
+
+/* ---- status helpers ---- */
+
+json_t *cn_fleet_host_allocated(const cn_fleet *f, const char *name)
+{
+    if (cn_fl_find_host(f, name) < 0) return NULL;
+    long long cpu = 0, mem = 0, n = 0;
+    for (size_t i = 0; i < f->nvms; i++) {
+        const cn_vm_size *z = cn_vm_size_find(f->vms[i].size ? f->vms[i].size : FLEET_DEFAULT_SIZE);
+        if (strcmp(f->vms[i].host, name)) continue;
+        n++;
+        cpu += z ? z->vcpu : 0;
+        mem += z ? z->mem_mib : 0;
+    }
+    char m[32];
+    snprintf(m, sizeof m, "%lldMi", mem);
+    return json_pack("{s:I, s:s, s:I}", "cpu", (json_int_t)cpu, "memory", m, "vms", (json_int_t)n);
+}
+
+json_t *cn_fleet_lnet_pools(const cn_fleet *f, const char *name)
+{
+    const flnet *n = cn_fl_find_lnet(f, name);
+    if (!n) return NULL;
+    iplist used = { 0 };
+    ips_in_use(f, n, NULL, &used);
+    size_t *count = cn_calloc(n->npools + 1, sizeof *count);
+    /* An address counts once, however many objects name it. */
+    if (used.n) qsort(used.v, used.n, sizeof *used.v, cmp_u32);
+    for (size_t i = 0; i < used.n; i++)
+        if ((i == 0 || used.v[i] != used.v[i - 1]) && pool_of(n, used.v[i]) >= 0) count[pool_of(n, used.v[i])]++;
+    json_t *out = json_array();
+    for (size_t i = 0; i < n->npools; i++) {
+        json_t *r = range_json(&n->ranges[i]);
+        size_t size = (size_t)(n->ranges[i].end - n->ranges[i].start) + 1;
+        json_object_set_new(r, "name", json_string(n->pool_names[i]));
+        json_object_set_new(r, "used", json_integer((json_int_t)count[i]));
+        json_object_set_new(r, "available", json_integer((json_int_t)(size - count[i])));
+        json_array_append_new(out, r);
+    }
+    free(count);
+    free(used.v);
+    return out;
 }

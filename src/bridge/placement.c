@@ -95,7 +95,7 @@ static int conflict(cn_err *err, const char *fmt, ...)
     return -ENOSPC;
 }
 
-static int check_request(const cn_pl_request *r, cn_err *err)
+int cn_pl_check_request(const cn_pl_request *r, cn_err *err)
 {
     if (r->cp_count != 1 && r->cp_count != 3 && r->cp_count != 5)
         return invalid(err, "controlPlane.count", "%d: must be 1, 3 or 5", r->cp_count);
@@ -224,7 +224,7 @@ static int pick(const state *s, const cn_vm_size *z)
 int cn_pl_place(const cn_pl_fleet *f, const cn_pl_request *r, int *hosts, size_t nhosts_out, cn_err *err)
 {
     int rc;
-    if ((rc = check_request(r, err)) < 0) return rc;
+    if ((rc = cn_pl_check_request(r, err)) < 0) return rc;
     size_t nnew = cn_pl_request_vms(r);
     if (nhosts_out < nnew) return cn_err_internal(err, "placement: room for %zu VMs given, %zu needed", nhosts_out, nnew);
     if (f->nhosts > CN_PL_MAX_HOSTS)

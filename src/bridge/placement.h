@@ -73,6 +73,10 @@ typedef struct cn_pl_request {
 /* How many VMs the request makes (control plane + every pool). */
 size_t cn_pl_request_vms(const cn_pl_request *r);
 
+/* The request alone against the documented rules (the 422s of
+ * cn_pl_place): 0 or -EINVAL. */
+int cn_pl_check_request(const cn_pl_request *r, cn_err *err);
+
 /* Admit r on f and place its VMs: hosts[i] gets the host index of the i-th
  * new VM — the control plane first, then each pool's nodes in order — for
  * nhosts_out >= cn_pl_request_vms(r). 0, or -EINVAL (422: a bad request,

@@ -681,6 +681,12 @@ static void test_admit_update(void)
     json_array_append_new(json_object_get(json_object_get(c, "spec"), "nodePools"),
                           json_pack("{s:s, s:i, s:s}", "name", "gpu", "count", 1, "vmSize", "Standard_D8s_v3"));
     CHECK_OK(cn_fleet_admit_cluster(x.f, c, old, &err), &err);
+    /* Asking for no more VMs does not skip the request's own rules. */
+    json_array_set_new(json_object_get(json_object_get(c, "spec"), "nodePools"), 1,
+                       json_pack("{s:s, s:i}", "name", "np1", "count", 1));
+    json_object_set_new(pool0(c), "count", json_integer(1));
+    CHECK_REFUSED(cn_fleet_admit_cluster(x.f, c, old, &err), &err, 422,
+                  "spec: nodePools[1]: name \"np1\" is used twice");
     json_decref(c);
     json_decref(old);
     fx_release(&x);
@@ -998,6 +1004,286 @@ static void test_malformed_snapshot(void)
     json_decref(junk);
 }
 
+static unsigned rnd(unsigned *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return (*s >> 16) & 0x7fff;
+}
+
+/* No host holds more than pct % of its vCPUs or memory. */
+static void check_hosts_within(fx *x, int pct)
+{
+    size_t i, j;
+    json_t *h, *v;
+    json_array_foreach(x->hosts, i, h) {
+        json_t *cap = json_object_get(json_object_get(h, "spec"), "capacity");
+        long long cpu = json_integer_value(json_object_get(cap, "cpu")), mem = 0, used_cpu = 0, used_mem = 0;
+        const char *m = json_string_value(json_object_get(cap, "memory"));
+        if (m) mem = strtoll(m, NULL, 10) * 1024;   /* "<n>Gi" in MiB */
+        json_array_foreach(x->vms, j, v) {
+            if (strcmp(vm_str(v, "host"), name_of(h))) continue;
+            used_cpu += json_integer_value(json_object_get(json_object_get(v, "spec"), "cpu"));
+            used_mem += json_integer_value(json_object_get(json_object_get(v, "spec"), "memoryMiB"));
+        }
+        CHECK(used_cpu <= cpu * pct / 100);
+        CHECK(used_mem <= mem * pct / 100);
+    }
+}
+
+/* Random fleets and clusters: whatever admission accepts is then planned
+ * without error, within 85 % of every host, never an IP twice; a host lost
+ * afterwards moves its VMs within 100 % of the others. */
+static void test_property(void)
+{
+    unsigned seed = 7;
+    int admitted = 0, refused = 0, moved = 0, late_refused = 0;
+    static const char *mems[] = { "16Gi", "32Gi", "64Gi", "128Gi" };
+    static const char *sizes[] = { "Standard_A2_v2", "Standard_A4_v2", "Standard_D4s_v3" };
+    static const int cps[] = { 1, 3, 5 };
+    for (int it = 0; it < 200; it++) {
+        fx x;
+        fx_init(&x, 0);
+        int nh = 1 + (int)(rnd(&seed) % 5);
+        for (int h = 0; h < nh; h++) {
+            char n[16];
+            snprintf(n, sizeof n, "h%d", h + 1);
+            json_array_append_new(x.hosts, host(n, 8 + (int)(rnd(&seed) % 56), mems[rnd(&seed) % 4], "Ready"));
+        }
+        char end[20];
+        snprintf(end, sizeof end, "10.220.0.%u", 100 + 9 + rnd(&seed) % 40);
+        json_array_clear(x.lnets);
+        json_array_append_new(x.lnets, lnet("lnet1", "10.220.0.0/24", "10.220.0.1", "10.220.0.100", end));
+        int nc = 1 + (int)(rnd(&seed) % 6);
+        for (int k = 0; k < nc; k++) {
+            char n[16];
+            snprintf(n, sizeof n, "c%d", k + 1);
+            json_t *c = cluster(n, "lnet1", cps[rnd(&seed) % 3], 1 + (int)(rnd(&seed) % 6));
+            json_object_set_new(pool0(c), "vmSize", json_string(sizes[rnd(&seed) % 3]));
+            if (rnd(&seed) % 2)
+                json_array_append_new(json_object_get(json_object_get(c, "spec"), "nodePools"),
+                                      json_pack("{s:s, s:i, s:s}", "name", "np2", "count", 1 + rnd(&seed) % 4,
+                                                "vmSize", sizes[rnd(&seed) % 3]));
+            cn_err err = CN_ERR_INIT;
+            if (cn_fleet_admit_cluster(fx_fleet(&x), c, NULL, &err) == 0) {
+                admitted++;
+                json_array_append(x.clusters, c);
+                if (it % 2) realise(&x, n);   /* else all at the end, last first */
+            } else {
+                refused++;
+                CHECK(err.code == 409 && err.message && *err.message);
+            }
+            cn_err_clear(&err);
+            json_decref(c);
+        }
+        /* Built later, last admitted first: greedy packing in another order
+         * than admission's may, rarely, find no host for a VM; then the plan
+         * fails cleanly (409) and nothing is half made. */
+        for (size_t k = json_array_size(x.clusters); it % 2 == 0 && k-- > 0;) {
+            json_t *cr = NULL, *rm = NULL;
+            char *ep = NULL;
+            cn_err err = CN_ERR_INIT;
+            const char *n = name_of(json_array_get(x.clusters, k));
+            if (cn_fleet_plan_cluster(fx_fleet(&x), n, NULL, 0, &cr, &rm, &ep, &err) == 0) {
+                json_array_extend(x.vms, cr);
+                set_path(json_array_get(x.clusters, k), "status", "controlPlaneEndpoint", json_string(ep));
+            } else {
+                CHECK(err.code == 409 && strstr(err.message, "no host has room for VM"));
+                CHECK(!cr && !rm && !ep);
+                json_array_remove(x.clusters, k);
+                late_refused++;
+            }
+            plan_clear(&cr, &rm, &ep);
+            cn_err_clear(&err);
+        }
+        check_unique_ips(&x);
+        check_hosts_within(&x, 85);
+        /* Lose h1: every VM it ran goes elsewhere, the reserve at most. */
+        if (nh > 1) {
+            set_host_phase(&x, "h1", "NotReady");
+            size_t i;
+            json_t *v;
+            json_array_foreach(x.vms, i, v) {
+                if (strcmp(vm_str(v, "host"), "h1")) continue;
+                char *h = NULL;
+                cn_err err = CN_ERR_INIT;
+                if (cn_fleet_place_vm(fx_fleet(&x), name_of(v), false, &h, &err) == 0) {
+                    CHECK(strcmp(h, "h1") != 0);
+                    json_object_set_new(json_object_get(v, "spec"), "host", json_string(h));
+                    moved++;
+                } else {
+                    CHECK_INT(err.code, 409);
+                }
+                free(h);
+                cn_err_clear(&err);
+            }
+            set_host_phase(&x, "h1", "Gone");   /* out of the check below */
+            json_t *h1 = json_object_get(json_object_get(json_array_get(x.hosts, 0), "spec"), "capacity");
+            json_object_set_new(h1, "cpu", json_integer(1 << 20));
+            json_object_set_new(h1, "memory", json_string("1048576Gi"));
+            check_hosts_within(&x, 100);
+        }
+        fx_release(&x);
+    }
+    printf("     property: %d admitted, %d refused, %d VMs moved, %d plans refused when built out of order\n",
+           admitted, refused, moved, late_refused);
+    CHECK(admitted > 100 && refused > 50);
+}
+
+static void test_status_helpers(void)
+{
+    fx x;
+    fx_init(&x, 3);
+    json_array_append_new(x.clusters, cluster("c1", "lnet1", 1, 1));
+    realise(&x, "c1");
+    const char *h = vm_str(find_named(x.vms, "c1-cp-0"), "host");
+    json_t *a = cn_fleet_host_allocated(x.f, h);
+    char *text = a ? json_dumps(a, JSON_SORT_KEYS) : NULL;
+    CHECK_STR(text, "{\"cpu\": 4, \"memory\": \"8192Mi\", \"vms\": 1}");
+    free(text);
+    json_decref(a);
+    CHECK(cn_fleet_host_allocated(x.f, "nope") == NULL);
+    a = cn_fleet_lnet_pools(x.f, "lnet1");
+    text = a ? json_dumps(a, JSON_SORT_KEYS) : NULL;
+    CHECK_STR(text, "[{\"available\": 97, \"end\": \"10.220.0.199\", \"name\": \"vms\", \"start\": \"10.220.0.100\", "
+              "\"used\": 3}]");
+    free(text);
+    json_decref(a);
+    CHECK(cn_fleet_lnet_pools(x.f, "nope") == NULL);
+    fx_release(&x);
+}
+
+/* Every function on a fleet where one field of one object is replaced. */
+static void exercise(fx *x, json_t *subject)
+{
+    cn_err err = CN_ERR_INIT;
+    cn_fleet *f = fx_fleet(x);
+    cn_fleet_admit_host(f, subject, subject, &err);
+    cn_err_clear(&err);
+    cn_fleet_admit_lnet(f, subject, subject, &err);
+    cn_err_clear(&err);
+    cn_fleet_admit_lnet(f, subject, NULL, &err);
+    cn_err_clear(&err);
+    cn_fleet_admit_cluster(f, subject, NULL, &err);
+    cn_err_clear(&err);
+    cn_fleet_admit_cluster(f, subject, json_array_get(x->clusters, 0), &err);
+    cn_err_clear(&err);
+    json_decref(cn_fleet_ip_plan(f, subject, &err));
+    cn_err_clear(&err);
+    json_t *cr = NULL, *rm = NULL;
+    char *ep = NULL, *h = NULL;
+    cn_fleet_plan_cluster(f, "c1", "np1", 1, &cr, &rm, &ep, &err);
+    plan_clear(&cr, &rm, &ep);
+    cn_err_clear(&err);
+    cn_fleet_place_vm(f, "c1-cp-0", true, &h, &err);
+    free(h);
+    cn_err_clear(&err);
+    json_decref(cn_fleet_lnet_pools(f, "lnet1"));
+    json_decref(cn_fleet_host_allocated(f, "h1"));
+    cn_fleet_admit_delete(f, "Host", "h1", &err);
+    cn_err_clear(&err);
+}
+
+/* Walk o; at each member, try every JSON type in its place, and none. */
+static int mutate_walk(fx *x, json_t *root, json_t *o)
+{
+    int n = 0;
+    const char *k;
+    json_t *v;
+    json_t *keys = json_array();   /* a snapshot: o changes while we walk */
+    json_object_foreach(o, k, v) json_array_append_new(keys, json_string(k));
+    for (size_t j = 0; j < json_array_size(keys); j++) {
+        const char *key = json_string_value(json_array_get(keys, j));
+        json_t *keep = json_incref(json_object_get(o, key));
+        json_t *kinds[] = { json_null(), json_integer(-1), json_integer(1LL << 40), json_string(""),
+                            json_string("x"), json_array(), json_object(), json_true(), json_real(1.5) };
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+            json_object_set_new(o, key, kinds[i]);
+            exercise(x, root);
+            n++;
+        }
+        json_object_del(o, key);
+        exercise(x, root);
+        json_object_set_new(o, key, keep);
+        if (json_is_object(keep)) n += mutate_walk(x, root, keep);
+        if (json_is_array(keep) && json_is_object(json_array_get(keep, 0)))
+            n += mutate_walk(x, root, json_array_get(keep, 0));
+    }
+    json_decref(keys);
+    return n;
+}
+
+static void test_mutations(void)
+{
+    fx x;
+    fx_init(&x, 3);
+    json_t *c = cluster("c1", "lnet1", 3, 2);
+    set_path(c, "spec", "networking", json_pack("{s:[{s:s, s:s}], s:s}", "loadBalancerPools", "start", "10.220.0.60",
+                                                "end", "10.220.0.69", "podCidr", "10.244.0.0/16"));
+    json_object_set_new(pool0(c), "labels", json_pack("{s:s}", "a", "b"));
+    json_object_set_new(pool0(c), "taints", json_pack("[s]", "a=b:NoSchedule"));
+    json_array_append_new(x.clusters, c);
+    realise(&x, "c1");
+    set_path(find_named(x.hosts, "h1"), "status", "phase", json_string("NotReady"));
+    int n = 0;
+    json_t *roots[] = { json_array_get(x.clusters, 0), json_array_get(x.lnets, 0), json_array_get(x.hosts, 0),
+                        find_named(x.vms, "c1-cp-0") };
+    for (size_t i = 0; i < 4; i++) n += mutate_walk(&x, roots[i], roots[i]);
+    CHECK(n > 300);
+    fx_release(&x);
+}
+
+static void test_ips_held_until_gone(void)
+{
+    /* Pool of 10: c1 (1+3) holds 4 VM IPs and its endpoint and reserves a
+     * surge. Scaled down to 1 worker, its two VMs being deleted keep their
+     * IPs until they are gone. */
+    fx x;
+    fx_init(&x, 3);
+    cn_err err = CN_ERR_INIT;
+    json_array_clear(x.lnets);
+    json_array_append_new(x.lnets, lnet("lnet1", "10.220.0.0/24", "10.220.0.1", "10.220.0.100", "10.220.0.109"));
+    json_array_append_new(x.clusters, cluster("c1", "lnet1", 1, 3));
+    realise(&x, "c1");
+    json_t *c1 = find_named(x.clusters, "c1"), *old = json_deep_copy(c1);
+    json_object_set_new(pool0(c1), "count", json_integer(1));
+    CHECK_OK(cn_fleet_admit_cluster(fx_fleet(&x), c1, old, &err), &err);
+    json_decref(old);
+    set_path(find_named(x.vms, "c1-np1-2"), "metadata", "deletionTimestamp", json_string("2026-11-27T06:00:00Z"));
+    set_path(find_named(x.vms, "c1-np1-1"), "metadata", "deletionTimestamp", json_string("2026-11-27T06:00:00Z"));
+    json_t *c = cluster("c2", "lnet1", 1, 3);
+    CHECK_REFUSED(cn_fleet_admit_cluster(fx_fleet(&x), c, NULL, &err), &err, 409,
+                  "logical network \"lnet1\": cluster \"c2\" needs 6 IPs (4 node VMs, 1 upgrade surge, 1 control-plane "
+                  "endpoint) and only 5 are free in its pool vms (10.220.0.100-10.220.0.109) (1 short)");
+    json_array_remove(x.vms, 3);   /* c1-np1-2 gone */
+    json_array_remove(x.vms, 2);   /* c1-np1-1 gone */
+    CHECK_OK(cn_fleet_admit_cluster(fx_fleet(&x), c, NULL, &err), &err);
+    json_decref(c);
+    fx_release(&x);
+}
+
+static void test_failover_keeps_spread(void)
+{
+    /* Four hosts, a 3+3 cluster: the control-plane VM of a lost host goes
+     * to the one host that has none, whatever else it runs. */
+    fx x;
+    fx_init(&x, 4);
+    cn_err err = CN_ERR_INIT;
+    json_array_append_new(x.clusters, cluster("c1", "lnet1", 3, 3));
+    realise(&x, "c1");
+    const char *free_host = NULL, *lost = vm_str(find_named(x.vms, "c1-cp-0"), "host");
+    size_t i;
+    json_t *h;
+    json_array_foreach(x.hosts, i, h)
+        if (!on_host(&x, "", name_of(h))) free_host = name_of(h);
+    CHECK(free_host != NULL);
+    set_host_phase(&x, lost, "NotReady");
+    char *to = NULL;
+    CHECK_INT(cn_fleet_place_vm(fx_fleet(&x), "c1-cp-0", false, &to, &err), 0);
+    CHECK_STR(to, free_host);
+    free(to);
+    fx_release(&x);
+}
+
 int main(void)
 {
     TEST_RUN(test_versions_and_defaults);
@@ -1013,8 +1299,13 @@ int main(void)
     TEST_RUN(test_plan_scale_and_surge);
     TEST_RUN(test_plan_restart);
     TEST_RUN(test_failover_and_rebalance);
+    TEST_RUN(test_failover_keeps_spread);
     TEST_RUN(test_failover_reserve);
     TEST_RUN(test_ip_plan);
     TEST_RUN(test_malformed_snapshot);
+    TEST_RUN(test_ips_held_until_gone);
+    TEST_RUN(test_status_helpers);
+    TEST_RUN(test_mutations);
+    TEST_RUN(test_property);
     return TEST_DONE();
 }
