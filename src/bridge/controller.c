@@ -872,8 +872,9 @@ static void *loop(void *arg)
         int64_t now = cn_now_ms();
         if (now >= next) {
             cn_informer_foreach(k->clusters, queue_cluster, k->q);
-            cn_bridge_refresh_hosts(k->c, k->hosts, k->vms);
-            cn_bridge_refresh_lnets(k->c, k->lnets, k->clusters, k->vms);
+            cn_fleet *f = snapshot(k);
+            cn_bridge_refresh_status(k->c, f, k->hosts, k->lnets);
+            cn_fleet_free(f);
             next = now + resync;
         }
         char *key = cn_workqueue_get_timeout(k->q, (int)(next - now > 0 ? next - now : 1));
