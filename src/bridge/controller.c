@@ -744,6 +744,14 @@ static int reconcile_cluster(cn_bridge_ctrl *k, const json_t *cluster, int64_t *
     const char *progress = state_for(type);
     int64_t start = 0;
     if (cn_time_parse(cn_json_str_at(op, "status.startTime"), &start) < 0) start = cn_wall_s();
+    if (cn_wall_s() - start > op_timeout_ms(k) / 1000 + WAIT_MS / 1000) {
+        /* Also when every pass failed before counting nodes (below). */
+        char *fmsg = cn_asprintf("timed out after %llds: %s", (long long)(op_timeout_ms(k) / 1000),
+                                 cn_json_str_at(op, "status.message"));
+        r = op_report(k, cluster, op, "Failed", fmsg, err);
+        free(fmsg);
+        goto done;
+    }
 
     /* The plan: endpoint, VMs to make, VMs beyond the counts. */
     cn_fleet *f = snapshot(k);
@@ -864,8 +872,9 @@ static void *loop(void *arg)
         int64_t now = cn_now_ms();
         if (now >= next) {
             cn_informer_foreach(k->clusters, queue_cluster, k->q);
-            cn_bridge_refresh_hosts(k->c, k->hosts, k->vms);
-            cn_bridge_refresh_lnets(k->c, k->lnets, k->clusters, k->vms);
+            cn_fleet *f = snapshot(k);
+            cn_bridge_refresh_status(k->c, f, k->hosts, k->lnets);
+            cn_fleet_free(f);
             next = now + resync;
         }
         char *key = cn_workqueue_get_timeout(k->q, (int)(next - now > 0 ? next - now : 1));

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "bridge/fleet.h"
 #include "client/client.h"
 #include "client/informer.h"
 #include "client/workqueue.h"
@@ -51,8 +52,7 @@ int cn_bridge_patch_status(cn_client *c, const char *plural, const char *name, j
 
 /* ---- hosts' allocations and pools' usage (fleetstatus.c) ---- */
 
-void cn_bridge_refresh_hosts(cn_client *c, cn_informer *hosts, cn_informer *vms);
-void cn_bridge_refresh_lnets(cn_client *c, cn_informer *lnets, cn_informer *clusters, cn_informer *vms);
+void cn_bridge_refresh_status(cn_client *c, const cn_fleet *f, cn_informer *hosts, cn_informer *lnets);
 
 /* ---- the per-cluster Secrets (secrets.c) ---- */
 

@@ -125,7 +125,18 @@ before_cp=$(jp vm u1-cp-0 '{.metadata.uid} {.spec.ip} {.spec.host}')
 kubectl get vm -o jsonpath='{range .items[*]}{.metadata.name} {.spec.kubernetesVersion}{"\n"}{end}' >"$F/before"
 expect_ok "upgrade to 1.32.0" kubectl patch cluster u1 --type=merge -p '{"spec":{"kubernetesVersion":"1.32.0"}}'
 wait_for "operation u1-upgrade-5 is Upgrading" 15 bash -c "[ \"\$(kubectl get op u1-upgrade-5 -o jsonpath='{.spec.type} {.status.provisioningState}')\" = 'Upgrade Upgrading' ] || [ \"\$(kubectl get op u1-upgrade-5 -o jsonpath='{.status.provisioningState}')\" = Succeeded ]"
+# kill -9 in the middle of it (once the first surge worker exists): the
+# restarted bridge carries on from the stored objects.
+wait_for "a surge worker on 1.32.0 appears" 60 bash -c \
+    "kubectl get vm -l fleet.cairn.io/role=worker -o jsonpath='{.items[*].spec.kubernetesVersion}' | grep -q 1.32.0"
+kill -9 "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
+CAIRN_SERVER_CMD=bridge start_server --no-fsync --operation-timeout 90s
+expect_eq "after kill -9 and restart the upgrade is still u1-upgrade-5" "u1-upgrade-5" jp cluster u1 '{.status.operation}'
 wait_for "upgrade Succeeded" 90 state_is Succeeded
+expect_eq "one upgrade operation" "1" bash -c "kubectl get op -o name | grep -c upgrade"
+expect_eq "workers made in all: 2 at create, 1 at scale-up, 1 surge per old worker (none twice)" "5" \
+    bash -c "grep -c 'virtual machine \"u1-np1-[0-9]*\" on host' '$WORK/server.log'"
+
 expect_eq "the upgrade operation Succeeded" "Upgrade Succeeded" jp operation u1-upgrade-5 '{.spec.type} {.status.provisioningState}'
 expect_eq "the control plane was upgraded in place (same VM, IP, host)" "$before_cp 1.32.0 true" \
     jp vm u1-cp-0 '{.metadata.uid} {.spec.ip} {.spec.host} {.spec.kubernetesVersion} {.spec.running}'
