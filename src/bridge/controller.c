@@ -33,10 +33,6 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-/* The drain of fleet-failover (drain.h); until it is linked in, VMs are
- * deleted without one (logged). */
-#pragma weak cn_bridge_drain
-
 #define FIN_CLUSTER "fleet.cairn.io/cluster"
 #define FIN_VM "fleet.cairn.io/vm"
 #define LABEL_CLUSTER "fleet.cairn.io/cluster"
@@ -312,18 +308,14 @@ static int remove_vm(cn_bridge_ctrl *k, const json_t *cluster, const json_t *vm,
     const char *name = cn_meta_str(vm, "name");
     if (deleting(vm)) return 0;
     if (!strcmp(cn_json_str_at(vm, "status.phase"), "Running")) {
-        if (!cn_bridge_drain) {
-            cn_warn("virtual machine \"%s\": no drain in this build; deleting it undrained", name);
-        } else {
-            cn_client *cc = NULL;
-            int r = cn_bridge_cluster_client(k->c, cn_meta_str(cluster, "name"), &cc, err);
-            int dt = k->cfg.drain_timeout_s > 0 ? k->cfg.drain_timeout_s : 120;
-            if (r == 0) r = cn_bridge_drain(cc, name, dt, err);
-            cn_client_free(cc);
-            if (r < 0) {
-                cn_err_wrap(err, "draining node \"%s\"", name);
-                return r;
-            }
+        cn_client *cc = NULL;
+        int r = cn_bridge_cluster_client(k->c, cn_meta_str(cluster, "name"), &cc, err);
+        int dt = k->cfg.drain_timeout_s > 0 ? k->cfg.drain_timeout_s : 120;
+        if (r == 0) r = cn_bridge_drain(cc, name, dt, err);
+        cn_client_free(cc);
+        if (r < 0) {
+            cn_err_wrap(err, "draining node \"%s\"", name);
+            return r;
         }
     }
     char *path = fleet_path("virtualmachines", name, NULL);

@@ -15,6 +15,7 @@
 #include "bridge/admit.h"
 #include "bridge/controller.h"
 #include "bridge/crds.h"
+#include "bridge/hostmon.h"
 #include "cli/cli.h"
 #include "client/client.h"
 #include "lib/log.h"
@@ -113,6 +114,7 @@ int cn_cmd_bridge(int argc, char **argv)
     cn_apiserver *srv = NULL;
     cn_client *client = NULL;
     cn_bridge_ctrl *ctrl = NULL;
+    cn_hostmon *hm = NULL;
     cfg.before_serve = before_serve;
     cfg.before_serve_ud = &client;
     if (cn_apiserver_start(&cfg, &srv, &err) < 0) goto fail;
@@ -122,6 +124,9 @@ int cn_cmd_bridge(int argc, char **argv)
      * killed predecessor's lease would only delay a restart. */
     if (cfg.datastore_endpoint) ccfg.elector = cn_apiserver_elector(srv, CN_ROLE_CONTROLLER_MANAGER);
     if (cn_bridge_ctrl_start(&ccfg, &ctrl, &err) < 0) goto fail;
+    /* Host heartbeats, failover, maintenance and rebalancing (hostmon.h). */
+    if (cn_hostmon_start(client, &(cn_hostmon_config){ .grace_ms = ccfg.host_grace_ms }, &hm, &err) < 0)
+        goto fail;
 
     cn_info("cairn bridge listening on port %d, data in \"%s\"", cn_apiserver_port(srv), cfg.data_dir);
     printf("cairn bridge is ready (fleet.cairn.io/v1) on port %d.\n"
@@ -137,6 +142,7 @@ int cn_cmd_bridge(int argc, char **argv)
 fail:
     fprintf(stderr, "cairn bridge: %s\n", err.message ? err.message : "failed to start");
 out:
+    cn_hostmon_stop(hm);
     cn_bridge_ctrl_stop(ctrl);
     cn_apiserver_stop(srv);
     cn_client_free(client);
