@@ -5,5 +5,6 @@
 int cn_cmd_server(int argc, char **argv);
 int cn_cmd_agent(int argc, char **argv);
 int cn_cmd_image(int argc, char **argv);
+int cn_cmd_host(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static const struct command {
     { "server", cn_cmd_server, "run a Kubernetes API server (control-plane node)" },
     { "agent", cn_cmd_agent, "run a worker node (pods as runc containers), or SIMULATED nodes with --simulate" },
     { "image", cn_cmd_image, "the node's image store: pull, import, ls, rm, prune" },
+    { "host", cn_cmd_host, "the host agent of a fleet: runs the bridge's node VMs as sandboxes" },
 };
 
 static void usage(FILE *f)

@@ -1,8 +1,7 @@
-/* podnet_nl: the few rtnetlink requests the pod network needs (links,
- * addresses, routes), spoken with libmnl so that wiring a pod starts no
- * `ip` process. See podnet-internal.h. */
+/* netlink: the few rtnetlink requests cairn needs (links, addresses,
+ * routes), spoken with libmnl. See netlink.h. */
 #define _GNU_SOURCE   /* setns */
-#include "agent/podnet-internal.h"
+#include "lib/netlink.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,7 +54,7 @@ int cn_nl_open(int nsfd, cn_nl **out)
     rc = open_here(c);
     if (saved >= 0 && setns(saved, CLONE_NEWNET) < 0) {
         /* This thread would go on working in a pod's namespace. */
-        cn_error("podnet: cannot return to the node's network namespace: %s", strerror(errno));
+        cn_error("netlink: cannot return to the node's network namespace: %s", strerror(errno));
         abort();
     }
 out:
