@@ -361,6 +361,7 @@ static void reconcile_vm(host *h, const json_t *vm)
         cn_warn("host %s: the init of vm %s exited; starting it again", h->cfg->name, name);
         stop_run(h, r, "its init exited");
         set_phase(h, r, "Failed", "the VM init exited; restarting");
+        r->retry_at = cn_now_ms() + RETRY_MS;
     }
     if (!mine) {
         /* Moved away (failover, rebalancing) or never here: the new host

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <mntent.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,6 +60,28 @@ static int write_str(const char *path, const char *s)
     return rc;
 }
 
+/* The mount namespace was copied from the host's, with the bind mounts
+ * that keep the other VMs' network namespaces alive: drop them here, or a
+ * stopped VM's namespace would live on as long as this VM. */
+static void drop_netns_mounts(void)
+{
+    char **dirs = NULL;
+    size_t n = 0;
+    FILE *f = setmntent("/proc/self/mounts", "r");
+    struct mntent *m;
+    while (f && (m = getmntent(f)))
+        if (cn_str_has_prefix(m->mnt_dir, "/run/netns/")) {
+            dirs = cn_realloc(dirs, (n + 1) * sizeof *dirs);
+            dirs[n++] = cn_strdup(m->mnt_dir);
+        }
+    if (f) endmntent(f);
+    for (size_t i = 0; i < n; i++) {
+        umount2(dirs[i], MNT_DETACH);
+        free(dirs[i]);
+    }
+    free(dirs);
+}
+
 /* Everything before the node software starts; cfg from the host agent. */
 static int boot(const json_t *cfg)
 {
@@ -81,20 +104,35 @@ static int boot(const json_t *cfg)
     if (sethostname(name, strlen(name)) < 0) return fail("sethostname", name);
     /* Nothing mounted here may leak back into the host's namespace. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return fail("making mounts private", "/");
+    drop_netns_mounts();
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) return fail("mounting", "/proc");
     if (mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755") < 0) return fail("mounting", "/run");
     /* A sysfs of the VM's network namespace (its /sys/class/net), with
      * only the VM's own cgroups under /sys/fs/cgroup: the agent inside
-     * reads its limits there and nests its containers below them. */
-    if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
-        mount("cgroup", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
-        return fail("mounting", "/sys");
+     * reads its limits there and nests its containers below them. The
+     * cgroup directories are opened first: the new sysfs hides them. */
+    size_t ncg = json_array_size(cgs);
+    int *fds = cn_calloc(ncg + 1, sizeof *fds);
+    int rc = 0;
     json_array_foreach(cgs, i, cg) {
-        const char *m = json_string_value(json_object_get(cg, "mount"));
-        const char *d = json_string_value(json_object_get(cg, "dir"));
-        if (mkdir(m, 0755) < 0 && errno != EEXIST) return fail("mkdir", m);
-        if (mount(d, m, NULL, MS_BIND, NULL) < 0) return fail("binding cgroup", d);
+        fds[i] = open(json_string_value(json_object_get(cg, "dir")), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fds[i] < 0) { rc = fail("opening", json_string_value(json_object_get(cg, "dir"))); break; }
     }
+    if (rc == 0 && (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
+                    mount("cgroup", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0))
+        rc = fail("mounting", "/sys");
+    for (i = 0; rc == 0 && i < ncg; i++) {
+        cg = json_array_get(cgs, i);
+        const char *m = json_string_value(json_object_get(cg, "mount"));
+        char src[64];
+        snprintf(src, sizeof src, "/proc/self/fd/%d", fds[i]);
+        if (mkdir(m, 0755) < 0 && errno != EEXIST) rc = fail("mkdir", m);
+        else if (mount(src, m, NULL, MS_BIND, NULL) < 0) rc = fail("binding cgroup", m);
+    }
+    for (i = 0; i < ncg; i++)
+        if (fds[i] > 0) close(fds[i]);
+    free(fds);
+    if (rc < 0) return rc;
     const char *resolv = json_string_value(json_object_get(cfg, "resolv"));
     if (resolv && *resolv) {
         cn_mkdir_p("/run/cairn-vm", 0755);
