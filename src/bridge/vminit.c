@@ -110,29 +110,31 @@ static int boot(const json_t *cfg)
     /* A sysfs of the VM's network namespace (its /sys/class/net), with
      * only the VM's own cgroups under /sys/fs/cgroup: the agent inside
      * reads its limits there and nests its containers below them. The
-     * cgroup directories are opened first: the new sysfs hides them. */
-    size_t ncg = json_array_size(cgs);
-    int *fds = cn_calloc(ncg + 1, sizeof *fds);
+     * cgroup directories are bound to /run/cairn-vm/cg first, then the
+     * host's sysfs and cgroup mounts go (not just covered: runc looks
+     * cgroup mounts up in mountinfo and must find only the VM's), then
+     * the binds move into the new /sys/fs/cgroup. */
     int rc = 0;
     json_array_foreach(cgs, i, cg) {
-        fds[i] = open(json_string_value(json_object_get(cg, "dir")), O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (fds[i] < 0) { rc = fail("opening", json_string_value(json_object_get(cg, "dir"))); break; }
+        const char *d = json_string_value(json_object_get(cg, "dir"));
+        char *stage = cn_asprintf("/run/cairn-vm/cg/%zu", i);
+        if (cn_mkdir_p(stage, 0755) < 0 || mount(d, stage, NULL, MS_BIND, NULL) < 0) rc = fail("binding cgroup", d);
+        free(stage);
+        if (rc < 0) return rc;
     }
-    if (rc == 0 && (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
-                    mount("cgroup", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0))
-        rc = fail("mounting", "/sys");
-    for (i = 0; rc == 0 && i < ncg; i++) {
-        cg = json_array_get(cgs, i);
+    if (umount2("/sys", MNT_DETACH) < 0) return fail("unmounting", "/sys");
+    if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
+        mount("cgroup", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+        return fail("mounting", "/sys");
+    json_array_foreach(cgs, i, cg) {
         const char *m = json_string_value(json_object_get(cg, "mount"));
-        char src[64];
-        snprintf(src, sizeof src, "/proc/self/fd/%d", fds[i]);
+        char *stage = cn_asprintf("/run/cairn-vm/cg/%zu", i);
         if (mkdir(m, 0755) < 0 && errno != EEXIST) rc = fail("mkdir", m);
-        else if (mount(src, m, NULL, MS_BIND, NULL) < 0) rc = fail("binding cgroup", m);
+        else if (mount(stage, m, NULL, MS_MOVE, NULL) < 0) rc = fail("moving cgroup to", m);
+        rmdir(stage);
+        free(stage);
+        if (rc < 0) return rc;
     }
-    for (i = 0; i < ncg; i++)
-        if (fds[i] > 0) close(fds[i]);
-    free(fds);
-    if (rc < 0) return rc;
     const char *resolv = json_string_value(json_object_get(cfg, "resolv"));
     if (resolv && *resolv) {
         cn_mkdir_p("/run/cairn-vm", 0755);

@@ -187,6 +187,8 @@ ki run web --image="$REGISTRY/busybox:1" --restart=Always -- sleep 3600 >/dev/nu
 pod_running() { [ "$(ki get pod web -o jsonpath='{.status.phase} {.spec.nodeName}' 2>/dev/null)" = "Running $WK" ]; }
 wait_for "a pod runs on the worker VM" 40 pod_running
 
+echo "e2e_host: $(( $(date +%s) - T0 )) s: inner cluster done"
+STARTED1=$(ki get pod web -o jsonpath='{.status.containerStatuses[0].state.running.startedAt}')
 # ---- restart of the host agent: adopt, clean leftovers, collect stray disks ----
 CP_INIT=$(cat "$HDATA/vms/$CP.pid")
 kill -KILL "$HOST_PID"; wait "$HOST_PID" 2>/dev/null; HOST_PID=
@@ -207,9 +209,16 @@ wait_for "Host status.vms lists only the control plane" 10 eq "$CP" kb get host 
 kb patch virtualmachine "$WK" --type=merge -p "{\"spec\":{\"host\":\"$H\"}}" >/dev/null
 wait_for "worker VM Running again" 20 eq "Running $H" vmget "$WK" '{.status.phase} {.status.host}'
 wait_for "worker Node Ready again" 45 node_ready
-pod_back() { pod_running && [ "$(ki get pod web -o jsonpath='{.status.containerStatuses[0].ready}' 2>/dev/null)" = true ]; }
-wait_for "the pod runs again after the VM's reboot" 45 pod_back
+# The container is started anew (a reboot loses every container).
+pod_back() {
+    local st
+    st=$(ki get pod web -o jsonpath='{.status.containerStatuses[0].ready} {.status.containerStatuses[0].state.running.startedAt}' 2>/dev/null)
+    pod_running && [ "${st%% *}" = true ] && [ -n "${st#* }" ] && [ "${st#* }" != "$STARTED1" ]
+}
+wait_for "the pod runs again after the VM's reboot" 45 pod_back ||
+    { ki get pod web -o yaml | sed -n '/^status:/,$p' | head -40; tail -30 "$STORAGE/vms/$WK/log/agent.log"; }
 
+echo "e2e_host: $(( $(date +%s) - T0 )) s: reboot done"
 # ---- self-fencing: the bridge goes away ----
 kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" 2>/dev/null; BRIDGE_PID=
 wait_for "fenced: every VM stopped after --fence-after" 20 sh -c "test ! -e /run/netns/cnvm-$CP && test ! -e /run/netns/cnvm-$WK"
@@ -218,6 +227,7 @@ start_bridge
 wait_for "after the fence: VMs started again" 30 sh -c "test -e /run/netns/cnvm-$CP && test -e /run/netns/cnvm-$WK"
 wait_for "... and Running" 20 eq "Running" vmget "$CP" '{.status.phase}'
 
+echo "e2e_host: $(( $(date +%s) - T0 )) s: fencing done"
 # ---- deletion: stop, remove the disk, then the finalizer ----
 kb delete virtualmachine "$CP" "$WK" --wait=false >/dev/null
 gone() { ! kb get virtualmachine "$1" >/dev/null 2>&1; }
