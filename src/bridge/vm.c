@@ -468,7 +468,7 @@ static int worker_procs(const cn_vm_env *env, const char *vm, const json_t *spec
         if (json_is_string(v)) argv_addf(a, "--label=%s=%s", k, json_string_value(v));
     size_t i;
     json_array_foreach(json_object_get(spec, "taints"), i, v)
-        if (json_is_string(v)) argv_addf(a, "--register-with-taint=%s", json_string_value(v));
+        if (json_is_string(v)) argv_addf(a, "--taint=%s", json_string_value(v));
     for (size_t j = 0; j < env->nagent_args; j++) argv_add(a, env->agent_args[j]);
     add_proc(procs, "agent", a);
     return 0;

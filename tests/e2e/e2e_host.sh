@@ -143,6 +143,7 @@ spec:
   serviceCidr: 10.96.0.0/12
   etcdMembers: []
   labels: {team: web}
+  taints: ["fleet=test:PreferNoSchedule"]
   running: true
 EOF
 }
@@ -182,6 +183,8 @@ expect_eq "the server uses the seeded CA (the Secret's)" "$(cat "$WORK/pkigen/pk
 node_ready() { [ "$(ki get node "$WK" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; }
 wait_for "worker Node Ready in the inner cluster" 45 node_ready
 expect_eq "worker node labels from spec.labels" "web" ki get node "$WK" -o jsonpath='{.metadata.labels.team}'
+expect_eq "worker node taints from spec.taints" "fleet test PreferNoSchedule" ki get node "$WK" \
+    -o jsonpath='{.spec.taints[0].key} {.spec.taints[0].value} {.spec.taints[0].effect}'
 expect_out "worker node capacity from its cgroup" "^2 " ki get node "$WK" -o jsonpath='{.status.capacity.cpu} {.status.capacity.memory}'
 ki run web --image="$REGISTRY/busybox:1" --restart=Always -- sleep 3600 >/dev/null
 pod_running() { [ "$(ki get pod web -o jsonpath='{.status.phase} {.spec.nodeName}' 2>/dev/null)" = "Running $WK" ]; }
@@ -228,6 +231,8 @@ wait_for "after the fence: VMs started again" 30 sh -c "test -e /run/netns/cnvm-
 wait_for "... and Running" 20 eq "Running" vmget "$CP" '{.status.phase}'
 
 echo "e2e_host: $(( $(date +%s) - T0 )) s: fencing done"
+expect_fail "no sanitizer report from the node software in the VMs" "" \
+    grep -E "AddressSanitizer|LeakSanitizer|runtime error:" "$STORAGE/vms/$CP/log/server.log" "$STORAGE/vms/$WK/log/agent.log"
 # ---- deletion: stop, remove the disk, then the finalizer ----
 kb delete virtualmachine "$CP" "$WK" --wait=false >/dev/null
 gone() { ! kb get virtualmachine "$1" >/dev/null 2>&1; }
@@ -239,6 +244,9 @@ expect_ok "their cgroups are removed" test ! -e "/sys/fs/cgroup/cpu/cairn-host-$
 expect_eq "no veth left on vmswitch but the uplink" "up0" sh -c "ip -n $HNS -o link show master vmswitch | awk -F': ' '{print \$2}' | sed 's/@.*//'"
 expect_ok "no VM init left" sh -c "! kill -0 $CP_INIT 2>/dev/null"
 
-kill -TERM "$HOST_PID"; wait "$HOST_PID" 2>/dev/null; HOST_PID=
+kill -TERM "$HOST_PID"; HRC=0; wait "$HOST_PID" 2>/dev/null || HRC=$?; HOST_PID=
+expect_eq "the host agent exits cleanly on SIGTERM" 0 echo "$HRC"
+expect_fail "no sanitizer report from the host agent or VM inits" "" \
+    grep -E "AddressSanitizer|LeakSanitizer|runtime error:" "$HLOG"
 echo "e2e_host: $(( $(date +%s) - T0 )) s"
 finish
