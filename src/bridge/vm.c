@@ -71,7 +71,7 @@ static char *disk_path(const cn_vm_env *env, const char *vm)
     return cn_asprintf("%s/vms/%s", env->storage, vm);
 }
 
-static int write_str(const char *path, const char *s)
+int cn_vm_write_str(const char *path, const char *s)
 {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return -errno;
@@ -124,7 +124,7 @@ static void cpuset_inherit(const char *dir)
         char *parent = cn_asprintf("%s/../%s", dir, files[i]);
         char *text = NULL;
         size_t len;
-        if (cn_read_file(parent, &text, &len, NULL) == 0) write_str(mine, text);
+        if (cn_read_file(parent, &text, &len, NULL) == 0) cn_vm_write_str(mine, text);
         free(text);
         free(mine);
         free(parent);
@@ -181,16 +181,16 @@ static int cgroups_make(const cn_vm_env *env, const char *vm, int64_t cpu, int64
             if (!strcmp(ctrls[i], "cpu") && cpu > 0) {
                 snprintf(val, sizeof val, "%d", CFS_PERIOD);
                 char *p = cn_asprintf("%s/cpu.cfs_period_us", dir);
-                write_str(p, val);
+                cn_vm_write_str(p, val);
                 free(p);
                 snprintf(val, sizeof val, "%lld", (long long)cpu * CFS_PERIOD);
                 p = cn_asprintf("%s/cpu.cfs_quota_us", dir);
-                if ((rc = write_str(p, val)) < 0) cn_err_internal(err, "%s: %s", p, strerror(-rc));
+                if ((rc = cn_vm_write_str(p, val)) < 0) cn_err_internal(err, "%s: %s", p, strerror(-rc));
                 free(p);
             } else if (!strcmp(ctrls[i], "memory") && mem_mib > 0) {
                 snprintf(val, sizeof val, "%lld", (long long)mem_mib * 1024 * 1024);
                 char *p = cn_asprintf("%s/memory.limit_in_bytes", dir);
-                if ((rc = write_str(p, val)) < 0) cn_err_internal(err, "%s: %s", p, strerror(-rc));
+                if ((rc = cn_vm_write_str(p, val)) < 0) cn_err_internal(err, "%s: %s", p, strerror(-rc));
                 free(p);
             }
             char *m = cn_asprintf("%s/%s", CGROUP_ROOT, ctrls[i]);

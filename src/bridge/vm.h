@@ -74,6 +74,10 @@ int cn_vm_remove_disk(const cn_vm_env *env, const char *name);
 char *cn_vm_netns_path(const char *vm);    /* /run/netns/cnvm-<vm>, owned */
 void cn_vm_veth_name(const char *vm, char out[16]);
 
+/* Write s to an existing file (a cgroup control file): no temp file, no
+ * rename. 0 or -errno. */
+int cn_vm_write_str(const char *path, const char *s);
+
 /* The hidden `cairn host vm-init CONFIG`: never returns on success. */
 int cn_vm_init_main(int argc, char **argv);
 

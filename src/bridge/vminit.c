@@ -50,16 +50,6 @@ static int fail(const char *what, const char *arg)
     return -errno;
 }
 
-static int write_str(const char *path, const char *s)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    ssize_t n = write(fd, s, strlen(s));
-    int rc = n < 0 ? -errno : 0;
-    close(fd);
-    return rc;
-}
-
 /* The mount namespace was copied from the host's, with the bind mounts
  * that keep the other VMs' network namespaces alive: drop them here, or a
  * stopped VM's namespace would live on as long as this VM. */
@@ -94,7 +84,7 @@ static int boot(const json_t *cfg)
     /* Into the VM's cgroups first: everything started later inherits them. */
     json_array_foreach(cgs, i, cg) {
         char *p = cn_asprintf("%s/cgroup.procs", json_string_value(json_object_get(cg, "dir")));
-        int rc = write_str(p, "0");
+        int rc = cn_vm_write_str(p, "0");
         free(p);
         if (rc < 0) return fail("joining cgroup", json_string_value(json_object_get(cg, "dir")));
     }

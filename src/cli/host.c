@@ -164,11 +164,7 @@ int cn_cmd_host(int argc, char **argv)
             agent_args[cfg.vm.nagent_args++] = optarg;
             break;
         case O_LOG:
-            if (!strcmp(optarg, "debug")) cn_log_set_level(CN_LOG_DEBUG);
-            else if (!strcmp(optarg, "info")) cn_log_set_level(CN_LOG_INFO);
-            else if (!strcmp(optarg, "warn")) cn_log_set_level(CN_LOG_WARN);
-            else if (!strcmp(optarg, "error")) cn_log_set_level(CN_LOG_ERROR);
-            else return bad("log-level", "debug, info, warn or error", optarg);
+            if (cn_log_set_level_name(optarg) < 0) return bad("log-level", "debug, info, warn or error", optarg);
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

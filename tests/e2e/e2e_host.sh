@@ -48,7 +48,7 @@ e2e_host_cleanup() {
     done
     sleep 0.3
     find /sys/fs/cgroup/*/cairn-host-$H -depth -type d -exec rmdir {} \; 2>/dev/null
-    [ -n "$BRIDGE_PID" ] && kill -TERM "$BRIDGE_PID" 2>/dev/null
+    [ -n "$BRIDGE_PID" ] && kill -TERM "$BRIDGE_PID" 2>/dev/null && wait "$BRIDGE_PID" 2>/dev/null
     nl_down "$P"
 }
 e2e_extra_cleanup() { e2e_host_cleanup; }
