@@ -164,8 +164,19 @@ static json_t *node_object(cn_kubelet *k, const char *since)
                                "beta.kubernetes.io/os", "linux", "beta.kubernetes.io/arch", "amd64");
     for (size_t i = 0; i < k->cfg.nlabels; i++)
         json_object_set_new(labels, k->cfg.labels[i].key, json_string(k->cfg.labels[i].value));
-    return json_pack("{s:s,s:s,s:{s:s,s:o},s:{},s:o}", "apiVersion", "v1", "kind", "Node", "metadata", "name",
-                     k->node_name, "labels", labels, "spec", "status", node_status(k, since));
+    json_t *spec = json_object();
+    if (k->cfg.ntaints) {
+        json_t *taints = json_array();
+        for (size_t i = 0; i < k->cfg.ntaints; i++) {
+            json_t *t = json_pack("{s:s, s:s}", "key", k->cfg.taints[i].key, "effect", k->cfg.taints[i].effect);
+            if (k->cfg.taints[i].value && *k->cfg.taints[i].value)
+                json_object_set_new(t, "value", json_string(k->cfg.taints[i].value));
+            json_array_append_new(taints, t);
+        }
+        json_object_set_new(spec, "taints", taints);
+    }
+    return json_pack("{s:s,s:s,s:{s:s,s:o},s:o,s:o}", "apiVersion", "v1", "kind", "Node", "metadata", "name",
+                     k->node_name, "labels", labels, "spec", spec, "status", node_status(k, since));
 }
 
 static char since_time[32];

@@ -24,6 +24,8 @@
 #define CN_KUBELET_VERSION "v1.32.0-cairn"
 
 typedef struct cn_kubelet_kv { const char *key, *value; } cn_kubelet_kv;
+/* A taint the Node is registered with (upstream --register-with-taints). */
+typedef struct cn_kubelet_taint { const char *key, *value, *effect; } cn_kubelet_taint;
 
 typedef struct cn_kubelet_config {
     const char *kubeconfig;          /* required */
@@ -36,6 +38,7 @@ typedef struct cn_kubelet_config {
     const char *registry_ca;         /* PEM file of a private CA for HTTPS registries, or NULL */
     const char *const *host_path_allow; size_t nhost_path_allow;
     const cn_kubelet_kv *labels; size_t nlabels;            /* extra node labels */
+    const cn_kubelet_taint *taints; size_t ntaints;         /* set when the Node is created */
     const char *reserved_cpu;        /* default "100m" */
     const char *reserved_memory;     /* default "256Mi" */
     int max_pods;                    /* default 110 */

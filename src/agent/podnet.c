@@ -1,6 +1,6 @@
 /* podnet: the node's part of the pod network — bridge and forwarding,
  * host-local IPAM, a veth per pod, routes to the other nodes' blocks (see
- * podnet.h). The netlink requests themselves are in podnet_nl.c.
+ * podnet.h). The netlink requests themselves are in lib/netaddr.c and lib/netlink.c.
  *
  * IPAM state is one file per allocated address, DIR/<ip>, holding the
  * owner (the pod UID). A file is written under a temporary name and then

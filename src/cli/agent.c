@@ -51,6 +51,8 @@ static void usage(FILE *f)
         "                             default: none)\n"
         "  --label K=V                an extra node label, e.g. topology.kubernetes.io/zone=z1\n"
         "                             (repeatable)\n"
+        "  --taint K[=V]:EFFECT       a taint the Node is registered with (repeatable; set when\n"
+        "                             the Node is created, as upstream's --register-with-taints)\n"
         "  --reserved-cpu Q           cpu held back from allocatable (default 100m)\n"
         "  --reserved-memory Q        memory held back from allocatable (default 256Mi)\n"
         "  --max-pods N               pods capacity (default 110)\n"
@@ -175,7 +177,9 @@ int cn_cmd_agent(int argc, char **argv)
     };
     const char *insecure[MAX_REPEAT], *hostpaths[MAX_REPEAT];
     cn_kubelet_kv klabels[MAX_REPEAT];
-    cn_kubelet_config kc = { .insecure = insecure, .host_path_allow = hostpaths, .labels = klabels };
+    cn_kubelet_taint ktaints[MAX_REPEAT];
+    cn_kubelet_config kc = { .insecure = insecure, .host_path_allow = hostpaths, .labels = klabels,
+                             .taints = ktaints };
     bool simulate = false;
     const char *server_url = NULL, *token = NULL, *sim_only = NULL, *real_only = NULL;
     char *joined = NULL;
@@ -188,7 +192,7 @@ int cn_cmd_agent(int argc, char **argv)
          * silently ignored. */
         if (c != 'h' && c != '?') {
             bool sim = c == O_NODES || c == O_PREFIX || c == O_FIRST || c == O_CPU || c == O_MEM || c == O_PODS ||
-                       c == O_EPH || c == O_EXT || c == O_ZONES || c == O_HOSTS || c == O_TAINT || c == O_READY ||
+                       c == O_EPH || c == O_EXT || c == O_ZONES || c == O_HOSTS || c == O_READY ||
                        c == O_STATS;
             bool real = c >= O_NODE_NAME;
             if (sim && !sim_only) sim_only = opts[li].name;
@@ -280,7 +284,10 @@ int cn_cmd_agent(int argc, char **argv)
         case O_TAINT:
             if (cfg.ntaints == MAX_REPEAT || cn_sim_parse_taint(optarg, &taints[cfg.ntaints]) < 0)
                 { rc = bad("taint", "KEY[=VALUE]:NoSchedule|PreferNoSchedule|NoExecute", optarg); goto out; }
-            cfg.ntaints++;
+            ktaints[cfg.ntaints].key = taints[cfg.ntaints].key;
+            ktaints[cfg.ntaints].value = taints[cfg.ntaints].value;
+            ktaints[cfg.ntaints].effect = taints[cfg.ntaints].effect;
+            kc.ntaints = ++cfg.ntaints;
             break;
         case O_READY: case O_HB: case O_LEASE: case O_STATS: {
             static const char *const names[] = { "ready-delay", "heartbeat", "lease-duration", "stats-interval" };

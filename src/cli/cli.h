@@ -44,5 +44,6 @@ int cn_server_common_flag(const char *cmd, int opt, const char *arg, struct cn_a
 int cn_cli_parse_duration_ms(const char *s, int64_t *out);
 /* The --help lines of those flags. */
 extern const char cn_server_common_help[];
+int cn_cmd_host(int argc, char **argv);
 
 #endif

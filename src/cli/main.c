@@ -18,6 +18,7 @@ static const struct command {
     { "cluster", cn_cmd_cluster, "clusters of the fleet via the bridge: create, show, list, scale, upgrade, delete, ..." },
     { "fleet", cn_cmd_fleet, "the fleet via the bridge: hosts, logical networks, status, ip-plan" },
     { "apply", cn_cmd_apply, "create or update fleet objects (hosts, logical networks, clusters) from YAML" },
+    { "host", cn_cmd_host, "the host agent of a fleet: runs the bridge's node VMs as sandboxes" },
 };
 
 static void usage(FILE *f)

@@ -1,7 +1,7 @@
-/* podnet_nl: the rtnetlink requests the pod network needs beyond
- * lib/netaddr's (bridges, veths, bridge ports, routes), spoken with libmnl
- * so that wiring a pod starts no `ip` process. See podnet-internal.h. */
-#include "agent/podnet-internal.h"
+/* netlink: the rtnetlink requests beyond lib/netaddr's (bridges, veths,
+ * bridge ports, routes), spoken with libmnl so that wiring a pod's or a
+ * VM's network starts no `ip` process. See netlink.h. */
+#include "lib/netlink.h"
 
 #include <errno.h>
 #include <libmnl/libmnl.h>
