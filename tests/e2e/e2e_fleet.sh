@@ -131,7 +131,7 @@ limit_check() {
     expect_fail "the refusal is a 409 Conflict" '\(Conflict\)' kbb create -f "$WORK/t33.yaml"
     if "$CAIRN" apply --help >/dev/null 2>&1; then
         expect_fail "cairn apply -f shows the same message" 'the fleet already has 32 clusters; at most 32 are supported' \
-            in_lan env KUBECONFIG="$WORK/bridgeB/kubeconfig" "$CAIRN" apply -f "$WORK/t33.yaml"
+            in_lan env CAIRN_BRIDGE_KUBECONFIG="$WORK/bridgeB/kubeconfig" "$CAIRN" apply -f "$WORK/t33.yaml"
     fi
     expect_fail "nothing left behind: no Cluster t33" "NotFound|not found" kbb get "$R_CL/t33"
     expect_eq "nothing left behind: no VM of t33" "" kbb get "$R_VM" -l fleet.cairn.io/cluster=t33 -o name
@@ -166,22 +166,41 @@ cluster_yaml() {   # cluster_yaml NAME CP WORKERS [LNET [extra spec line]]
 }
 cluster_yaml c3 3 3 >"$WORK/c3.yaml"
 cluster_yaml c1 1 2 >"$WORK/c1.yaml"
-# Both are created at once (the bridge builds them in parallel); the
-# timings are from the create request to Succeeded.
-T_C=$(fleet_now)
-expect_ok "create cluster c3 (3 control-plane + 3 workers)" kb create -f "$WORK/c3.yaml"
-expect_ok "create cluster c1 (1 control-plane + 2 workers)" kb create -f "$WORK/c1.yaml"
-T_C3="" T_C1=""
-for _ in $(seq 1 1500); do
-    [ -z "$T_C3" ] && [ "$(cl_state c3)" = Succeeded ] && T_C3=$(fleet_since "$T_C")
-    [ -z "$T_C1" ] && [ "$(cl_state c1)" = Succeeded ] && T_C1=$(fleet_since "$T_C")
-    [ -n "$T_C3" ] && [ -n "$T_C1" ] && break
-    { [ "$(cl_state c3)" = Failed ] || [ "$(cl_state c1)" = Failed ]; } && break
-    sleep 0.2
-done
-expect_ok "c3 Succeeded (in ${T_C3:-never} s)" test -n "$T_C3"
-expect_ok "c1 Succeeded (in ${T_C1:-never} s)" test -n "$T_C1"
-if [ -z "$T_C3" ] || [ -z "$T_C1" ]; then
+HAVE_CLI=""
+"$CAIRN" cluster --help >/dev/null 2>&1 && HAVE_CLI=1
+# create_cluster NAME CP WORKERS: `cairn cluster create`, which waits until
+# Succeeded (without the CLI: kubectl create and a poll). Writes
+# "<exit status> <seconds>" to $WORK/create-NAME.rc.
+create_cluster() {
+    local t0 rc=1 s
+    t0=$(fleet_now)
+    if [ -n "$HAVE_CLI" ]; then
+        fl cluster create "$1" --lnet lnet1 --control-plane-count "$2" --nodepool-name np1 --node-count "$3" \
+            --labels fleet-test=web --timeout 400 >"$WORK/create-$1.log" 2>&1 && rc=0
+    elif kb create -f "$WORK/$1.yaml" >"$WORK/create-$1.log" 2>&1; then
+        for _ in $(seq 1 2000); do
+            s=$(cl_state "$1")
+            [ "$s" = Succeeded ] && { rc=0; break; }
+            [ "$s" = Failed ] && break
+            sleep 0.2
+        done
+    fi
+    echo "$rc $(fleet_since "$t0")" >"$WORK/create-$1.rc"
+}
+[ -n "$HAVE_CLI" ] || fail "cairn cluster is missing (fleet-cli): clusters created with kubectl"
+# Both are created at once (the bridge builds them in parallel); each time
+# is from its create request to Succeeded.
+create_cluster c3 3 3 &
+PC3=$!
+create_cluster c1 1 2 &
+PC1=$!
+wait "$PC3" "$PC1"
+read -r RC3 T_C3 <"$WORK/create-c3.rc"
+read -r RC1 T_C1 <"$WORK/create-c1.rc"
+expect_eq "cairn cluster create c3 (3 control-plane + 3 workers): Succeeded in $T_C3 s" "0 Succeeded" echo "$RC3 $(cl_state c3)"
+expect_eq "cairn cluster create c1 (1 control-plane + 2 workers): Succeeded in $T_C1 s" "0 Succeeded" echo "$RC1 $(cl_state c1)"
+if [ "$RC3" != 0 ] || [ "$RC1" != 0 ]; then
+    tail -5 "$WORK/create-c3.log" "$WORK/create-c1.log" | sed 's/^/  | /'
     echo "  c3: $(jb "$R_CL/c3" '{.status.provisioningState}: {.status.message}')"
     echo "  c1: $(jb "$R_CL/c1" '{.status.provisioningState}: {.status.message}')"
 fi
@@ -300,6 +319,12 @@ cluster_yaml cpool 1 1 small >"$WORK/cpool.yaml"
 expect_fail "exhausted pool: refused, naming the network and how many IPs short" \
     'logical network "small": 4 IPs needed, only 3 free in its pools \(1 short\)' kb create -f "$WORK/cpool.yaml"
 nothing_left cpool small 0
+if [ -n "$HAVE_CLI" ]; then
+    expect_fail "cairn cluster create shows the same message" \
+        'logical network "small": 4 IPs needed, only 3 free in its pools \(1 short\)' \
+        fl cluster create cpool --lnet small --node-count 1
+    nothing_left cpool small 0
+fi
 # Overlapping CIDR: a pod CIDR over the node network.
 cluster_yaml coverlap 1 1 lnet1 "  networking: {podCidr: 10.99.0.0/16}" >"$WORK/coverlap.yaml"
 expect_fail "overlapping CIDR: refused, naming both" \
@@ -314,10 +339,15 @@ expect_fail "capacity beyond the reserve: refused, naming resource, host and sho
     'not enough capacity: the fleet.s VMs need 60 vCPU, and only 54 remain with 15 % held back and host "h[123]" lost \(6 short\)' \
     kb create -f "$WORK/cbig.yaml"
 nothing_left cbig lnet1 "$USED_BOTH"
-if "$CAIRN" apply --help >/dev/null 2>&1; then
-    expect_fail "cairn apply -f shows the same capacity message" 'not enough capacity: the fleet.s VMs need 60 vCPU' \
-        fl apply -f "$WORK/cbig.yaml"
+if [ -n "$HAVE_CLI" ]; then
+    expect_fail "cairn cluster create shows the same capacity message" \
+        'not enough capacity: the fleet.s VMs need 60 vCPU, and only 54 remain with 15 % held back and host "h[123]" lost \(6 short\)' \
+        fl cluster create cbig --lnet lnet1 --node-count 5
     nothing_left cbig lnet1 "$USED_BOTH"
+    expect_fail "cairn cluster create --pod-cidr over the node network: the same overlap message" \
+        'cluster "coverlap": pod CIDR 10.99.0.0/16 overlaps logical network "lnet1"' \
+        fl cluster create coverlap --lnet lnet1 --pod-cidr 10.99.0.0/16
+    nothing_left coverlap lnet1 "$USED_BOTH"
 fi
 phase "refused requests checked"
 
@@ -390,7 +420,11 @@ phase "host loss: NotReady after $T_NOTREADY s, VMs Running elsewhere after $T_V
 
 # ---------------------------------------------------------------- delete c1
 C1_VMS=$(vms_of c1 | awk '{print $1}' | tr '\n' ' ')
-expect_ok "delete cluster c1" kb delete "$R_CL/c1" --wait=false
+if [ -n "$HAVE_CLI" ]; then
+    expect_ok "cairn cluster delete c1" fl cluster delete c1 --yes --timeout 300
+else
+    expect_ok "delete cluster c1" kb delete "$R_CL/c1" --wait=false
+fi
 wait_for "c1 is gone" 120 sh -c "! $KB get $R_CL/c1 >/dev/null 2>&1"
 expect_eq "c1's VMs are gone" "" kb get "$R_VM" -l fleet.cairn.io/cluster=c1 -o name
 expect_fail "c1's PKI Secret is gone" "NotFound|not found" kb -n fleet-system get secret c1-pki

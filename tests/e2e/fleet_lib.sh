@@ -63,7 +63,7 @@ NL_LAN=10.99.0
 
 in_lan() { nsenter --net="/run/netns/$FLEET_LAN" -- "$@"; }
 kb() { in_lan "$FLEET_KUBECTL" --kubeconfig "$FLEET_KUBECONFIG" "$@"; }
-fl() { in_lan env KUBECONFIG="$FLEET_KUBECONFIG" "$CAIRN" "$@"; }
+fl() { in_lan env CAIRN_BRIDGE_KUBECONFIG="$FLEET_KUBECONFIG" "$CAIRN" "$@"; }
 fleet_host_ip() { echo "10.99.0.$((10 + ${1#h}))"; }
 # A process exists and is not a zombie.
 fleet_alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
