@@ -55,6 +55,8 @@ e2e_extra_cleanup() {
 }
 
 eq() { local want=$1; shift; [ "$("$@" 2>/dev/null)" = "$want" ]; }
+# bail WHY: a step everything after depends on failed; stop here.
+bail() { echo "e2e_fleet: stopping: $*"; tail -15 "$WORK/bridge.log" 2>/dev/null | sed 's/^/  bridge.log | /'; fleet_check_logs; finish; exit 1; }
 jb() { kb get "$1" -o jsonpath="$2" 2>/dev/null; }                # jb RESOURCE/NAME JSONPATH on the bridge
 cl_state() { jb "$R_CL/$1" '{.status.provisioningState}'; }
 vms_of() { kb get "$R_VM" -l "fleet.cairn.io/cluster=$1${2:+,fleet.cairn.io/role=$2}" -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.host}{" "}{.spec.ip}{" "}{.status.phase}{" "}{.status.host}{"\n"}{end}' 2>/dev/null; }
@@ -77,9 +79,11 @@ fleet_registry_up
 expect_ok "registry in the lan, busybox:1 pushed" test -n "$FLEET_IMG"
 fleet_bridge_start
 expect_ok "cairn bridge ready in the lan" test -n "$FLEET_BRIDGE_PID"
-[ -n "$FLEET_BRIDGE_PID" ] || { finish; exit 1; }
+[ -n "$FLEET_BRIDGE_PID" ] || bail "no bridge"
 for h in "${HOSTS[@]}"; do fleet_host_start "$h"; done
-wait_for "3 hosts Ready on the bridge" 90 fleet_all_hosts_ready "${HOSTS[@]}"
+wait_for "3 hosts Ready on the bridge" 90 fleet_all_hosts_ready "${HOSTS[@]}" || {
+    for h in "${HOSTS[@]}"; do echo "  $h: $(jb "$R_HOST/$h" '{.status.phase} {.status.message}')"; tail -5 "$WORK/$h.log" | sed "s/^/  $h.log | /"; done
+    bail "hosts not Ready"; }
 expect_out "kubectl get hosts lists them" "h1 .*h2 .*h3 " sh -c "$KB get $R_HOST --no-headers | tr '\n' ' '"
 expect_eq "a host's declared capacity" "32 128Gi" jb "$R_HOST/h1" '{.spec.capacity.cpu} {.spec.capacity.memory}'
 phase "topology: lan, registry, bridge, 3 hosts Ready"
@@ -203,6 +207,8 @@ if [ "$RC3" != 0 ] || [ "$RC1" != 0 ]; then
     tail -5 "$WORK/create-c3.log" "$WORK/create-c1.log" | sed 's/^/  | /'
     echo "  c3: $(jb "$R_CL/c3" '{.status.provisioningState}: {.status.message}')"
     echo "  c1: $(jb "$R_CL/c1" '{.status.provisioningState}: {.status.message}')"
+    vms_of c3 | sed 's/^/  c3 vm: /'; vms_of c1 | sed 's/^/  c1 vm: /'
+    [ "$RC3" != 0 ] && bail "c3 not created"
 fi
 expect_eq "c3 status: 6/6 nodes ready" "6/6" jb "$R_CL/c3" '{.status.nodes.ready}/{.status.nodes.total}'
 expect_eq "c1 status: 3/3 nodes ready" "3/3" jb "$R_CL/c1" '{.status.nodes.ready}/{.status.nodes.total}'
@@ -237,7 +243,7 @@ for c in c3 c1; do
 done
 expect_out "c3's kubeconfig points at its endpoint" "server: https://$C3_EP:6443" cat "$WORK/c3.kubeconfig"
 nodes_ready() { [ "$("$1" get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null | grep -c True)" = "$2" ]; }
-wait_for "kubectl on c3: 6 nodes Ready" 60 nodes_ready k3 6
+wait_for "kubectl on c3: 6 nodes Ready" 60 nodes_ready k3 6 || { k3 get nodes 2>&1 | sed 's/^/  | /'; bail "c3 not usable"; }
 wait_for "kubectl on c1: 3 nodes Ready" 60 nodes_ready k1 3
 k3 get nodes -o wide 2>&1 | sed 's/^/     /'
 expect_eq "c3's workers carry the pool's labels" "3" sh -c "$K3 get nodes -l fleet-test=web --no-headers | wc -l"
