@@ -52,6 +52,11 @@ wait_for "h1's VM up" 20 test -s "$WORK/h1/ready"
 wait_for "h2's VM up" 20 test -s "$WORK/h2/ready"
 expect_ok "h1's VM is on the lan (layer 2 through vmswitch)" in_lan busybox ping -c 1 -W 5 10.99.0.151
 expect_ok "h2's VM is on the lan" in_lan busybox ping -c 1 -W 5 10.99.0.152
+fleet_registry_up
+expect_out "the registry in the lan holds busybox:1" "busybox" in_lan curl -s "http://$REGISTRY/v2/_catalog"
+VMINIT=$(pgrep -f "sleep 100001" | while read -r p; do fleet_host_pids h1 | grep -qx "$p" && echo "$p"; done | head -1)
+expect_out "a VM reaches the registry through vmswitch and the lan" '"busybox"' \
+    nsenter --net="/proc/$VMINIT/ns/net" busybox wget -qO- "http://$FLEET_GW:5000/v2/_catalog"
 P1=$(fleet_host_pids h1)
 N1=$(echo "$P1" | wc -w)
 expect_ok "h1 has its processes: unshare, host, VM unshare, VM init, VM child, daemon ($N1 found)" test "$N1" -ge 6
