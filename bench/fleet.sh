@@ -110,8 +110,8 @@ fleet_bridge_start || die "bridge"
 for h in "${HOSTS[@]}"; do fleet_host_start "$h"; done
 until_ok 120 fleet_all_hosts_ready "${HOSTS[@]}" || die "hosts not Ready"
 printf '%s\n' 'apiVersion: fleet.cairn.io/v1' 'kind: LogicalNetwork' 'metadata: {name: lnet1}' 'spec:' \
-    '  addressPrefix: 10.99.0.0/24' "  gateway: $FLEET_GW" "  dnsServers: [$FLEET_GW]" '  vmSwitchName: vmswitch' \
-    '  ipAllocationMethod: Static' '  ipPools:' '  - {name: vms, start: 10.99.0.100, end: 10.99.0.199}' >"$WORK/lnet.yaml"
+    '  addressPrefix: 10.220.0.0/24' "  gateway: $FLEET_GW" "  dnsServers: [$FLEET_GW]" '  vmSwitchName: vmswitch' \
+    '  ipAllocationMethod: Static' '  ipPools:' '  - {name: vms, start: 10.220.0.100, end: 10.220.0.199}' >"$WORK/lnet.yaml"
 kb create -f "$WORK/lnet.yaml" >/dev/null || die "logical network"
 echo "bench/fleet: 3 hosts Ready, logical network made in $(fleet_since "$T0") s; $RUNS runs"
 

@@ -108,11 +108,11 @@ limit_check() {
     {
         for i in 1 2 3 4; do
             printf 'apiVersion: fleet.cairn.io/v1\nkind: Host\nmetadata: {name: big%s}\n' "$i"
-            printf 'spec: {address: 10.98.0.1%s, capacity: {cpu: 256, memory: 1Ti, storage: 10Ti, gpus: 0}}\n---\n' "$i"
+            printf 'spec: {address: 10.221.0.1%s, capacity: {cpu: 256, memory: 1Ti, storage: 10Ti, gpus: 0}}\n---\n' "$i"
         done
         printf '%s\n' 'apiVersion: fleet.cairn.io/v1' 'kind: LogicalNetwork' 'metadata: {name: lnetb}' 'spec:' \
-            '  addressPrefix: 10.98.0.0/16' '  gateway: 10.98.0.1' '  dnsServers: [10.98.0.1]' '  vmSwitchName: vmswitch' \
-            '  ipAllocationMethod: Static' '  ipPools:' '  - {name: vms, start: 10.98.1.1, end: 10.98.2.254}'
+            '  addressPrefix: 10.221.0.0/16' '  gateway: 10.221.0.1' '  dnsServers: [10.221.0.1]' '  vmSwitchName: vmswitch' \
+            '  ipAllocationMethod: Static' '  ipPools:' '  - {name: vms, start: 10.221.1.1, end: 10.221.2.254}'
     } >"$WORK/fleetB.yaml"
     expect_ok "second bridge: 4 declared hosts and a /16 logical network" kbb create -f "$WORK/fleetB.yaml"
     for i in 1 2 3 4; do
@@ -152,16 +152,16 @@ phase "33rd cluster refused (second bridge, declared hosts)"
 
 # ---------------------------------------------------------------- lnet and clusters
 printf '%s\n' 'apiVersion: fleet.cairn.io/v1' 'kind: LogicalNetwork' 'metadata: {name: lnet1}' 'spec:' \
-    '  addressPrefix: 10.99.0.0/24' "  gateway: $FLEET_GW" "  dnsServers: [$FLEET_GW]" '  vlan: 0' \
+    '  addressPrefix: 10.220.0.0/24' "  gateway: $FLEET_GW" "  dnsServers: [$FLEET_GW]" '  vlan: 0' \
     '  vmSwitchName: vmswitch' '  ipAllocationMethod: Static' '  ipPools:' \
-    '  - {name: vms, start: 10.99.0.100, end: 10.99.0.199}' >"$WORK/fleet.yaml"
+    '  - {name: vms, start: 10.220.0.100, end: 10.220.0.199}' >"$WORK/fleet.yaml"
 if "$CAIRN" apply --help >/dev/null 2>&1; then
     expect_ok "cairn apply -f fleet.yaml (logical network lnet1)" fl apply -f "$WORK/fleet.yaml"
 else
     fail "cairn apply is missing (fleet-cli); the logical network is created with kubectl"
     kb create -f "$WORK/fleet.yaml"
 fi
-expect_eq "lnet1 exists with its pool" "10.99.0.100-10.99.0.199" jb "$R_LNET/lnet1" '{.spec.ipPools[0].start}-{.spec.ipPools[0].end}'
+expect_eq "lnet1 exists with its pool" "10.220.0.100-10.220.0.199" jb "$R_LNET/lnet1" '{.spec.ipPools[0].start}-{.spec.ipPools[0].end}'
 
 cluster_yaml() {   # cluster_yaml NAME CP WORKERS [LNET [extra spec line]]
     printf '%s\n' 'apiVersion: fleet.cairn.io/v1' 'kind: Cluster' "metadata: {name: $1}" 'spec:' \
@@ -226,7 +226,7 @@ expect_eq "c1's 2 workers on 2 distinct hosts" "2" distinct_hosts c1 worker
 not_running() { { vms_of c3; vms_of c1; } | awk '$4 != "Running" || $2 != $5'; }
 expect_eq "every VM Running where the bridge put it" "" not_running
 C3_EP=$(jb "$R_CL/c3" '{.status.controlPlaneEndpoint}')
-expect_out "c3 has a control-plane endpoint from the pool" '^10\.99\.0\.1[0-9][0-9]$' echo "$C3_EP"
+expect_out "c3 has a control-plane endpoint from the pool" '^10\.220\.0\.1[0-9][0-9]$' echo "$C3_EP"
 USED_BOTH=$(pool_used lnet1)
 # c3: 6 VMs + 1 surge + 1 endpoint; c1: 3 + 1 + 1.
 expect_eq "lnet1's pool: 13 IPs recorded for c3 and c1" "13" echo "$USED_BOTH"
@@ -317,8 +317,8 @@ nothing_left() {   # nothing_left NAME LNET USED
 # Exhausted pool: a second logical network with a 3-address pool; a 1+1
 # cluster needs 4 (2 VMs, the upgrade surge, the endpoint).
 printf '%s\n' 'apiVersion: fleet.cairn.io/v1' 'kind: LogicalNetwork' 'metadata: {name: small}' 'spec:' \
-    '  addressPrefix: 10.97.0.0/24' '  gateway: 10.97.0.1' '  dnsServers: [10.97.0.1]' '  vmSwitchName: vmswitch' \
-    '  ipAllocationMethod: Static' '  ipPools:' '  - {name: tiny, start: 10.97.0.10, end: 10.97.0.12}' >"$WORK/small.yaml"
+    '  addressPrefix: 10.222.0.0/24' '  gateway: 10.222.0.1' '  dnsServers: [10.222.0.1]' '  vmSwitchName: vmswitch' \
+    '  ipAllocationMethod: Static' '  ipPools:' '  - {name: tiny, start: 10.222.0.10, end: 10.222.0.12}' >"$WORK/small.yaml"
 expect_ok "a logical network with a 3-IP pool" kb create -f "$WORK/small.yaml"
 wait_for "its status shows the pool" 10 eq 0 pool_used small
 cluster_yaml cpool 1 1 small >"$WORK/cpool.yaml"
@@ -332,9 +332,9 @@ if [ -n "$HAVE_CLI" ]; then
     nothing_left cpool small 0
 fi
 # Overlapping CIDR: a pod CIDR over the node network.
-cluster_yaml coverlap 1 1 lnet1 "  networking: {podCidr: 10.99.0.0/16}" >"$WORK/coverlap.yaml"
+cluster_yaml coverlap 1 1 lnet1 "  networking: {podCidr: 10.220.0.0/16}" >"$WORK/coverlap.yaml"
 expect_fail "overlapping CIDR: refused, naming both" \
-    'cluster "coverlap": pod CIDR 10.99.0.0/16 overlaps logical network "lnet1"' kb create -f "$WORK/coverlap.yaml"
+    'cluster "coverlap": pod CIDR 10.220.0.0/16 overlaps logical network "lnet1"' kb create -f "$WORK/coverlap.yaml"
 nothing_left coverlap lnet1 "$USED_BOTH"
 # Capacity beyond the 15 % reserve: 3 hosts of 32 vCPU keep 27 each usable
 # (85 %, rounded down); after losing one, 54. c3 and c1 hold 9 VMs of 4
@@ -351,8 +351,8 @@ if [ -n "$HAVE_CLI" ]; then
         fl cluster create cbig --lnet lnet1 --node-count 5
     nothing_left cbig lnet1 "$USED_BOTH"
     expect_fail "cairn cluster create --pod-cidr over the node network: the same overlap message" \
-        'cluster "coverlap": pod CIDR 10.99.0.0/16 overlaps logical network "lnet1"' \
-        fl cluster create coverlap --lnet lnet1 --pod-cidr 10.99.0.0/16
+        'cluster "coverlap": pod CIDR 10.220.0.0/16 overlaps logical network "lnet1"' \
+        fl cluster create coverlap --lnet lnet1 --pod-cidr 10.220.0.0/16
     nothing_left coverlap lnet1 "$USED_BOTH"
 fi
 phase "refused requests checked"

@@ -13,7 +13,7 @@
 
 if [ "$(id -u)" -ne 0 ]; then echo "e2e_fleet_topo: skipped: needs root"; finish; exit 0; fi
 
-# The stand-in host: --name hN runs VM 10.99.0.15N; SIGTERM ends it.
+# The stand-in host: --name hN runs VM 10.220.0.15N; SIGTERM ends it.
 cat >"$WORK/fakehost.sh" <<'EOF'
 #!/bin/sh
 name= data=
@@ -28,7 +28,7 @@ vm=$!
 for _ in $(seq 1 100); do init=$(pgrep -P "$vm"); [ -n "$init" ] && break; sleep 0.05; done
 ip link add "vm$n" type veth peer name eth0 netns "$init"
 ip link set "vm$n" master vmswitch up
-nsenter --net="/proc/$init/ns/net" sh -c "ip link set lo up && ip addr add 10.99.0.15$n/24 dev eth0 && ip link set eth0 up"
+nsenter --net="/proc/$init/ns/net" sh -c "ip link set lo up && ip addr add 10.220.0.15$n/24 dev eth0 && ip link set eth0 up"
 setsid sleep 100002 &
 echo ready >"$data/ready"
 while :; do sleep 1; done
@@ -40,18 +40,18 @@ expect_ok "lan namespace up" fleet_lan_up
 expect_ok "host h1's namespace" fleet_host_net h1
 expect_ok "host h2's namespace" fleet_host_net h2
 expect_out "h1: the uplink is a port of vmswitch" "master vmswitch" ip -n "$FLEET_P-h1" link show uplink
-expect_out "h1: its IP is on vmswitch" "inet 10.99.0.11/24" ip -n "$FLEET_P-h1" -o addr show dev vmswitch
+expect_out "h1: its IP is on vmswitch" "inet 10.220.0.11/24" ip -n "$FLEET_P-h1" -o addr show dev vmswitch
 expect_out "the lan: u-h1 is a port of lan0" "master lan0" ip -n "$FLEET_LAN" link show u-h1
 expect_ok "h1 reaches the gateway" nsenter --net="/run/netns/$FLEET_P-h1" busybox ping -c 1 -W 5 "$FLEET_GW"
-expect_ok "h1 reaches h2" nsenter --net="/run/netns/$FLEET_P-h1" busybox ping -c 1 -W 5 10.99.0.12
-expect_eq "nothing added to the machine's namespace" "" sh -c "ip -o addr | grep '10\.99\.0\.'"
+expect_ok "h1 reaches h2" nsenter --net="/run/netns/$FLEET_P-h1" busybox ping -c 1 -W 5 10.220.0.12
+expect_eq "nothing added to the machine's namespace" "" sh -c "ip -o addr | grep '10\.220\.0\.'"
 
 fleet_host_start h1
 fleet_host_start h2
 wait_for "h1's VM up" 20 test -s "$WORK/h1/ready"
 wait_for "h2's VM up" 20 test -s "$WORK/h2/ready"
-expect_ok "h1's VM is on the lan (layer 2 through vmswitch)" in_lan busybox ping -c 1 -W 5 10.99.0.151
-expect_ok "h2's VM is on the lan" in_lan busybox ping -c 1 -W 5 10.99.0.152
+expect_ok "h1's VM is on the lan (layer 2 through vmswitch)" in_lan busybox ping -c 1 -W 5 10.220.0.151
+expect_ok "h2's VM is on the lan" in_lan busybox ping -c 1 -W 5 10.220.0.152
 fleet_registry_up
 expect_out "the registry in the lan holds busybox:1" "busybox" in_lan curl -s "http://$REGISTRY/v2/_catalog"
 VMINIT=$(pgrep -f "sleep 100001" | while read -r p; do fleet_host_pids h1 | grep -qx "$p" && echo "$p"; done | head -1)
@@ -74,16 +74,16 @@ for p in $P1; do fleet_alive "$p" && left="$left $p"; done
 expect_eq "no process of h1 is left" "" echo "$left"
 expect_ok "h1's namespace is gone" sh -c "! ip netns list | grep -qw '$FLEET_P-h1'"
 expect_fail "h1's uplink is gone from the lan" "." ip -n "$FLEET_LAN" link show u-h1
-expect_fail "h1's VM no longer answers" "." in_lan busybox ping -c 1 -W 1 10.99.0.151
+expect_fail "h1's VM no longer answers" "." in_lan busybox ping -c 1 -W 1 10.220.0.151
 expect_ok "h1's cgroups are removed" sh -c "! ls -d /sys/fs/cgroup/*/cairn-host-$FLEET_P-h1 2>/dev/null | grep -q ."
-expect_ok "h2's VM still answers" in_lan busybox ping -c 1 -W 5 10.99.0.152
+expect_ok "h2's VM still answers" in_lan busybox ping -c 1 -W 5 10.220.0.152
 expect_ok "h2 still runs" kill -0 "${FLEET_HOST_PID[h2]}"
 
 # A host comes back: a fresh namespace and processes.
 rm -f "$WORK/h1/ready"
 fleet_host_start h1
 wait_for "h1 back with its VM" 20 test -s "$WORK/h1/ready"
-expect_ok "h1's VM answers again" in_lan busybox ping -c 1 -W 5 10.99.0.151
+expect_ok "h1's VM answers again" in_lan busybox ping -c 1 -W 5 10.220.0.151
 
 # A clean stop (SIGTERM to the host) takes its VMs too.
 P2=$(fleet_host_pids h2)

@@ -4,14 +4,19 @@
 # Topology (all inside network namespaces this library creates and removes;
 # nothing is added to the machine's own namespace):
 #
-#   $FLEET_P-lan   bridge lan0 with the gateway 10.99.0.1/24 (the logical
-#                  network 10.99.0.0/24, VM pool 10.99.0.100-199); the
+#   $FLEET_P-lan   bridge lan0 with the gateway 10.220.0.1/24 (the logical
+#                  network 10.220.0.0/24, VM pool 10.220.0.100-199); the
 #                  bridge API server and the registry run here
 #   $FLEET_P-hN    one per host: veth "uplink" (its peer u-hN is a port of
 #                  lan0), a Linux bridge "vmswitch" enslaving the uplink, the
-#                  host IP 10.99.0.1N/24 on vmswitch. VM NICs join vmswitch,
+#                  host IP 10.220.0.1N/24 on vmswitch. VM NICs join vmswitch,
 #                  so VMs sit on the lan at layer 2 like Hyper-V VMs on an
 #                  external switch.
+#
+# The network is 10.220.0.0/24 (AKS Arc's docs use 10.220.32.0/24), not
+# netns_lib's 10.99.0.0/24: a cluster's service CIDR may not overlap its
+# logical network, and the default 10.96.0.0/12 spans 10.99.x.x
+# (docs/fleet-api.md).
 #
 # Functions:
 #   fleet_lan_up                   the lan namespace (nl_up)
@@ -46,7 +51,7 @@
 
 FLEET_P=${FLEET_P:-cnf$$}
 FLEET_LAN=$FLEET_P-lan
-FLEET_GW=10.99.0.1
+FLEET_GW=10.220.0.1
 FLEET_BRIDGE_PORT=${FLEET_BRIDGE_PORT:-9443}
 FLEET_BRIDGE_DATA=$WORK/bridge
 FLEET_KUBECONFIG=$FLEET_BRIDGE_DATA/kubeconfig
@@ -59,12 +64,12 @@ FLEET_KUBECTL=${FLEET_KUBECTL:-$(command -v kubectl)}
 [ "${FLEET_BRIDGE_ARGS+set}" = set ] || FLEET_BRIDGE_ARGS=()
 declare -A FLEET_HOST_PID     # hN -> pid of the host's `unshare` (parent of its PID 1)
 declare -a FLEET_CGROUPS=()   # "hierarchy-dir:path" of every host process seen at a kill
-NL_LAN=10.99.0
+NL_LAN=10.220.0
 
 in_lan() { nsenter --net="/run/netns/$FLEET_LAN" -- "$@"; }
 kb() { in_lan "$FLEET_KUBECTL" --kubeconfig "$FLEET_KUBECONFIG" "$@"; }
 fl() { in_lan env CAIRN_BRIDGE_KUBECONFIG="$FLEET_KUBECONFIG" "$CAIRN" "$@"; }
-fleet_host_ip() { echo "10.99.0.$((10 + ${1#h}))"; }
+fleet_host_ip() { echo "10.220.0.$((10 + ${1#h}))"; }
 # A process exists and is not a zombie.
 fleet_alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 fleet_now() { date +%s.%N; }
