@@ -50,8 +50,8 @@ fleet_host_start h1
 fleet_host_start h2
 wait_for "h1's VM up" 20 test -s "$WORK/h1/ready"
 wait_for "h2's VM up" 20 test -s "$WORK/h2/ready"
-expect_ok "h1's VM is on the lan (layer 2 through vmswitch)" in_lan busybox ping -c 1 -W 5 10.220.0.151
-expect_ok "h2's VM is on the lan" in_lan busybox ping -c 1 -W 5 10.220.0.152
+wait_for "h1's VM is on the lan (layer 2 through vmswitch)" 10 in_lan busybox ping -c 1 -W 1 10.220.0.151
+wait_for "h2's VM is on the lan" 10 in_lan busybox ping -c 1 -W 1 10.220.0.152
 fleet_registry_up
 expect_out "the registry in the lan holds busybox:1" "busybox" in_lan curl -s "http://$REGISTRY/v2/_catalog"
 VMINIT=$(pgrep -f "sleep 100001" | while read -r p; do fleet_host_pids h1 | grep -qx "$p" && echo "$p"; done | head -1)
@@ -83,7 +83,7 @@ expect_ok "h2 still runs" kill -0 "${FLEET_HOST_PID[h2]}"
 rm -f "$WORK/h1/ready"
 fleet_host_start h1
 wait_for "h1 back with its VM" 20 test -s "$WORK/h1/ready"
-expect_ok "h1's VM answers again" in_lan busybox ping -c 1 -W 5 10.220.0.151
+wait_for "h1's VM answers again" 10 in_lan busybox ping -c 1 -W 1 10.220.0.151
 
 # A clean stop (SIGTERM to the host) takes its VMs too.
 P2=$(fleet_host_pids h2)
