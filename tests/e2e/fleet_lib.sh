@@ -148,10 +148,14 @@ fleet_host_start() {
     # unshare: $! is unshare's pid, and its only child is the host's PID 1
     # (--kill-child: if unshare dies, so does that child, and with it the
     # whole PID namespace). --mount-proc gives the host a private mount
-    # namespace, so whatever it mounts goes when it dies.
+    # namespace, so whatever it mounts goes when it dies; in it a tmpfs on
+    # /run/netns gives each host its own named network namespaces (VM
+    # netns bind mounts, /run/netns/cnvm-<vm>), as separate machines have:
+    # a VM that moves to another host makes its namespace there afresh.
     sh -c 'for f in "$@"; do [ "$f" = -- ] && break; echo $$ >"$f"; shift; done; shift; exec "$@"' sh \
         "${cgs[@]}" -- nsenter --net="/run/netns/$ns" -- \
         unshare --pid --fork --kill-child --mount-proc \
+        sh -c 'mount -t tmpfs -o mode=0755 cairn-host-netns /run/netns && exec "$@"' sh \
         "${FLEET_HOST_CMD[@]}" --kubeconfig "$FLEET_KUBECONFIG" --name "$h" --storage "$FLEET_STORAGE" \
         --data-dir "$WORK/$h" --cpu 32 --memory 128Gi --heartbeat 1s "${FLEET_HOST_ARGS[@]}" "$@" \
         >>"$WORK/$h.log" 2>&1 &
@@ -264,9 +268,13 @@ fleet_kill_host() {
         sleep 0.1
     done
     for cg in $(_fleet_host_cgroups "$h"); do rmdir "$cg" 2>/dev/null; done
+    _fleet_rm_cgroups
+    # `cairn host` puts VM cgroups under cairn-host-<name>/<vm> in every
+    # hierarchy: the VMs' were removed with the recorded ones above; the
+    # parent goes too once it has none left.
+    for cg in /sys/fs/cgroup/*/cairn-host-"$h"; do [ -d "$cg" ] && rmdir "$cg" 2>/dev/null; done
     [ -n "${left:-}" ] && echo "fleet: processes of $h still alive after SIGKILL"
     unset "FLEET_HOST_PID[$h]"
-    _fleet_rm_cgroups
     if [ -z "$keep" ] && [ -e "/run/netns/$FLEET_P-$h" ]; then
         pids=$(ip netns pids "$FLEET_P-$h" 2>/dev/null)
         # shellcheck disable=SC2086
