@@ -28,7 +28,10 @@ vm=$!
 for _ in $(seq 1 100); do init=$(pgrep -P "$vm"); [ -n "$init" ] && break; sleep 0.05; done
 ip link add "vm$n" type veth peer name eth0 netns "$init"
 ip link set "vm$n" master vmswitch up
-nsenter --net="/proc/$init/ns/net" sh -c "ip link set lo up && ip addr add 10.220.0.15$n/24 dev eth0 && ip link set eth0 up"
+# A fixed MAC, as a Hyper-V VM keeps its own across hosts: the lan's
+# neighbour entry stays right when the VM comes back.
+nsenter --net="/proc/$init/ns/net" sh -c "ip link set lo up && ip link set eth0 address 02:00:0a:dc:00:9$n &&
+    ip addr add 10.220.0.15$n/24 dev eth0 && ip link set eth0 up"
 setsid sleep 100002 &
 echo ready >"$data/ready"
 while :; do sleep 1; done
@@ -83,7 +86,8 @@ expect_ok "h2 still runs" kill -0 "${FLEET_HOST_PID[h2]}"
 rm -f "$WORK/h1/ready"
 fleet_host_start h1
 wait_for "h1 back with its VM" 20 test -s "$WORK/h1/ready"
-wait_for "h1's VM answers again" 10 in_lan busybox ping -c 1 -W 1 10.220.0.151
+wait_for "h1's VM answers again" 10 in_lan busybox ping -c 1 -W 1 10.220.0.151 || {
+    ip -n "$FLEET_LAN" neigh; ip -n "$FLEET_LAN" link; ip -n "$FLEET_P-h1" link; ip -n "$FLEET_P-h1" addr; cat "$WORK/h1.log"; }
 
 # A clean stop (SIGTERM to the host) takes its VMs too.
 P2=$(fleet_host_pids h2)

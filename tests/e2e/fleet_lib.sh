@@ -198,7 +198,7 @@ _fleet_record_cgroups() {
             esac
             [ -d "/sys/fs/cgroup/$dir$path" ] && FLEET_CGROUPS+=("$dir:$path")
             : "$id"
-        done <"/proc/$p/cgroup" 2>/dev/null
+        done 2>/dev/null <"/proc/$p/cgroup"
     done
 }
 
