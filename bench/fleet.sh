@@ -42,8 +42,8 @@ fi
 if ! "$CAIRN" bridge --help >/dev/null 2>&1 || ! "$CAIRN" host --help >/dev/null 2>&1; then
     echo "bench/fleet: skipped: $CAIRN has no bridge or host command"; exit 0
 fi
-if "$CAIRN" host --help 2>&1 | grep -q -- '--insecure-registry'; then
-    FLEET_HOST_ARGS+=(--insecure-registry "$FLEET_GW:5000")
+if "$CAIRN" host --help 2>&1 | grep -q -- '--agent-arg'; then
+    FLEET_HOST_ARGS+=(--agent-arg=--insecure-registry="$FLEET_GW:5000" --agent-arg=--backoff-initial=1s)
 fi
 
 R_HOST=hosts.fleet.cairn.io

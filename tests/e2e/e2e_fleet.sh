@@ -69,8 +69,8 @@ K3="nsenter --net=/run/netns/$FLEET_LAN $FLEET_KUBECTL --kubeconfig $WORK/c3.kub
 
 # Flags of the parts that may differ: the agents in the VMs pull from the
 # lan's plain-HTTP registry.
-if "$CAIRN" host --help 2>&1 | grep -q -- '--insecure-registry'; then
-    FLEET_HOST_ARGS+=(--insecure-registry "$FLEET_GW:5000")
+if "$CAIRN" host --help 2>&1 | grep -q -- '--agent-arg'; then
+    FLEET_HOST_ARGS+=(--agent-arg=--insecure-registry="$FLEET_GW:5000" --agent-arg=--backoff-initial=1s)
 fi
 
 # ---------------------------------------------------------------- topology

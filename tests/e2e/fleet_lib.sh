@@ -157,7 +157,7 @@ fleet_host_start() {
         unshare --pid --fork --kill-child --mount-proc \
         sh -c 'mount -t tmpfs -o mode=0755 cairn-host-netns /run/netns && exec "$@"' sh \
         "${FLEET_HOST_CMD[@]}" --kubeconfig "$FLEET_KUBECONFIG" --name "$h" --storage "$FLEET_STORAGE" \
-        --data-dir "$WORK/$h" --cpu 32 --memory 128Gi --heartbeat 1s "${FLEET_HOST_ARGS[@]}" "$@" \
+        --data-dir "$WORK/$h" --address "$(fleet_host_ip "$h")" --cpu 32 --memory 128Gi --heartbeat 1s "${FLEET_HOST_ARGS[@]}" "$@" \
         >>"$WORK/$h.log" 2>&1 &
     FLEET_HOST_PID[$h]=$!
 }
