@@ -335,3 +335,6 @@ fleet_cleanup() {
 # lib.sh runs this on exit; a suite that needs more defines its own after
 # sourcing this file and calls fleet_cleanup from it.
 e2e_extra_cleanup() { fleet_cleanup; }
+# A signal (timeout, Ctrl-C) must still run the EXIT trap's cleanup.
+trap 'exit 143' TERM
+trap 'exit 130' INT
