@@ -249,7 +249,7 @@ fi
 for c in c3 c1; do
     [ -s "$WORK/$c.kubeconfig" ] || kb -n fleet-system get secret "$c-kubeconfig" -o jsonpath='{.data.value}' | base64 -d >"$WORK/$c.kubeconfig"
 done
-expect_out "c3's kubeconfig points at its endpoint" "server: https://$C3_EP:6443" cat "$WORK/c3.kubeconfig"
+expect_out "c3's kubeconfig points at its endpoint" "server: \"?https://$C3_EP:6443\"?\$" cat "$WORK/c3.kubeconfig"
 nodes_ready() { [ "$("$1" get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null | grep -c True)" = "$2" ]; }
 wait_for "kubectl on c3: 6 nodes Ready" 60 nodes_ready k3 6 || { k3 get nodes 2>&1 | sed 's/^/  | /'; bail "c3 not usable"; }
 wait_for "kubectl on c1: 3 nodes Ready" 60 nodes_ready k1 3
@@ -382,7 +382,8 @@ else fail "no c3 control-plane VM answers ARP with the endpoint's MAC (${EP_MAC:
 [ -n "$VICTIM" ] || VICTIM=h1
 MOVED=$(kb get "$R_VM" -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.host}{"\n"}{end}' | awk -v h="$VICTIM" '$2 == h {print $1}' | tr '\n' ' ')
 VICTIM_NODES=$(vms_of c3 worker | awk -v h="$VICTIM" '$2 == h {print $1}')
-VICTIM_PODS=$(k3 get pods -l app=web -o wide --no-headers 2>/dev/null | awk -v n="$VICTIM_NODES" '$7 == n && n != "" {print $1}')
+VICTIM_PODS=$(k3 get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.nodeName}{"\n"}{end}' 2>/dev/null |
+    awk -v n="$VICTIM_NODES" '$2 == n && n != "" {print $1}')
 echo "     victim $VICTIM runs: $MOVED; web pods there: ${VICTIM_PODS:-none}"
 expect_ok "the victim runs a c3 control-plane VM and a c3 worker with a web pod" test -n "$VICTIM_PODS"
 
