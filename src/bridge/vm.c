@@ -408,7 +408,9 @@ static int control_plane_procs(const cn_vm_env *env, const char *vm, const json_
     argv_add(srv, env->cairn);
     argv_add(srv, "server");
     argv_addf(srv, "--data-dir=%s/server", disk);
-    argv_addf(srv, "--listen=%s:6443", ip);
+    /* Every address of the VM: its own, and the endpoint while it holds
+     * it (the namespace is the VM's alone). */
+    argv_add(srv, "--listen=0.0.0.0:6443");
     argv_addf(srv, "--tls-san=%s", ep);
     argv_addf(srv, "--tls-san=%s", ip);
     argv_addf(srv, "--advertise-host=%s", ep);
