@@ -450,11 +450,17 @@ static int control_plane_procs(const cn_vm_env *env, const char *vm, const json_
     return 0;
 }
 
-static int worker_procs(const cn_vm_env *env, const char *vm, const json_t *spec, const char *disk,
-                        const cn_vm_pki *pki, json_t *procs, cn_err *err)
+/* The node's kubelet: every VM is a node, as in AKS Arc. A worker joins
+ * through the endpoint; a control-plane VM through its own server (it
+ * must not wait for the endpoint, which its own server may be the one to
+ * hold) and is labelled and tainted as kubeadm does, so workloads stay on
+ * the workers. */
+static int agent_procs(const cn_vm_env *env, const char *vm, const json_t *spec, const char *disk,
+                       const cn_vm_pki *pki, bool cp, json_t *procs, cn_err *err)
 {
     const char *ip = cn_json_str_at(spec, "ip");
     const char *ep = cn_json_str_at(spec, "controlPlaneEndpoint");
+    if (cp || !*ep) ep = ip;
     if (!pki->token) return cn_err_bad_request(err, "the PKI Secret has no token");
     json_t *a = json_array();
     argv_add(a, env->cairn);
@@ -464,6 +470,10 @@ static int worker_procs(const cn_vm_env *env, const char *vm, const json_t *spec
     argv_addf(a, "--token=%s", pki->token);
     argv_addf(a, "--node-name=%s", vm);
     argv_addf(a, "--node-ip=%s", ip);
+    if (cp) {
+        argv_add(a, "--label=node-role.kubernetes.io/control-plane=");
+        argv_add(a, "--taint=node-role.kubernetes.io/control-plane:NoSchedule");
+    }
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(spec, "labels"), k, v)
@@ -515,15 +525,14 @@ int cn_vm_start(const cn_vm_env *env, const json_t *vm, const cn_vm_pki *pki, pi
         free(sdir);
         if (rc < 0) goto out;
         rc = control_plane_procs(env, name, spec, disk, procs);
-    } else {
-        rc = worker_procs(env, name, spec, disk, pki, procs, err);
-        /* Containers, their runc state and pod namespaces do not survive a
-         * reboot: the agent starts clean and re-creates its pods. */
-        static const char *const volatile_dirs[] = { "runc", "sandboxes", "containers" };
-        for (size_t i = 0; i < 3; i++)
-            json_array_append_new(clean, json_sprintf("%s/agent/%s", disk, volatile_dirs[i]));
     }
+    if (rc == 0) rc = agent_procs(env, name, spec, disk, pki, cp, procs, err);
     if (rc < 0) goto out;
+    /* Containers, their runc state and pod namespaces do not survive a
+     * reboot: the agent starts clean and re-creates its pods. */
+    static const char *const volatile_dirs[] = { "runc", "sandboxes", "containers" };
+    for (size_t i = 0; i < 3; i++)
+        json_array_append_new(clean, json_sprintf("%s/agent/%s", disk, volatile_dirs[i]));
     cn_buf resolv;
     cn_buf_init(&resolv);
     size_t i;
