@@ -224,7 +224,8 @@ wait_for "the pod runs again after the VM's reboot" 45 pod_back ||
 
 echo "e2e_host: $(( $(date +%s) - T0 )) s: reboot done"
 # ---- self-fencing: the bridge goes away ----
-kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" 2>/dev/null; BRIDGE_PID=
+# SIGKILL: the bridge vanishes (and a graceful stop waits for watches to end).
+kill -KILL "$BRIDGE_PID"; wait "$BRIDGE_PID" 2>/dev/null; BRIDGE_PID=
 wait_for "fenced: every VM stopped after --fence-after" 20 sh -c "test ! -e /run/netns/cnvm-$H-$CP && test ! -e /run/netns/cnvm-$H-$WK"
 expect_out "... and said so" "fencing myself" cat "$HLOG"
 start_bridge
