@@ -46,6 +46,7 @@ typedef struct host {
     vmrun *vms;                /* under mu: the heartbeat reads it */
     size_t nvms;
     bool fenced;               /* under mu */
+    int64_t last_hb_ok;        /* under mu: monotonic ms of the last heartbeat that went through */
     bool need_relist;          /* under mu */
 } host;
 
@@ -192,13 +193,12 @@ static int heartbeat(host *h, cn_err *err)
 static void *heartbeat_main(void *arg)
 {
     host *h = arg;
-    int64_t last_ok = cn_now_ms();
     while (!*h->stop) {
         cn_err err = CN_ERR_INIT;
         int64_t t0 = cn_now_ms();
         if (heartbeat(h, &err) == 0) {
-            last_ok = cn_now_ms();
             pthread_mutex_lock(&h->mu);
+            h->last_hb_ok = cn_now_ms();
             if (h->fenced) {
                 cn_info("host %s: heartbeats go through again; lifting the fence", h->cfg->name);
                 h->fenced = false;
@@ -209,15 +209,6 @@ static void *heartbeat_main(void *arg)
             pthread_mutex_unlock(&h->mu);
         } else {
             cn_warn("host %s: heartbeat failed: %s", h->cfg->name, err.message ? err.message : "?");
-            pthread_mutex_lock(&h->mu);
-            if (!h->fenced && cn_now_ms() - last_ok > h->cfg->fence_after_ms) {
-                cn_error("host %s: no heartbeat for %lld ms: fencing myself, stopping every VM "
-                         "(the bridge restarts them elsewhere)", h->cfg->name, (long long)(cn_now_ms() - last_ok));
-                h->fenced = true;
-                h->kick = true;
-                pthread_cond_signal(&h->cv);
-            }
-            pthread_mutex_unlock(&h->mu);
         }
         cn_err_clear(&err);
         int64_t left = h->cfg->heartbeat_ms - (cn_now_ms() - t0);
@@ -547,6 +538,7 @@ int cn_host_run(const cn_host_config *cfg, volatile int *stop, cn_err *err)
     cn_informer_handler hd = { on_add, on_update, on_add, &h };
     cn_informer_add_handler(h.inf, &hd);
     if ((rc = cn_informer_start(h.inf, err)) < 0) goto out;
+    h.last_hb_ok = cn_now_ms();
     if (pthread_create(&hb, NULL, heartbeat_main, &h) != 0) {
         rc = cn_err_internal(err, "starting the heartbeat thread");
         goto out;
@@ -557,6 +549,14 @@ int cn_host_run(const cn_host_config *cfg, volatile int *stop, cn_err *err)
         wait_kick(&h, 1000);
         if (*stop) break;
         pthread_mutex_lock(&h.mu);
+        /* Judged here, not in the heartbeat thread: a heartbeat to an
+         * unreachable bridge may hang until the client's timeout. */
+        int64_t silent = cn_now_ms() - h.last_hb_ok;
+        if (!h.fenced && silent > cfg->fence_after_ms) {
+            cn_error("host %s: no heartbeat for %lld ms: fencing myself, stopping every VM "
+                     "(the bridge restarts them elsewhere)", cfg->name, (long long)silent);
+            h.fenced = true;
+        }
         bool fenced = h.fenced, relist = h.need_relist;
         h.need_relist = false;
         pthread_mutex_unlock(&h.mu);

@@ -42,9 +42,9 @@ void cn_vm_pki_release(cn_vm_pki *p)
     memset(p, 0, sizeof *p);
 }
 
-char *cn_vm_netns_path(const char *vm)
+char *cn_vm_netns_path(const char *host, const char *vm)
 {
-    return cn_asprintf("/run/netns/cnvm-%s", vm);
+    return cn_asprintf("/run/netns/cnvm-%s-%s", host, vm);
 }
 
 /* Interface names are at most 15 characters and VM names up to 63: the
@@ -219,9 +219,9 @@ static void cgroups_remove(const cn_vm_env *env, const char *vm)
 
 /* ---- network ---- */
 
-static void netns_remove(const char *vm)
+static void netns_remove(const char *host, const char *vm)
 {
-    char *path = cn_vm_netns_path(vm);
+    char *path = cn_vm_netns_path(host, vm);
     umount2(path, MNT_DETACH);
     unlink(path);
     free(path);
@@ -235,11 +235,11 @@ static int child_netns(const char *path)
     return 0;
 }
 
-static int netns_make(const char *vm, cn_err *err)
+static int netns_make(const char *host, const char *vm, cn_err *err)
 {
-    char *path = cn_vm_netns_path(vm);
+    char *path = cn_vm_netns_path(host, vm);
     int rc = 0;
-    netns_remove(vm);
+    netns_remove(host, vm);
     cn_mkdir_p("/run/netns", 0755);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
     if (fd < 0) {
@@ -262,7 +262,7 @@ static int netns_make(const char *vm, cn_err *err)
         cn_err_internal(err, "making network namespace %s: %s", path, strerror(-rc));
     }
 out:
-    if (rc < 0) netns_remove(vm);
+    if (rc < 0) netns_remove(host, vm);
     free(path);
     return rc;
 }
@@ -284,7 +284,7 @@ static int network_make(const cn_vm_env *env, const char *vm, const json_t *spec
     const char *gws = json_string_value(json_object_get(spec, "gateway"));
     int prefix = (int)json_integer_value(json_object_get(spec, "prefixLength"));
     char veth[16];
-    char *nspath = cn_vm_netns_path(vm);
+    char *nspath = cn_vm_netns_path(env->host, vm);
     cn_nl *host = NULL, *in = NULL;
     unsigned br = 0, hidx = 0, eth = 0, lo = 0;
     uint32_t ip, gw = 0;
@@ -309,7 +309,7 @@ static int network_make(const cn_vm_env *env, const char *vm, const json_t *spec
     /* A veth left from an earlier run of this VM goes first. */
     if ((rc = cn_nl_link_index(host, veth, &hidx)) < 0) goto nlfail;
     if (hidx && (rc = cn_nl_link_del(host, hidx)) < 0) goto nlfail;
-    if ((rc = netns_make(vm, err)) < 0) goto out;
+    if ((rc = netns_make(env->host, vm, err)) < 0) goto out;
     nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
     if (nsfd < 0) {
         rc = -errno;
@@ -336,7 +336,7 @@ out:
     return rc;
 }
 
-static void network_remove(const char *vm)
+static void network_remove(const char *host, const char *vm)
 {
     char veth[16];
     cn_nl *c = NULL;
@@ -344,7 +344,7 @@ static void network_remove(const char *vm)
     cn_vm_veth_name(vm, veth);
     if (cn_nl_open(-1, &c) == 0 && cn_nl_link_index(c, veth, &idx) == 0 && idx) cn_nl_link_del(c, idx);
     cn_nl_close(c);
-    netns_remove(vm);
+    netns_remove(host, vm);
 }
 
 /* ---- the node software ---- */
@@ -548,7 +548,7 @@ int cn_vm_start(const cn_vm_env *env, const json_t *vm, const cn_vm_pki *pki, pi
     int64_t mem = json_integer_value(json_object_get(spec, "memoryMiB"));
     if ((rc = cgroups_make(env, name, cpu, mem, cgs, err)) < 0) goto out;
     if ((rc = network_make(env, name, spec, err)) < 0) goto out;
-    char *nspath = cn_vm_netns_path(name);
+    char *nspath = cn_vm_netns_path(env->host, name);
     json_object_set_new(cfg, "netns", json_string(nspath));
     free(nspath);
     if (json_dump_file(cfg, cfgp, JSON_INDENT(1)) < 0) {
@@ -649,7 +649,7 @@ void cn_vm_stop(const cn_vm_env *env, const char *name, pid_t pid)
             }
         }
     }
-    network_remove(name);
+    network_remove(env->host, name);
     cgroups_remove(env, name);
     char *pidp = pid_path(env, name), *cfgp = config_path(env, name);
     unlink(pidp);

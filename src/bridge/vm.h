@@ -1,7 +1,7 @@
 /* vm: the node VM sandbox `cairn host` runs (docs/host.md). A VM is not a
  * hypervisor guest here but a set of namespaces and a cgroup:
  *
- *  - a network namespace bind-mounted at /run/netns/cnvm-<vm> whose eth0
+ *  - a network namespace bind-mounted at /run/netns/cnvm-<host>-<vm>, whose eth0
  *    is one end of a veth pair; the other end (cnv-<hash>) is joined to the
  *    Linux bridge spec.vmSwitchName in the host's own namespace. eth0 has
  *    spec.ip/prefixLength and a default route via spec.gateway;
@@ -71,7 +71,9 @@ char **cn_vm_local_list(const cn_vm_env *env, size_t *n);
 int cn_vm_remove_disk(const cn_vm_env *env, const char *name);
 
 /* Names for the sandbox pieces (for tests and docs). */
-char *cn_vm_netns_path(const char *vm);    /* /run/netns/cnvm-<vm>, owned */
+/* /run/netns/cnvm-<host>-<vm>, owned: with the host in the name, hosts
+ * sharing one machine never touch each other's copy of a moved VM. */
+char *cn_vm_netns_path(const char *host, const char *vm);
 void cn_vm_veth_name(const char *vm, char out[16]);
 
 /* Write s to an existing file (a cgroup control file): no temp file, no

@@ -25,6 +25,7 @@ H=e2eh$$                 # the Host's name (cgroups: cairn-host-$H)
 C=c$$                    # the cluster's name: VMs $C-cp-0, $C-np1-0
 CP=$C-cp-0 WK=$C-np1-0
 CP_IP=10.99.0.101 WK_IP=10.99.0.102
+E=e$$                    # a second cluster: a control plane of 3 with etcd
 STORAGE=$WORK/storage HDATA=$WORK/host
 BPORT=6443
 HLOG=${HOST_LOG:-$WORK/host.log}
@@ -43,8 +44,8 @@ e2e_host_cleanup() {
     local pid vm
     # A VM init is PID 1 of its namespace: killing it ends the whole VM.
     for pid in $(vm_pids); do kill -KILL "$pid" 2>/dev/null; done
-    for vm in "$CP" "$WK" "$C-bad-0"; do
-        umount -l "/run/netns/cnvm-$vm" 2>/dev/null; rm -f "/run/netns/cnvm-$vm"
+    for vm in "$CP" "$WK" "$C-bad-0" "$E-cp-0" "$E-cp-1" "$E-cp-2"; do
+        umount -l "/run/netns/cnvm-$H-$vm" 2>/dev/null; rm -f "/run/netns/cnvm-$H-$vm"
     done
     sleep 0.3
     find /sys/fs/cgroup/*/cairn-host-$H -depth -type d -exec rmdir {} \; 2>/dev/null
@@ -96,7 +97,7 @@ expect_ok "busybox image pushed" image_push "$WORK/oci" busybox:1
 start_host() {
     nsenter --net="/run/netns/$HNS" -- "$CAIRN" host --kubeconfig "$DATA/kubeconfig" --name "$H" --storage "$STORAGE" \
         --data-dir "$HDATA" --address "$HOSTIP" --cpu 8 --memory 16Gi --storage-capacity 100Gi \
-        --heartbeat 1s --fence-after 3s --stop-grace 2s \
+        --heartbeat 1s --fence-after 3s --stop-grace 1s \
         --agent-arg=--insecure-registry="$REGISTRY" --agent-arg=--heartbeat=2s \
         --agent-arg=--backoff-initial=1s >>"$HLOG" 2>&1 &
     HOST_PID=$!
@@ -137,11 +138,11 @@ spec:
   dnsServers: [$LANIP]
   vmSwitchName: ${4:-vmswitch}
   kubernetesVersion: "1.32.0"
-  controlPlaneEndpoint: $CP_IP
+  controlPlaneEndpoint: ${EP:-$CP_IP}
   pkiSecret: $C-pki
   podCidr: 10.244.0.0/16
   serviceCidr: 10.96.0.0/12
-  etcdMembers: []
+  etcdMembers: ${MEMBERS:-[]}
   labels: {team: web}
   taints: ["fleet=test:PreferNoSchedule"]
   running: true
@@ -157,14 +158,14 @@ wait_for "worker VM Running on $H" 20 eq "Running $H" vmget "$WK" '{.status.phas
 expect_out "the VM's startedAt is set" '^20[0-9-]+T' vmget "$WK" '{.status.startedAt}'
 wait_for "a VM on a missing switch is Failed" 10 eq Failed vmget "$C-bad-0" '{.status.phase}'
 expect_eq "... with the reason" "vm switch \"nosuchswitch\" not found on host $H" vmget "$C-bad-0" '{.status.message}'
-expect_ok "the failed VM left no network namespace" test ! -e "/run/netns/cnvm-$C-bad-0"
+expect_ok "the failed VM left no network namespace" test ! -e "/run/netns/cnvm-$H-$C-bad-0"
 kb delete virtualmachine "$C-bad-0" --wait=false >/dev/null
 host_vms() { kb get host "$H" -o jsonpath='{.status.vms[*].name}' | tr ' ' '\n' | sort | paste -sd' '; }
 wait_for "Host status.vms lists both VMs" 10 eq "$(printf '%s\n' "$CP" "$WK" | sort | paste -sd' ')" host_vms
 
 # ---- the sandbox ----
-expect_out "VM eth0 has its IP" "inet $WK_IP/24" nsenter --net="/run/netns/cnvm-$WK" ip -o addr show dev eth0
-expect_out "VM default route via the gateway" "default via $LANIP dev eth0" nsenter --net="/run/netns/cnvm-$WK" ip route
+expect_out "VM eth0 has its IP" "inet $WK_IP/24" nsenter --net="/run/netns/cnvm-$H-$WK" ip -o addr show dev eth0
+expect_out "VM default route via the gateway" "default via $LANIP dev eth0" nsenter --net="/run/netns/cnvm-$H-$WK" ip route
 expect_out "host end of the VM's veth is on vmswitch" "master vmswitch" nl_exec "$HNS" ip -o link show master vmswitch
 expect_eq "VM cgroup: cpu quota from spec.cpu" "200000" cat "/sys/fs/cgroup/cpu/cairn-host-$H/$WK/cpu.cfs_quota_us"
 expect_eq "VM cgroup: memory limit from spec.memoryMiB" "2147483648" cat "/sys/fs/cgroup/memory/cairn-host-$H/$WK/memory.limit_in_bytes"
@@ -199,7 +200,7 @@ expect_ok "VMs outlive the host agent" kill -0 "$CP_INIT"
 kb patch virtualmachine "$WK" --type=merge -p '{"spec":{"host":"elsewhere"}}' >/dev/null
 mkdir -p "$STORAGE/vms/ghost-vm"
 start_host
-wait_for "the worker, moved away meanwhile, is stopped at start" 20 test ! -e "/run/netns/cnvm-$WK"
+wait_for "the worker, moved away meanwhile, is stopped at start" 20 test ! -e "/run/netns/cnvm-$H-$WK"
 wait_for "a stray disk is collected at start" 10 test ! -e "$STORAGE/vms/ghost-vm"
 expect_ok "the worker's disk stays (shared storage)" test -d "$STORAGE/vms/$WK/agent"
 expect_ok "the control plane was adopted, not restarted" kill -0 "$CP_INIT"
@@ -223,23 +224,42 @@ wait_for "the pod runs again after the VM's reboot" 45 pod_back ||
 
 echo "e2e_host: $(( $(date +%s) - T0 )) s: reboot done"
 # ---- self-fencing: the bridge goes away ----
-kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" 2>/dev/null; BRIDGE_PID=
-wait_for "fenced: every VM stopped after --fence-after" 20 sh -c "test ! -e /run/netns/cnvm-$CP && test ! -e /run/netns/cnvm-$WK"
+# SIGKILL: the bridge vanishes (and a graceful stop waits for watches to end).
+kill -KILL "$BRIDGE_PID"; wait "$BRIDGE_PID" 2>/dev/null; BRIDGE_PID=
+wait_for "fenced: every VM stopped after --fence-after" 20 sh -c "test ! -e /run/netns/cnvm-$H-$CP && test ! -e /run/netns/cnvm-$H-$WK"
 expect_out "... and said so" "fencing myself" cat "$HLOG"
 start_bridge
-wait_for "after the fence: VMs started again" 30 sh -c "test -e /run/netns/cnvm-$CP && test -e /run/netns/cnvm-$WK"
+wait_for "after the fence: VMs started again" 30 sh -c "test -e /run/netns/cnvm-$H-$CP && test -e /run/netns/cnvm-$H-$WK"
 wait_for "... and Running" 20 eq "Running" vmget "$CP" '{.status.phase}'
 
 echo "e2e_host: $(( $(date +%s) - T0 )) s: fencing done"
+# ---- a control plane of 3: etcd members in the VMs ----
+MEMBERS="[{name: $E-cp-0, ip: 10.99.0.111}, {name: $E-cp-1, ip: 10.99.0.112}, {name: $E-cp-2, ip: 10.99.0.113}]"
+for i in 0 1 2; do EP=10.99.0.111 MEMBERS="$MEMBERS" vm_yaml "$E-cp-$i" controlPlane "10.99.0.11$((i + 1))"; echo ---; done >"$WORK/etcd.yaml"
+expect_ok "3 control-plane VMs with etcd members created" kb create -f "$WORK/etcd.yaml"
+for i in 1 2 3; do
+    wait_for "etcd control plane: server $i serves" 40 nl_exec "$LAN" curl -sfk "https://10.99.0.11$i:6443/readyz"
+done
+ke() {   # ke N kubectl-args...: against server N of the etcd control plane
+    local n=$1; shift
+    nl_exec "$LAN" "$K" --kubeconfig "$STORAGE/vms/$E-cp-0/server/kubeconfig" --server "https://10.99.0.11$n:6443" \
+        --request-timeout=5s "$@"
+}
+expect_ok "etcd control plane: the VMs run etcd" test -s "$STORAGE/vms/$E-cp-0/etcd/member/snap/db"
+expect_ok "a write through server 1" ke 1 create configmap shared --from-literal=k=v
+expect_eq "... is read through server 3 (one etcd cluster)" "v" ke 3 get configmap shared -o jsonpath='{.data.k}'
+expect_eq "etcd has 3 members" 3 sh -c "nsenter --net=/run/netns/cnvm-$H-$E-cp-0 etcdctl --endpoints http://10.99.0.111:2379 member list | wc -l"
+echo "e2e_host: $(( $(date +%s) - T0 )) s: etcd control plane done"
+
 expect_fail "no sanitizer report from the node software in the VMs" "" \
     grep -E "AddressSanitizer|LeakSanitizer|runtime error:" "$STORAGE/vms/$CP/log/server.log" "$STORAGE/vms/$WK/log/agent.log"
 # ---- deletion: stop, remove the disk, then the finalizer ----
-kb delete virtualmachine "$CP" "$WK" --wait=false >/dev/null
+kb delete virtualmachine "$CP" "$WK" "$E-cp-0" "$E-cp-1" "$E-cp-2" --wait=false >/dev/null
 gone() { ! kb get virtualmachine "$1" >/dev/null 2>&1; }
-both_gone() { gone "$CP" && gone "$WK"; }
+both_gone() { gone "$CP" && gone "$WK" && gone "$E-cp-0" && gone "$E-cp-1" && gone "$E-cp-2"; }
 wait_for "deleted VMs are gone (finalizer removed)" 30 both_gone
-expect_ok "their disks are removed" test ! -e "$STORAGE/vms/$CP" -a ! -e "$STORAGE/vms/$WK"
-expect_ok "their network namespaces are removed" test ! -e "/run/netns/cnvm-$CP" -a ! -e "/run/netns/cnvm-$WK"
+expect_ok "their disks are removed" test ! -e "$STORAGE/vms/$CP" -a ! -e "$STORAGE/vms/$WK" -a ! -e "$STORAGE/vms/$E-cp-1"
+expect_ok "their network namespaces are removed" test ! -e "/run/netns/cnvm-$H-$CP" -a ! -e "/run/netns/cnvm-$H-$WK"
 expect_ok "their cgroups are removed" test ! -e "/sys/fs/cgroup/cpu/cairn-host-$H/$CP" -a ! -e "/sys/fs/cgroup/memory/cairn-host-$H/$WK"
 expect_eq "no veth left on vmswitch but the uplink" "up0" sh -c "ip -n $HNS -o link show master vmswitch | awk -F': ' '{print \$2}' | sed 's/@.*//'"
 expect_ok "no VM init left" sh -c "! kill -0 $CP_INIT 2>/dev/null"
