@@ -211,6 +211,10 @@ _fleet_rm_cgroups() {
         dir=${e%%:*}; path=${e#*:}
         mine=$(awk -F: -v d="$dir" '{ c = $2; sub(/^name=/, "", c); if (c == "") c = "unified"; if (c == d) print $3 }' /proc/$$/cgroup)
         case "$mine/" in "$path"/*) continue ;; esac
+        # Children first: cgroups made below it after the record (a pod's,
+        # a container's) hold no process either once the host is dead.
+        [ -d "/sys/fs/cgroup/$dir$path" ] &&
+            find "/sys/fs/cgroup/$dir$path" -depth -mindepth 1 -type d -exec rmdir {} \; 2>/dev/null
         [ -d "/sys/fs/cgroup/$dir$path" ] && ! rmdir "/sys/fs/cgroup/$dir$path" 2>/dev/null && continue
         path=$(dirname "$path")
         while [ "$path" != / ] && [ "$(dirname "$path")" != / ]; do
