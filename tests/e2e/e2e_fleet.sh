@@ -37,7 +37,7 @@ R_HOST=hosts.fleet.cairn.io
 R_LNET=logicalnetworks.fleet.cairn.io
 R_CL=clusters.fleet.cairn.io
 R_VM=virtualmachines.fleet.cairn.io
-HOSTS=(h1 h2 h3)
+HOSTS=("${FLEET_HOST_PREFIX}1" "${FLEET_HOST_PREFIX}2" "${FLEET_HOST_PREFIX}3")
 T_START=$(fleet_now)
 T_PHASE=$T_START
 WATCH_PID=
@@ -152,8 +152,8 @@ for h in "${HOSTS[@]}"; do fleet_host_start "$h"; done
 wait_for "3 hosts Ready on the bridge" 90 fleet_all_hosts_ready "${HOSTS[@]}" || {
     for h in "${HOSTS[@]}"; do echo "  $h: $(jb "$R_HOST/$h" '{.status.phase} {.status.message}')"; tail -5 "$WORK/$h.log" | sed "s/^/  $h.log | /"; done
     bail "hosts not Ready"; }
-expect_out "kubectl get hosts lists them" "h1 .*h2 .*h3 " sh -c "$KB get $R_HOST --no-headers | tr '\n' ' '"
-expect_eq "a host's declared capacity" "32 128Gi" jb "$R_HOST/h1" '{.spec.capacity.cpu} {.spec.capacity.memory}'
+expect_out "kubectl get hosts lists them" "${HOSTS[0]} .*${HOSTS[1]} .*${HOSTS[2]} " sh -c "$KB get $R_HOST --no-headers | tr '\n' ' '"
+expect_eq "a host's declared capacity" "32 128Gi" jb "$R_HOST/${HOSTS[0]}" '{.spec.capacity.cpu} {.spec.capacity.memory}'
 phase "3 hosts Ready"
 
 
@@ -350,12 +350,12 @@ nothing_left coverlap lnet1 "$USED_BOTH"
 # left with the reserve, but not the reserve with a host lost.
 cluster_yaml cbig 1 5 >"$WORK/cbig.yaml"
 expect_fail "capacity beyond the reserve: refused, naming resource, host and shortfall" \
-    "not enough capacity: the fleet's VMs need 60 vCPU, and only 54 remain with 15 % held back and host \"h[123]\" lost \\(6 short\\)" \
+    "not enough capacity: the fleet's VMs need 60 vCPU, and only 54 remain with 15 % held back and host \"$FLEET_HOST_PREFIX[123]\" lost \\(6 short\\)" \
     kb create -f "$WORK/cbig.yaml"
 nothing_left cbig lnet1 "$USED_BOTH"
 if [ -n "$HAVE_CLI" ]; then
     expect_fail "cairn cluster create shows the same capacity message" \
-        "not enough capacity: the fleet's VMs need 60 vCPU, and only 54 remain with 15 % held back and host \"h[123]\" lost \\(6 short\\)" \
+        "not enough capacity: the fleet's VMs need 60 vCPU, and only 54 remain with 15 % held back and host \"$FLEET_HOST_PREFIX[123]\" lost \\(6 short\\)" \
         fl cluster create cbig --lnet lnet1 --node-count 5
     nothing_left cbig lnet1 "$USED_BOTH"
     expect_fail "cairn cluster create --pod-cidr over the node network: the same overlap message" \
@@ -379,7 +379,7 @@ while read -r name host ip _; do
 done < <(vms_of c3 control-plane)
 if [ -n "$VICTIM" ]; then pass "the endpoint $C3_EP is held by $VIP_VM on $VICTIM (by ARP)"
 else fail "no c3 control-plane VM answers ARP with the endpoint's MAC (${EP_MAC:-none})"; VICTIM=$(vms_of c3 control-plane | awk 'NR == 1 {print $2}'); fi
-[ -n "$VICTIM" ] || VICTIM=h1
+[ -n "$VICTIM" ] || VICTIM=${HOSTS[0]}
 MOVED=$(kb get "$R_VM" -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.host}{"\n"}{end}' | awk -v h="$VICTIM" '$2 == h {print $1}' | tr '\n' ' ')
 VICTIM_NODES=$(vms_of c3 worker | awk -v h="$VICTIM" '$2 == h {print $1}')
 VICTIM_PODS=$(k3 get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.nodeName}{"\n"}{end}' 2>/dev/null |
