@@ -423,7 +423,7 @@ web_back() {
     while read -r n st rd; do
         [ "$rd" = True ] || return 1
         ok=$((ok + 1))
-        if [ "$n" = "$VICTIM_NODES" ]; then
+        if echo "$VICTIM_NODES" | grep -qx "$n"; then
             t=$(date -d "$st" +%s 2>/dev/null) || return 1
             [ "$t" -ge "${T_KILL%.*}" ] || return 1
         fi
