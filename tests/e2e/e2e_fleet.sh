@@ -412,7 +412,6 @@ moved_back() {
     done
 }
 wait_for "the victim's VMs Running again on other hosts (spec.host changed)" 180 moved_back
-T_MOVED=$(fleet_now)
 T_VMS=$(fleet_since "$T_KILL")
 for v in $MOVED; do echo "     $v -> $(jb "$R_VM/$v" '{.spec.host} {.status.phase} ip {.spec.ip}')"; done
 wait_for "c3: 6 nodes Ready again" 180 nodes_ready k3 6
@@ -434,15 +433,22 @@ wait_for "3 web replicas Ready again, the victim's restarted after the kill" 180
 T_APP=$(fleet_since "$T_KILL")
 expect_ok "the app serves again" app_serves
 kill "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null; WATCH_PID=
-# The API stayed up: it answered through the endpoint while the victim's
-# control-plane VM was down (between the kill and that VM Running again).
-read -r N_OK_DOWN N_ALL_DOWN GAP < <(awk -v k="$T_KILL" -v m="$T_MOVED" '
-    { t = $1 + 0 }
-    t > k && t < m { alld++; if ($2 == "ok") okd++ }
-    $2 == "ok" { if (last != "" && t - last > gap) gap = t - last; last = t }
-    END { printf "%d %d %.1f\n", okd, alld, gap }' "$WORK/api-probe.log")
-expect_ok "c3's API answered through the endpoint while a control-plane VM was down ($N_OK_DOWN of $N_ALL_DOWN probes; longest gap between answers ${GAP} s)" \
-    test "$N_OK_DOWN" -gt 0
+# The API stayed up through the endpoint: allowing a few seconds of
+# retries (the endpoint moves by lease, 4 s in the servers the hosts
+# start, then gratuitous ARP), the longest time without an answer from
+# the kill on stays under 30 s; printed exactly.
+read -r GAP N_OK N_ALL < <(awk -v k="$T_KILL" '
+    { t = $1 + 0 } t < k { if ($2 == "ok") last = t; next }
+    { all++ } $2 == "ok" { ok++; if (last != "" && t - last > gap) gap = t - last; last = t }
+    END { printf "%.1f %d %d\n", gap, ok, all }' "$WORK/api-probe.log")
+expect_ok "c3's API kept answering through the endpoint (longest gap ${GAP} s; $N_OK of $N_ALL probes answered)" \
+    awk -v g="$GAP" 'BEGIN { exit !(g > 0 && g < 30) }'
+EP_MAC2=$(mac_of "$C3_EP")
+NEW_HOLDER=""
+while read -r name host ip _; do
+    [ -n "$name" ] && [ -n "$EP_MAC2" ] && [ "$(mac_of "$ip")" = "$EP_MAC2" ] && NEW_HOLDER="$name on $host"
+done < <(vms_of c3 control-plane)
+expect_ok "the endpoint is held by a running c3 control-plane VM (${NEW_HOLDER:-none}; before: $VIP_VM)" test -n "$NEW_HOLDER"
 expect_ok "c3's API answers after the failover" k3 get nodes
 expect_eq "no object lost: the 20 ConfigMaps, data intact" "$KEEP_SUM" keep_sum
 expect_ok "the Deployment is still there" k3 get deployment web
