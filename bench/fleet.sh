@@ -49,7 +49,7 @@ fi
 R_HOST=hosts.fleet.cairn.io
 R_CL=clusters.fleet.cairn.io
 R_VM=virtualmachines.fleet.cairn.io
-HOSTS=(h1 h2 h3)
+HOSTS=("${FLEET_HOST_PREFIX}1" "${FLEET_HOST_PREFIX}2" "${FLEET_HOST_PREFIX}3")
 jb() { kb get "$1" -o jsonpath="$2" 2>/dev/null; }
 die() { echo "bench/fleet: $*"; tail -20 "$WORK/bridge.log" 2>/dev/null | sed 's/^/  bridge | /'; FAIL=$((FAIL + 1)); exit 1; }
 # until SECONDS CMD...: retry CMD every 0.1 s; 1 when time runs out.

@@ -37,7 +37,7 @@ R_HOST=hosts.fleet.cairn.io
 R_LNET=logicalnetworks.fleet.cairn.io
 R_CL=clusters.fleet.cairn.io
 R_VM=virtualmachines.fleet.cairn.io
-HOSTS=(h1 h2 h3)
+HOSTS=("${FLEET_HOST_PREFIX}1" "${FLEET_HOST_PREFIX}2" "${FLEET_HOST_PREFIX}3")
 T_START=$(fleet_now)
 T_PHASE=$T_START
 WATCH_PID=
@@ -152,8 +152,8 @@ for h in "${HOSTS[@]}"; do fleet_host_start "$h"; done
 wait_for "3 hosts Ready on the bridge" 90 fleet_all_hosts_ready "${HOSTS[@]}" || {
     for h in "${HOSTS[@]}"; do echo "  $h: $(jb "$R_HOST/$h" '{.status.phase} {.status.message}')"; tail -5 "$WORK/$h.log" | sed "s/^/  $h.log | /"; done
     bail "hosts not Ready"; }
-expect_out "kubectl get hosts lists them" "h1 .*h2 .*h3 " sh -c "$KB get $R_HOST --no-headers | tr '\n' ' '"
-expect_eq "a host's declared capacity" "32 128Gi" jb "$R_HOST/h1" '{.spec.capacity.cpu} {.spec.capacity.memory}'
+expect_out "kubectl get hosts lists them" "${HOSTS[0]} .*${HOSTS[1]} .*${HOSTS[2]} " sh -c "$KB get $R_HOST --no-headers | tr '\n' ' '"
+expect_eq "a host's declared capacity" "32 128Gi" jb "$R_HOST/${HOSTS[0]}" '{.spec.capacity.cpu} {.spec.capacity.memory}'
 phase "3 hosts Ready"
 
 
@@ -294,7 +294,9 @@ app_serves() {
     if [ "${#pods[@]}" -ne 3 ] || [ "${#ips[@]}" -ne 3 ]; then echo "pods: ${pods[*]} ips: ${ips[*]}"; return 1; fi
     for i in 0 1 2; do
         j=$(( (i + 1) % 3 ))
-        out=$(k3 exec "${pods[$i]}" -- wget -qO- -T 5 "http://${ips[$j]}:8080/" 2>&1)
+        # (busybox nc: this machine's busybox-static wget segfaults)
+        out=$(k3 exec "${pods[$i]}" -- sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 ${ips[$j]} 8080" 2>&1 |
+            tail -n 1 | tr -d '\r')
         if [ "$out" = "page-from-${pods[$j]}" ]; then ok=$((ok + 1)); else echo "${pods[$i]} -> ${pods[$j]} (${ips[$j]}): $out"; fi
     done
     [ "$ok" -eq 3 ]
@@ -350,12 +352,12 @@ nothing_left coverlap lnet1 "$USED_BOTH"
 # left with the reserve, but not the reserve with a host lost.
 cluster_yaml cbig 1 5 >"$WORK/cbig.yaml"
 expect_fail "capacity beyond the reserve: refused, naming resource, host and shortfall" \
-    "not enough capacity: the fleet's VMs need 60 vCPU, and only 54 remain with 15 % held back and host \"h[123]\" lost \\(6 short\\)" \
+    "not enough capacity: the fleet's VMs need 60 vCPU, and only 54 remain with 15 % held back and host \"$FLEET_HOST_PREFIX[123]\" lost \\(6 short\\)" \
     kb create -f "$WORK/cbig.yaml"
 nothing_left cbig lnet1 "$USED_BOTH"
 if [ -n "$HAVE_CLI" ]; then
     expect_fail "cairn cluster create shows the same capacity message" \
-        "not enough capacity: the fleet's VMs need 60 vCPU, and only 54 remain with 15 % held back and host \"h[123]\" lost \\(6 short\\)" \
+        "not enough capacity: the fleet's VMs need 60 vCPU, and only 54 remain with 15 % held back and host \"$FLEET_HOST_PREFIX[123]\" lost \\(6 short\\)" \
         fl cluster create cbig --lnet lnet1 --node-count 5
     nothing_left cbig lnet1 "$USED_BOTH"
     expect_fail "cairn cluster create --pod-cidr over the node network: the same overlap message" \
@@ -379,7 +381,7 @@ while read -r name host ip _; do
 done < <(vms_of c3 control-plane)
 if [ -n "$VICTIM" ]; then pass "the endpoint $C3_EP is held by $VIP_VM on $VICTIM (by ARP)"
 else fail "no c3 control-plane VM answers ARP with the endpoint's MAC (${EP_MAC:-none})"; VICTIM=$(vms_of c3 control-plane | awk 'NR == 1 {print $2}'); fi
-[ -n "$VICTIM" ] || VICTIM=h1
+[ -n "$VICTIM" ] || VICTIM=${HOSTS[0]}
 MOVED=$(kb get "$R_VM" -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.host}{"\n"}{end}' | awk -v h="$VICTIM" '$2 == h {print $1}' | tr '\n' ' ')
 VICTIM_NODES=$(vms_of c3 worker | awk -v h="$VICTIM" '$2 == h {print $1}')
 VICTIM_PODS=$(k3 get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.nodeName}{"\n"}{end}' 2>/dev/null |
@@ -410,23 +412,43 @@ moved_back() {
     done
 }
 wait_for "the victim's VMs Running again on other hosts (spec.host changed)" 180 moved_back
-T_MOVED=$(fleet_now)
 T_VMS=$(fleet_since "$T_KILL")
 for v in $MOVED; do echo "     $v -> $(jb "$R_VM/$v" '{.spec.host} {.status.phase} ip {.spec.ip}')"; done
 wait_for "c3: 6 nodes Ready again" 180 nodes_ready k3 6
-wait_for "3 web replicas Ready again" 180 web_ready
+# Ready again = 3 Ready replicas, and each pod of the victim's worker runs
+# a container started after the kill (its node's old status is stale).
+web_back() {
+    local n st rd ok=0 t
+    while read -r n st rd; do
+        [ "$rd" = True ] || return 1
+        ok=$((ok + 1))
+        if echo "$VICTIM_NODES" | grep -qx "$n"; then
+            t=$(date -d "$st" +%s 2>/dev/null) || return 1
+            [ "$t" -ge "${T_KILL%.*}" ] || return 1
+        fi
+    done < <(k3 get pods -l app=web -o jsonpath='{range .items[*]}{.spec.nodeName}{" "}{.status.containerStatuses[0].state.running.startedAt}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null)
+    [ "$ok" -eq 3 ]
+}
+wait_for "3 web replicas Ready again, the victim's restarted after the kill" 180 web_back
 T_APP=$(fleet_since "$T_KILL")
 expect_ok "the app serves again" app_serves
 kill "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null; WATCH_PID=
-# The API stayed up: it answered through the endpoint while the victim's
-# control-plane VM was down (between the kill and that VM Running again).
-read -r N_OK_DOWN N_ALL_DOWN GAP < <(awk -v k="$T_KILL" -v m="$T_MOVED" '
-    { t = $1 + 0 }
-    t > k && t < m { alld++; if ($2 == "ok") okd++ }
-    $2 == "ok" { if (last != "" && t - last > gap) gap = t - last; last = t }
-    END { printf "%d %d %.1f\n", okd, alld, gap }' "$WORK/api-probe.log")
-expect_ok "c3's API answered through the endpoint while a control-plane VM was down ($N_OK_DOWN of $N_ALL_DOWN probes; longest gap between answers ${GAP} s)" \
-    test "$N_OK_DOWN" -gt 0
+# The API stayed up through the endpoint: allowing a few seconds of
+# retries (the endpoint moves by lease, 4 s in the servers the hosts
+# start, then gratuitous ARP), the longest time without an answer from
+# the kill on stays under 30 s; printed exactly.
+read -r GAP N_OK N_ALL < <(awk -v k="$T_KILL" '
+    { t = $1 + 0 } t < k { if ($2 == "ok") last = t; next }
+    { all++ } $2 == "ok" { ok++; if (last != "" && t - last > gap) gap = t - last; last = t }
+    END { printf "%.1f %d %d\n", gap, ok, all }' "$WORK/api-probe.log")
+expect_ok "c3's API kept answering through the endpoint (longest gap ${GAP} s; $N_OK of $N_ALL probes answered)" \
+    awk -v g="$GAP" 'BEGIN { exit !(g > 0 && g < 30) }'
+EP_MAC2=$(mac_of "$C3_EP")
+NEW_HOLDER=""
+while read -r name host ip _; do
+    [ -n "$name" ] && [ -n "$EP_MAC2" ] && [ "$(mac_of "$ip")" = "$EP_MAC2" ] && NEW_HOLDER="$name on $host"
+done < <(vms_of c3 control-plane)
+expect_ok "the endpoint is held by a running c3 control-plane VM (${NEW_HOLDER:-none}; before: $VIP_VM)" test -n "$NEW_HOLDER"
 expect_ok "c3's API answers after the failover" k3 get nodes
 expect_eq "no object lost: the 20 ConfigMaps, data intact" "$KEEP_SUM" keep_sum
 expect_ok "the Deployment is still there" k3 get deployment web
@@ -445,7 +467,8 @@ expect_eq "c1's VMs are gone" "" kb get "$R_VM" -l fleet.cairn.io/cluster=c1 -o 
 expect_fail "c1's PKI Secret is gone" "NotFound|not found" kb -n fleet-system get secret c1-pki
 expect_fail "c1's kubeconfig Secret is gone" "NotFound|not found" kb -n fleet-system get secret c1-kubeconfig
 wait_for "c1's 4 IPs (3 VMs, its endpoint) are released" 30 eq "$((USED_BOTH - 4))" pool_used lnet1
-expect_eq "no host runs a c1 VM any more" "" sh -c "$KB get $R_HOST -o jsonpath='{.items[*].status.vms[*].name}' | tr ' ' '\n' | grep '^c1-'"
+# (the dead host's status keeps what it ran when it died: Ready hosts only)
+expect_eq "no Ready host runs a c1 VM any more" "" sh -c "$KB get $R_HOST -o jsonpath='{range .items[?(@.status.phase==\"Ready\")]}{.status.vms[*].name}{\" \"}{end}' | tr ' ' '\n' | grep '^c1-'"
 left=
 for v in $C1_VMS; do [ -e "$FLEET_STORAGE/vms/$v" ] && left="$left $v"; done
 expect_eq "c1's VM disks are removed from the shared storage" "" echo "$left"

@@ -69,7 +69,11 @@ NL_LAN=10.220.0
 in_lan() { nsenter --net="/run/netns/$FLEET_LAN" -- "$@"; }
 kb() { in_lan "$FLEET_KUBECTL" --kubeconfig "$FLEET_KUBECONFIG" "$@"; }
 fl() { in_lan env CAIRN_BRIDGE_KUBECONFIG="$FLEET_KUBECONFIG" "$CAIRN" "$@"; }
-fleet_host_ip() { echo "10.220.0.$((10 + ${1#h}))"; }
+# Hosts are named ${FLEET_HOST_PREFIX}1.. (default h1, h2, h3). `cairn host`
+# names its VM cgroups cairn-host-<host>/<vm> in the machine's hierarchies,
+# so two runs at once on one machine need different prefixes.
+FLEET_HOST_PREFIX=${FLEET_HOST_PREFIX:-h}
+fleet_host_ip() { echo "10.220.0.$((10 + ${1##*[!0-9]}))"; }
 # A process exists and is not a zombie.
 fleet_alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 fleet_now() { date +%s.%N; }
@@ -211,6 +215,10 @@ _fleet_rm_cgroups() {
         dir=${e%%:*}; path=${e#*:}
         mine=$(awk -F: -v d="$dir" '{ c = $2; sub(/^name=/, "", c); if (c == "") c = "unified"; if (c == d) print $3 }' /proc/$$/cgroup)
         case "$mine/" in "$path"/*) continue ;; esac
+        # Children first: cgroups made below it after the record (a pod's,
+        # a container's) hold no process either once the host is dead.
+        [ -d "/sys/fs/cgroup/$dir$path" ] &&
+            find "/sys/fs/cgroup/$dir$path" -depth -mindepth 1 -type d -exec rmdir {} \; 2>/dev/null
         [ -d "/sys/fs/cgroup/$dir$path" ] && ! rmdir "/sys/fs/cgroup/$dir$path" 2>/dev/null && continue
         path=$(dirname "$path")
         while [ "$path" != / ] && [ "$(dirname "$path")" != / ]; do
@@ -296,7 +304,7 @@ fleet_up() {
     fleet_lan_up || return 1
     fleet_registry_up || return 1
     fleet_bridge_start || return 1
-    for i in $(seq 1 "$n"); do fleet_host_start "h$i" || return 1; done
+    for i in $(seq 1 "$n"); do fleet_host_start "$FLEET_HOST_PREFIX$i" || return 1; done
 }
 
 # A host is Ready on the bridge.
