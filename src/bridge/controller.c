@@ -125,6 +125,29 @@ static cn_fleet *snapshot(cn_bridge_ctrl *k)
     return f;
 }
 
+/* The fleet as stored now, for planning. Not the informers' copy: they
+ * may not have seen the VMs and endpoint this loop wrote a moment ago for
+ * another cluster, and a plan on that would hand the same IPs out twice.
+ * NULL with err when a list fails. */
+static cn_fleet *fresh_snapshot(cn_bridge_ctrl *k, cn_err *err)
+{
+    static const char *const plurals[4] = { "hosts", "logicalnetworks", "clusters", "virtualmachines" };
+    json_t *lists[4] = { NULL };
+    cn_fleet *f = NULL;
+    int i;
+    for (i = 0; i < 4; i++) {
+        char *path = fleet_path(plurals[i], NULL, NULL);
+        int r = cn_client_get(k->c, path, &lists[i], err);
+        free(path);
+        if (r < 0) goto out;
+    }
+    f = cn_fleet_new(json_object_get(lists[0], "items"), json_object_get(lists[1], "items"),
+                     json_object_get(lists[2], "items"), json_object_get(lists[3], "items"));
+out:
+    for (i = 0; i < 4; i++) json_decref(lists[i]);
+    return f;
+}
+
 int cn_bridge_patch_status(cn_client *c, const char *plural, const char *name, json_t *status, cn_err *err)
 {
     char *path = fleet_path(plural, name, "status");
@@ -480,8 +503,8 @@ static int upgrade_step(cn_bridge_ctrl *k, const json_t *cluster, const json_t *
     if (have <= want) {
         json_t *create = NULL, *remove = NULL;
         char *endpoint = NULL;
-        cn_fleet *f = snapshot(k);
-        int r = cn_fleet_plan_cluster(f, name, pool, 1, &create, &remove, &endpoint, err);
+        cn_fleet *f = fresh_snapshot(k, err);
+        int r = f ? cn_fleet_plan_cluster(f, name, pool, 1, &create, &remove, &endpoint, err) : -EIO;
         cn_fleet_free(f);
         json_array_foreach(create, i, vm) {
             if (r < 0) break;
@@ -746,7 +769,11 @@ static int reconcile_cluster(cn_bridge_ctrl *k, const json_t *cluster, int64_t *
     }
 
     /* The plan: endpoint, VMs to make, VMs beyond the counts. */
-    cn_fleet *f = snapshot(k);
+    cn_fleet *f = fresh_snapshot(k, err);
+    if (!f) {
+        r = -EIO;   /* the API did not answer: retried, not a failed plan */
+        goto done;
+    }
     r = cn_fleet_plan_cluster(f, name, NULL, 0, &create, &remove, &endpoint, err);
     cn_fleet_free(f);
     if (r < 0) {
