@@ -81,4 +81,14 @@ json_t *cn_fleet_ip_plan(const cn_fleet *f, const json_t *obj, cn_err *err);
 const char *const *cn_fleet_versions(size_t *n);
 const char *cn_fleet_default_version(void);
 
+/* Status helpers for the controller (added after the first contract):
+ * what the VMs placed on host `name` take, {"cpu": N, "memory": "NMi",
+ * "vms": N} (Host status.allocated; VMs being deleted count until gone),
+ * and the use of lnet `name`'s pools, [{"name", "start", "end", "used",
+ * "available"}] (LogicalNetwork status.ipPools: used = addresses held by
+ * VMs and cluster endpoints). New references; NULL if the name is
+ * unknown. */
+json_t *cn_fleet_host_allocated(const cn_fleet *f, const char *name);
+json_t *cn_fleet_lnet_pools(const cn_fleet *f, const char *name);
+
 #endif

@@ -107,12 +107,15 @@ int cn_ipplan_check_cluster(const cn_lnet *n, const cn_cluster_net *c, const cn_
     if (cidrs_overlap(c->pod_net, c->pod_prefix, c->svc_net, c->svc_prefix))
         return fail(err, 422, "cluster \"%s\": pod CIDR %s/%d overlaps service CIDR %s/%d", c->name, a, c->pod_prefix,
                     b, c->svc_prefix);
+    /* Both CIDRs and what they belong to, so the user sees which to move. */
+    char pfx[CN_IP4_STRLEN];
+    cn_ip4_str(n->net, pfx);
     if (cidrs_overlap(c->pod_net, c->pod_prefix, n->net, n->prefix))
-        return fail(err, 422, "cluster \"%s\": pod CIDR %s/%d overlaps logical network \"%s\"", c->name, a,
-                    c->pod_prefix, n->name);
+        return fail(err, 422, "cluster \"%s\": pod CIDR %s/%d overlaps the address prefix %s/%d of logical network "
+                    "\"%s\"", c->name, a, c->pod_prefix, pfx, n->prefix, n->name);
     if (cidrs_overlap(c->svc_net, c->svc_prefix, n->net, n->prefix))
-        return fail(err, 422, "cluster \"%s\": service CIDR %s/%d overlaps logical network \"%s\"", c->name, b,
-                    c->svc_prefix, n->name);
+        return fail(err, 422, "cluster \"%s\": service CIDR %s/%d overlaps the address prefix %s/%d of logical "
+                    "network \"%s\"", c->name, b, c->svc_prefix, pfx, n->prefix, n->name);
     for (size_t i = 0; i < c->nlb; i++) {
         const cn_ip_range *l = &c->lb[i];
         fmt_range(l, r1);

@@ -95,7 +95,7 @@ static int conflict(cn_err *err, const char *fmt, ...)
     return -ENOSPC;
 }
 
-static int check_request(const cn_pl_request *r, cn_err *err)
+int cn_pl_check_request(const cn_pl_request *r, cn_err *err)
 {
     if (r->cp_count != 1 && r->cp_count != 3 && r->cp_count != 5)
         return invalid(err, "controlPlane.count", "%d: must be 1, 3 or 5", r->cp_count);
@@ -191,13 +191,16 @@ typedef struct state {
     use *used;                 /* per host */
     int *in_cluster;           /* VMs of the new cluster per host */
     int *in_set;               /* VMs of the current availability set per host */
+    bool use_reserve;          /* room is 100 % of a host, not 85 % */
 } state;
 
 static bool fits(const state *s, size_t h, const cn_vm_size *z)
 {
     const cn_pl_host *host = &s->f->hosts[h];
-    return host->schedulable && s->used[h].vcpu + z->vcpu <= usable(host->vcpu) &&
-           s->used[h].mem + z->mem_mib <= usable(host->mem_mib) && s->used[h].gpus + z->gpus <= host->gpus;
+    int64_t vcpu = s->use_reserve ? host->vcpu : usable(host->vcpu);
+    int64_t mem = s->use_reserve ? host->mem_mib : usable(host->mem_mib);
+    return host->schedulable && s->used[h].vcpu + z->vcpu <= vcpu && s->used[h].mem + z->mem_mib <= mem &&
+           s->used[h].gpus + z->gpus <= host->gpus;
 }
 
 /* The best host for one VM of the current set, or -1. */
@@ -221,7 +224,7 @@ static int pick(const state *s, const cn_vm_size *z)
 int cn_pl_place(const cn_pl_fleet *f, const cn_pl_request *r, int *hosts, size_t nhosts_out, cn_err *err)
 {
     int rc;
-    if ((rc = check_request(r, err)) < 0) return rc;
+    if ((rc = cn_pl_check_request(r, err)) < 0) return rc;
     size_t nnew = cn_pl_request_vms(r);
     if (nhosts_out < nnew) return cn_err_internal(err, "placement: room for %zu VMs given, %zu needed", nhosts_out, nnew);
     if (f->nhosts > CN_PL_MAX_HOSTS)
@@ -277,4 +280,30 @@ out:
     free(s.in_cluster);
     free(s.in_set);
     return rc;
+}
+
+static bool same(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
+
+int cn_pl_place_one(const cn_pl_fleet *f, const char *cluster, const char *pool, const char *size, bool use_reserve)
+{
+    const cn_vm_size *z = vm_size(size);
+    if (!z) return -1;
+    state s = { .f = f, .use_reserve = use_reserve };
+    s.used = cn_calloc(f->nhosts + 1, sizeof *s.used);
+    s.in_cluster = cn_calloc(f->nhosts + 1, sizeof *s.in_cluster);
+    s.in_set = cn_calloc(f->nhosts + 1, sizeof *s.in_set);
+    for (size_t i = 0; i < f->nvms; i++) {
+        const cn_pl_vm *v = &f->vms[i];
+        const cn_vm_size *vz = vm_size(v->size);
+        if (!vz || v->host < 0 || (size_t)v->host >= f->nhosts) continue;
+        add_size(&s.used[v->host], vz, 1);
+        if (!v->cluster || !cluster || strcmp(v->cluster, cluster)) continue;
+        s.in_cluster[v->host]++;
+        if (same(v->pool, pool)) s.in_set[v->host]++;
+    }
+    int h = pick(&s, z);
+    free(s.used);
+    free(s.in_cluster);
+    free(s.in_set);
+    return h;
 }

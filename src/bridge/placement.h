@@ -73,11 +73,25 @@ typedef struct cn_pl_request {
 /* How many VMs the request makes (control plane + every pool). */
 size_t cn_pl_request_vms(const cn_pl_request *r);
 
+/* The request alone against the documented rules (the 422s of
+ * cn_pl_place): 0 or -EINVAL. */
+int cn_pl_check_request(const cn_pl_request *r, cn_err *err);
+
 /* Admit r on f and place its VMs: hosts[i] gets the host index of the i-th
  * new VM — the control plane first, then each pool's nodes in order — for
  * nhosts_out >= cn_pl_request_vms(r). 0, or -EINVAL (422: a bad request,
  * the message names the field and the rule) / -ENOSPC (409: a limit or the
  * capacity, the message names which, how much is missing and the host). */
 int cn_pl_place(const cn_pl_fleet *f, const cn_pl_request *r, int *hosts, size_t nhosts_out, cn_err *err);
+
+/* The host for one more VM of cluster's set `pool` (NULL: its control
+ * plane) with VM size `size` (NULL: Standard_A4_v2) on f, by the rules of
+ * cn_pl_place: room left, then the fewest VMs of the set (f's VMs of that
+ * cluster and pool; a VM with cluster NULL counts for capacity only), then
+ * of the cluster, then the most free memory, then the lowest index. Room
+ * is 85 % of each host; with use_reserve (failover: what the reserve is
+ * for) 100 %. No limits are checked. The host's index, or -1 when none
+ * has room (or the size is unknown). */
+int cn_pl_place_one(const cn_pl_fleet *f, const char *cluster, const char *pool, const char *size, bool use_reserve);
 
 #endif

@@ -94,7 +94,7 @@ static void test_cluster_rules(void)
     cn_err_clear(&err);
     a.pod_net = ip("10.220.0.0");
     CHECK(cn_ipplan_check_cluster(&n, &a, NULL, 0, &err) == -EINVAL);
-    CHECK_STR(err.message, "cluster \"a\": pod CIDR 10.220.0.0/16 overlaps logical network \"lnet1\"");
+    CHECK_STR(err.message, "cluster \"a\": pod CIDR 10.220.0.0/16 overlaps the address prefix 10.220.32.0/24 of logical network \"lnet1\"");
     cn_err_clear(&err);
     a.pod_net = ip("10.244.0.0");
     /* Across clusters: control-plane IPs and LB ranges are exclusive. */
