@@ -205,14 +205,24 @@ static void route_resource(cn_reqctx *c, char **p, int n)
         if (c->q.watch) return not_found(c);
         return cn_rest_get(c);
     }
+    /* Writes of the serialized group (apiserver.h) pass admission and
+     * reach the store one at a time. */
+    bool serial = c->srv->serialize_group && !strcmp(c->res->group, c->srv->serialize_group);
+    if (serial) pthread_mutex_lock(&c->srv->serial_lock);
     if (!strcmp(m, "POST")) {
-        if (!collection) return method_not_allowed(c);
-        return cn_rest_create(c);
+        if (!collection) method_not_allowed(c);
+        else cn_rest_create(c);
+    } else if (!strcmp(m, "PUT") && !collection) {
+        cn_rest_update(c);
+    } else if (!strcmp(m, "PATCH") && !collection) {
+        cn_rest_patch(c);
+    } else if (!strcmp(m, "DELETE")) {
+        if (collection) cn_rest_delete_collection(c);
+        else cn_rest_delete(c);
+    } else {
+        method_not_allowed(c);
     }
-    if (!strcmp(m, "PUT") && !collection) return cn_rest_update(c);
-    if (!strcmp(m, "PATCH") && !collection) return cn_rest_patch(c);
-    if (!strcmp(m, "DELETE")) return collection ? cn_rest_delete_collection(c) : cn_rest_delete(c);
-    method_not_allowed(c);
+    if (serial) pthread_mutex_unlock(&c->srv->serial_lock);
 }
 
 void cn_apiserver_handle(cn_http_req *req, void *ud)
@@ -435,6 +445,8 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
     cn_admit_default_tolerations(s->admission, toleration_s(cfg->default_not_ready_toleration_s),
                                  toleration_s(cfg->default_unreachable_toleration_s));
     cn_quota_admission_register(s);
+    if (cfg->serialize_group) s->serialize_group = cn_strdup(cfg->serialize_group);
+    pthread_mutex_init(&s->serial_lock, NULL);
     pthread_mutex_init(&s->ctl_lock, NULL);
     pthread_cond_init(&s->ctl_cond, NULL);
 
@@ -489,6 +501,7 @@ int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_er
 
     r = cn_ctl_bootstrap(s, err);
     if (r < 0) goto fail;
+    if (cfg->before_serve && (r = cfg->before_serve(s, cfg->before_serve_ud, err)) < 0) goto fail;
 
     cn_http_config hc = {
         .listen = cfg->listen,
@@ -544,6 +557,8 @@ void cn_apiserver_stop(cn_apiserver *s)
     free(s->join_token);
     pthread_mutex_destroy(&s->ctl_lock);
     pthread_cond_destroy(&s->ctl_cond);
+    pthread_mutex_destroy(&s->serial_lock);
+    free(s->serialize_group);
     free(s->kubeconfig_path);
     free(s->data_dir);
     free(s);
@@ -551,6 +566,12 @@ void cn_apiserver_stop(cn_apiserver *s)
 
 int cn_apiserver_port(const cn_apiserver *s) { return cn_http_port(s->http); }
 const char *cn_apiserver_kubeconfig(const cn_apiserver *s) { return s->kubeconfig_path; }
+
+void cn_apiserver_add_admission(cn_apiserver *s, bool mutating, const char *name,
+                                cn_admit_fn fn, void *ud)
+{
+    cn_admission_add(s->admission, mutating, name, fn, ud);
+}
 
 cn_leader *cn_apiserver_elector(cn_apiserver *s, cn_role role)
 {

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "api/admission.h"
 #include "api/leader.h"
 #include "lib/err.h"
 #include "lib/http.h"
@@ -38,6 +39,18 @@ typedef struct cn_apiserver_config {
     /* DefaultTolerationSeconds admission, in seconds: 0 = 300 (upstream's
      * default); -1 asks for 0 s (evict at once). */
     int64_t default_not_ready_toleration_s, default_unreachable_toleration_s;
+    /* Writes (create, update, patch, delete; not status) of this API group
+     * run one at a time, from admission through the store write, so an
+     * admission plugin that checks a shared budget (the bridge's free
+     * capacity and IPs, fleet.cairn.io) sees every earlier write. NULL: none. */
+    const char *serialize_group;
+    /* Called once the server can handle requests in process
+     * (cn_apiserver_handle) and before it listens: the place for an
+     * embedding command to add admission plugins (and make the
+     * in-process client they use) before any client can write. < 0 with
+     * err fails the start. NULL: none. */
+    int (*before_serve)(cn_apiserver *s, void *ud, cn_err *err);
+    void *before_serve_ud;
 } cn_apiserver_config;
 
 int cn_apiserver_start(const cn_apiserver_config *cfg, cn_apiserver **out, cn_err *err);
@@ -52,6 +65,11 @@ cn_leader *cn_apiserver_elector(cn_apiserver *s, cn_role role);
  * HTTPS listener calls, and what in-process clients (cn_client_new_local:
  * scheduler, controllers) call directly with lib/http's local requests. */
 void cn_apiserver_handle(cn_http_req *req, void *ud);
+/* Add an admission plugin (admission.h) after the built-in ones, for an
+ * embedding command (`cairn bridge`). Call it from before_serve (the
+ * chain is not locked against requests being served); name is copied. */
+void cn_apiserver_add_admission(cn_apiserver *s, bool mutating, const char *name,
+                                cn_admit_fn fn, void *ud);
 /* Path of the admin kubeconfig written at start (owned by s). */
 const char *cn_apiserver_kubeconfig(const cn_apiserver *s);
 

@@ -38,6 +38,8 @@ struct cn_apiserver {
     char *kubelet_client_key;       /* (podproxy.c: calls to node agents) */
     char *join_token;               /* DATA/token: bearer of /cairn/v1/server-bootstrap */
     cn_admission *admission;
+    char *serialize_group;          /* writes of this group hold serial_lock (apiserver.h) */
+    pthread_mutex_t serial_lock;
     cn_quota_cache *quota;          /* namespaces with quotas / limit ranges (quota.c) */
     cn_alloc *alloc;                /* Service cluster IPs and node ports */
     cn_authorizer_fn authorize;

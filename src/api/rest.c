@@ -571,7 +571,9 @@ void cn_rest_update(cn_reqctx *c)
             cn_rest_reply(c, 200, out);
             return;
         }
-        if (!(e.code == 409 && !strcmp(e.reason, "Conflict") && !want_rv)) goto fail;
+        /* Only a lost race with another write is retried; a 409 from
+         * admission (a limit, a claim) is the answer. */
+        if (!(r == -ESTALE && e.code == 409 && !strcmp(e.reason, "Conflict") && !want_rv)) goto fail;
         cn_err_clear(&e);
     }
     cn_err_conflict(&e, c->res, c->name);
@@ -715,7 +717,7 @@ void cn_rest_patch(cn_reqctx *c)
             cn_rest_reply(c, 200, out);
             return;
         }
-        if (!(e.code == 409 && !strcmp(e.reason, "Conflict"))) goto fail;
+        if (!(r == -ESTALE && e.code == 409 && !strcmp(e.reason, "Conflict"))) goto fail;
         cn_err_clear(&e);
     }
     cn_err_conflict(&e, c->res, c->name);
@@ -948,12 +950,30 @@ int cn_rest_delete_object(cn_apiserver *s, const cn_resource *res, const char *n
     return -ESTALE;
 }
 
+/* Validating admission of a delete by a client (CN_ADMIT_DELETE, obj =
+ * the stored object): a plugin may refuse it. Internal deletes (garbage
+ * collection, namespace cleanup) do not pass here. */
+static int admit_delete(cn_reqctx *c, const char *ns, const char *name, bool dry_run, cn_err *err)
+{
+    json_t *old = NULL;
+    int64_t rev;
+    int r = cn_obj_get(c->srv, c->res, ns, name, &old, &rev, err);
+    if (r < 0) return r;
+    cn_admit_attrs aa = {
+        .op = CN_ADMIT_DELETE, .res = c->res, .ns = ns, .name = name, .user = &c->user,
+        .dry_run = dry_run, .old = old,
+    };
+    r = cn_admission_validate(c->srv->admission, &aa, old, err);
+    json_decref(old);
+    return r;
+}
+
 void cn_rest_delete(cn_reqctx *c)
 {
     cn_err e = CN_ERR_INIT;
     json_t *opts = NULL, *out = NULL;
     bool dry, gone;
-    if (delete_options(c, &opts, &dry, &e) < 0 ||
+    if (delete_options(c, &opts, &dry, &e) < 0 || admit_delete(c, c->ns, c->name, dry, &e) < 0 ||
         cn_rest_delete_object(c->srv, c->res, c->ns, c->name, opts, dry, &out, &gone, &e) < 0) {
         json_decref(opts);
         cn_rest_reply_err(c, &e);
@@ -977,7 +997,8 @@ void cn_rest_delete_collection(cn_reqctx *c)
         json_t *out = NULL;
         bool gone;
         cn_err de = CN_ERR_INIT;
-        if (cn_rest_delete_object(c->srv, c->res, cn_obj_namespace(o), cn_obj_name(o), opts, dry,
+        if (admit_delete(c, cn_obj_namespace(o), cn_obj_name(o), dry, &de) == 0 &&
+            cn_rest_delete_object(c->srv, c->res, cn_obj_namespace(o), cn_obj_name(o), opts, dry,
                                   &out, &gone, &de) == 0)
             json_array_append_new(items, out);
         cn_err_clear(&de);

@@ -13,6 +13,7 @@ static const struct command {
 } commands[] = {
     { "server", cn_cmd_server, "run a Kubernetes API server (control-plane node)" },
     { "agent", cn_cmd_agent, "run a worker node (pods as runc containers), or SIMULATED nodes with --simulate" },
+    { "bridge", cn_cmd_bridge, "run the fleet's management API and bridge controller (docs/bridge.md)" },
     { "image", cn_cmd_image, "the node's image store: pull, import, ls, rm, prune" },
 };
 

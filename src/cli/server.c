@@ -35,26 +35,14 @@ static void usage(FILE *f)
         "DATA-DIR/kubeconfig for kubectl and DATA-DIR/token, the join token that\n"
         "lets more servers share the CA and key (--join).\n"
         "\n"
-        "flags:\n"
-        "  --data-dir DIR          state, certificates and kubeconfig (default %s)\n"
-        "  --listen HOST:PORT      HTTPS address to serve on (default %s; port 0 picks one)\n"
-        "  --tls-san NAME          extra DNS name or IP for the serving certificate (repeatable)\n"
+        "flags (with DIR default %s, HOST:PORT default %s):\n"
+        "%s"
         "  --token-auth-file FILE  static bearer tokens, CSV: token,user,uid,\"group1,group2\"\n"
-        "  --advertise-host HOST   host name written into the kubeconfig (default: from --listen)\n"
         "  --max-connections N     concurrent connections served (default 1024)\n"
         "  --idle-timeout SECONDS  close idle keep-alive connections after this (default 120)\n"
-        "  --log-level LEVEL       debug, info, warn or error (default info)\n"
         "  --history-revisions N   revisions of change history kept for watch resumption (default 10000)\n"
         "  --compact-interval S    seconds between history compactions (default 300)\n"
         "  --service-cidr CIDR     cluster IPs for Services (default 10.43.0.0/16)\n"
-        "  --datastore-endpoint URL[,URL...]\n"
-        "                          use etcd 3.4+ at these endpoints instead of DATA-DIR/state.db;\n"
-        "                          requests fail over between them (http:// or https://)\n"
-        "  --etcd-prefix PREFIX    etcd key prefix in place of /registry (default /registry)\n"
-        "  --datastore-cafile FILE CA that signs the etcd members' certificates (https endpoints)\n"
-        "  --datastore-certfile FILE  client certificate for etcd\n"
-        "  --datastore-keyfile FILE   its private key\n"
-        "                          (env CAIRN_ETCD_TRANSPORT=grpc: experimental gRPC to etcd, https only)\n"
         "  --leader-elect-lease-duration D  how long a leader's Lease is valid unrenewed (default 15s)\n"
         "  --leader-elect-renew-deadline D  a leader stops acting if it could not renew for this long (default 10s)\n"
         "  --leader-elect-retry-period D    how often leases are renewed or tried (default 2s)\n"
@@ -69,14 +57,13 @@ static void usage(FILE *f)
         "  --default-unreachable-toleration-seconds N   not-ready / unreachable NoExecute taints for\n"
         "                          N seconds (default 300): evicted that long after their node fails\n"
         "  --disable-scheduler     do not run the scheduler in this server (docs/scheduler.md)\n"
-        "  --no-fsync              do not fsync commits (tests and benchmarks only: loses data on power loss)\n"
         "  --join URL              take the cluster CA and service-account key from the server at\n"
         "                          https://HOST:PORT (needs --token or --token-file: its DATA-DIR/token)\n"
         "  --token TOKEN           join token; on a first server it sets the secret (default: generated\n"
         "                          into DATA-DIR/token)\n"
         "  --token-file FILE       read the join token from FILE\n"
         "  -h, --help              show this help\n",
-        DEFAULT_DATA_DIR, DEFAULT_LISTEN);
+        DEFAULT_DATA_DIR, DEFAULT_LISTEN, cn_server_common_help);
 }
 
 static volatile sig_atomic_t stop_signal;
@@ -90,53 +77,21 @@ static int parse_uint(const char *s, unsigned *out)
     return 0;
 }
 
-/* "2", "1.5", "1.5s", "300ms" -> milliseconds (at most 1 day, ms resolution). */
-static int parse_duration_ms(const char *s, int64_t *out)
-{
-    int64_t whole = 0, frac = 0, scale = 1000;
-    const char *p = s;
-    int digits = 0, fdigits = 0;
-    for (; *p >= '0' && *p <= '9' && digits < 6; p++, digits++) whole = whole * 10 + (*p - '0');
-    if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9' && fdigits < 3; p++, fdigits++) frac = frac * 10 + (*p - '0');
-        if (fdigits == 0) return -EINVAL;
-        for (int i = fdigits; i < 3; i++) frac *= 10;
-    }
-    if (!strcmp(p, "ms")) scale = 1;
-    else if (*p && strcmp(p, "s")) return -EINVAL;
-    if (digits == 0 || (scale == 1 && fdigits)) return -EINVAL;
-    int64_t ms = scale == 1 ? whole : whole * 1000 + frac;
-    if (ms <= 0 || ms > 86400000) return -EINVAL;
-    *out = ms;
-    return 0;
-}
-
 int cn_cmd_server(int argc, char **argv)
 {
-    enum { O_DATA = 1, O_LISTEN, O_SAN, O_TOKENS, O_ADV, O_MAXC, O_IDLE, O_LOG, O_NOFSYNC, O_HIST, O_COMPACT, O_SVC,
-           O_JOIN, O_TOKEN, O_TOKEN_FILE, O_DS, O_DS_PREFIX, O_DS_CA, O_DS_CERT, O_DS_KEY,
+    enum { O_TOKENS = 1, O_MAXC, O_IDLE, O_HIST, O_COMPACT, O_SVC,
+           O_JOIN, O_TOKEN, O_TOKEN_FILE,
            O_LE_LEASE, O_LE_RENEW, O_LE_RETRY, O_NODE_GRACE, O_CLUSTER_CIDR, O_NODE_MASK, O_TOL_NOT_READY, O_TOL_UNREACHABLE, O_NOSCHED };
     static const struct option opts[] = {
-        { "data-dir", required_argument, NULL, O_DATA },
-        { "listen", required_argument, NULL, O_LISTEN },
-        { "tls-san", required_argument, NULL, O_SAN },
         { "token-auth-file", required_argument, NULL, O_TOKENS },
-        { "advertise-host", required_argument, NULL, O_ADV },
         { "max-connections", required_argument, NULL, O_MAXC },
         { "idle-timeout", required_argument, NULL, O_IDLE },
-        { "log-level", required_argument, NULL, O_LOG },
-        { "no-fsync", no_argument, NULL, O_NOFSYNC },
         { "history-revisions", required_argument, NULL, O_HIST },
         { "compact-interval", required_argument, NULL, O_COMPACT },
         { "service-cidr", required_argument, NULL, O_SVC },
         { "join", required_argument, NULL, O_JOIN },
         { "token", required_argument, NULL, O_TOKEN },
         { "token-file", required_argument, NULL, O_TOKEN_FILE },
-        { "datastore-endpoint", required_argument, NULL, O_DS },
-        { "etcd-prefix", required_argument, NULL, O_DS_PREFIX },
-        { "datastore-cafile", required_argument, NULL, O_DS_CA },
-        { "datastore-certfile", required_argument, NULL, O_DS_CERT },
-        { "datastore-keyfile", required_argument, NULL, O_DS_KEY },
         { "leader-elect-lease-duration", required_argument, NULL, O_LE_LEASE },
         { "leader-elect-renew-deadline", required_argument, NULL, O_LE_RENEW },
         { "leader-elect-retry-period", required_argument, NULL, O_LE_RETRY },
@@ -147,29 +102,20 @@ int cn_cmd_server(int argc, char **argv)
         { "default-unreachable-toleration-seconds", required_argument, NULL, O_TOL_UNREACHABLE },
         { "disable-scheduler", no_argument, NULL, O_NOSCHED },
         { "help", no_argument, NULL, 'h' },
+        CN_SERVER_COMMON_OPTIONS,
         { 0 },
     };
     cn_apiserver_config cfg = { .data_dir = DEFAULT_DATA_DIR, .listen = DEFAULT_LISTEN };
     cn_ctrl_config ctrl_cfg = { 0 };
     bool no_sched = false;
-    const char *sans[64];
+    const char *sans[CN_MAX_TLS_SANS];
     const char *token_file = NULL;
     _cleanup_free_ char *token_text = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case O_DATA: cfg.data_dir = optarg; break;
-        case O_LISTEN: cfg.listen = optarg; break;
-        case O_SAN:
-            if (cfg.ntls_sans == 64) {
-                fprintf(stderr, "cairn server: too many --tls-san values (max 64)\n");
-                return 2;
-            }
-            sans[cfg.ntls_sans++] = optarg;
-            break;
         case O_TOKENS: cfg.token_auth_file = optarg; break;
-        case O_ADV: cfg.advertise_host = optarg; break;
         case O_MAXC:
             if (parse_uint(optarg, &cfg.max_connections) < 0) {
                 fprintf(stderr, "cairn server: --max-connections: invalid number \"%s\"\n", optarg);
@@ -182,24 +128,8 @@ int cn_cmd_server(int argc, char **argv)
                 return 2;
             }
             break;
-        case O_LOG:
-            if (!strcmp(optarg, "debug")) cn_log_set_level(CN_LOG_DEBUG);
-            else if (!strcmp(optarg, "info")) cn_log_set_level(CN_LOG_INFO);
-            else if (!strcmp(optarg, "warn")) cn_log_set_level(CN_LOG_WARN);
-            else if (!strcmp(optarg, "error")) cn_log_set_level(CN_LOG_ERROR);
-            else {
-                fprintf(stderr, "cairn server: --log-level: unknown level \"%s\"\n", optarg);
-                return 2;
-            }
-            break;
-        case O_NOFSYNC: cfg.no_fsync = true; break;
         case O_NOSCHED: no_sched = true; break;
         case O_SVC: cfg.service_cidr = optarg; break;
-        case O_DS: cfg.datastore_endpoint = optarg; break;
-        case O_DS_PREFIX: cfg.etcd_prefix = optarg; break;
-        case O_DS_CA: cfg.datastore_cafile = optarg; break;
-        case O_DS_CERT: cfg.datastore_certfile = optarg; break;
-        case O_DS_KEY: cfg.datastore_keyfile = optarg; break;
         case O_JOIN: cfg.join_url = optarg; break;
         case O_TOKEN: cfg.token = optarg; break;
         case O_TOKEN_FILE: token_file = optarg; break;
@@ -226,7 +156,7 @@ int cn_cmd_server(int argc, char **argv)
         case O_LE_RETRY: {
             int64_t *dst = c == O_LE_LEASE ? &cfg.leader_lease_ms
                          : c == O_LE_RENEW ? &cfg.leader_renew_deadline_ms : &cfg.leader_retry_ms;
-            if (parse_duration_ms(optarg, dst) < 0) {
+            if (cn_cli_parse_duration_ms(optarg, dst) < 0) {
                 fprintf(stderr, "cairn server: --%s: want a duration like 15, 1.5s or 300ms, got \"%s\"\n",
                         c == O_LE_LEASE ? "leader-elect-lease-duration"
                         : c == O_LE_RENEW ? "leader-elect-renew-deadline" : "leader-elect-retry-period", optarg);
@@ -235,7 +165,7 @@ int cn_cmd_server(int argc, char **argv)
             break;
         }
         case O_NODE_GRACE:
-            if (parse_duration_ms(optarg, &ctrl_cfg.node_monitor_grace_ms) < 0) {
+            if (cn_cli_parse_duration_ms(optarg, &ctrl_cfg.node_monitor_grace_ms) < 0) {
                 fprintf(stderr, "cairn server: --node-monitor-grace-period: want a duration like 40s, got \"%s\"\n", optarg);
                 return 2;
             }
@@ -273,7 +203,13 @@ int cn_cmd_server(int argc, char **argv)
             break;
         }
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default:
+            if (c >= CN_OPT_COMMON) {
+                if (cn_server_common_flag("server", c, optarg, &cfg, sans) < 0) return 2;
+                break;
+            }
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {

@@ -868,12 +868,9 @@ static char *yq(const char *s)
     return q ? q : cn_strdup("\"\"");
 }
 
-int cn_kubeconfig_write(const char *path, const char *name, const char *server_url,
-                        const char *ca_pem, const char *cert_pem_s, const char *key_pem_s,
-                        cn_err *err)
+char *cn_kubeconfig_render(const char *name, const char *server_url, const char *ca_pem,
+                           const char *cert_pem_s, const char *key_pem_s)
 {
-    if (!path || !name || !server_url || !ca_pem || !cert_pem_s || !key_pem_s)
-        return cn_err_bad_request(err, "kubeconfig: missing field");
     char *n = yq(name), *url = yq(server_url);
     char *ca = b64(ca_pem), *crt = b64(cert_pem_s), *key = b64(key_pem_s);
     cn_buf b;
@@ -899,12 +896,22 @@ int cn_kubeconfig_write(const char *path, const char *name, const char *server_u
                 "    client-key-data: %s\n"
                 "preferences: {}\n",
                 n, url, ca, n, n, n, n, n, crt, key);
-    int r = cn_write_file_atomic(path, b.data, b.len, 0600, err);
-    cn_buf_release(&b);
     free(n);
     free(url);
     free(ca);
     free(crt);
     free(key);
+    return cn_buf_detach(&b, NULL);
+}
+
+int cn_kubeconfig_write(const char *path, const char *name, const char *server_url,
+                        const char *ca_pem, const char *cert_pem_s, const char *key_pem_s,
+                        cn_err *err)
+{
+    if (!path || !name || !server_url || !ca_pem || !cert_pem_s || !key_pem_s)
+        return cn_err_bad_request(err, "kubeconfig: missing field");
+    char *text = cn_kubeconfig_render(name, server_url, ca_pem, cert_pem_s, key_pem_s);
+    int r = cn_write_file_atomic(path, text, strlen(text), 0600, err);
+    free(text);
     return r;
 }

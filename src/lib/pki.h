@@ -50,6 +50,11 @@ int cn_kubeconfig_write(const char *path, const char *name, const char *server_u
                         const char *ca_pem, const char *cert_pem, const char *key_pem,
                         cn_err *err);
 
+/* The same kubeconfig YAML in memory (caller frees); every argument
+ * non-NULL. */
+char *cn_kubeconfig_render(const char *name, const char *server_url, const char *ca_pem,
+                           const char *cert_pem, const char *key_pem);
+
 /* Write a CA pair and a service-account key pair fetched from another
  * server into DIR/pki (atomic files, pki/ca.crt last), after checking that
  * each key matches its certificate or public key. */

@@ -31,11 +31,12 @@ if [ -n "${CAIRN_TEST_ETCD:-}" ]; then
 fi
 
 # Start the server; waits until /readyz answers (bounded). CAIRN_SERVER_ARGS
-# adds flags to every start (the etcd variants of a suite set the datastore).
+# adds flags to every start (the etcd variants of a suite set the datastore);
+# CAIRN_SERVER_CMD runs another API server command (bridge) the same way.
 start_server() {
     : >"$WORK/server.out"
     # shellcheck disable=SC2086
-    "$CAIRN" server --data-dir "$DATA" --listen 127.0.0.1:0 ${CAIRN_SERVER_ARGS:-} "$@" >"$WORK/server.out" 2>>"$WORK/server.log" &
+    "$CAIRN" "${CAIRN_SERVER_CMD:-server}" --data-dir "$DATA" --listen 127.0.0.1:0 ${CAIRN_SERVER_ARGS:-} "$@" >"$WORK/server.out" 2>>"$WORK/server.log" &
     SERVER_PID=$!
     for _ in $(seq 1 200); do
         PORT=$(sed -n 's/.*on port \([0-9]*\)\..*/\1/p' "$WORK/server.out" | head -1)
