@@ -7,6 +7,9 @@
 int cn_cmd_server(int argc, char **argv);
 int cn_cmd_agent(int argc, char **argv);
 int cn_cmd_image(int argc, char **argv);
+int cn_cmd_cluster(int argc, char **argv);
+int cn_cmd_fleet(int argc, char **argv);
+int cn_cmd_apply(int argc, char **argv);
 int cn_cmd_bridge(int argc, char **argv);
 
 /* Flags shared by the commands that run an API server (`cairn server`,

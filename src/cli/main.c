@@ -15,6 +15,9 @@ static const struct command {
     { "agent", cn_cmd_agent, "run a worker node (pods as runc containers), or SIMULATED nodes with --simulate" },
     { "bridge", cn_cmd_bridge, "run the fleet's management API and bridge controller (docs/bridge.md)" },
     { "image", cn_cmd_image, "the node's image store: pull, import, ls, rm, prune" },
+    { "cluster", cn_cmd_cluster, "clusters of the fleet via the bridge: create, show, list, scale, upgrade, delete, ..." },
+    { "fleet", cn_cmd_fleet, "the fleet via the bridge: hosts, logical networks, status, ip-plan" },
+    { "apply", cn_cmd_apply, "create or update fleet objects (hosts, logical networks, clusters) from YAML" },
 };
 
 static void usage(FILE *f)
