@@ -100,7 +100,7 @@ KBB="nsenter --net=/run/netns/$FLEET_LAN $FLEET_KUBECTL --kubeconfig $WORK/bridg
 kbb() { in_lan "$FLEET_KUBECTL" --kubeconfig "$WORK/bridgeB/kubeconfig" "$@"; }
 limit_check() {
     local i now rc=0
-    in_lan "$CAIRN" bridge --data-dir "$WORK/bridgeB" --listen 127.0.0.1:9444 --no-fsync --host-grace 60m \
+    nsenter --net="/run/netns/$FLEET_LAN" -- "$CAIRN" bridge --data-dir "$WORK/bridgeB" --listen 127.0.0.1:9444 --no-fsync --host-grace 60m \
         >>"$WORK/bridgeB.log" 2>&1 &
     BRIDGE_B_PID=$!
     wait_for "second bridge ready" 60 sh -c "test -s $WORK/bridgeB/kubeconfig && nsenter --net=/run/netns/$FLEET_LAN curl -sfk https://127.0.0.1:9444/readyz" || return 1
