@@ -90,11 +90,17 @@ phase "lan, registry, bridge"
 # time, a long --host-grace) and run by no host agent: its 32 clusters are
 # admitted and planned (VirtualMachine objects made) but never started.
 # The refusal of the 33rd is the same admission code as on any bridge.
+# dup_ips KUBECTL-FN: addresses held twice (VM spec.ip, cluster endpoints).
+dup_ips() {
+    { "$1" get "$R_VM" -o jsonpath='{range .items[*]}{.spec.ip}{" "}{.metadata.name}{"\n"}{end}'
+      "$1" get "$R_CL" -o jsonpath='{range .items[*]}{.status.controlPlaneEndpoint}{" "}{.metadata.name}{" endpoint\n"}{end}'
+    } 2>/dev/null | awk 'NF { n[$1]++; who[$1] = who[$1] " " $2 } END { for (ip in n) if (n[ip] > 1) print ip ":" who[ip] }' | sort
+}
 KBB="nsenter --net=/run/netns/$FLEET_LAN $FLEET_KUBECTL --kubeconfig $WORK/bridgeB/kubeconfig"
 kbb() { in_lan "$FLEET_KUBECTL" --kubeconfig "$WORK/bridgeB/kubeconfig" "$@"; }
 limit_check() {
     local i now rc=0
-    in_lan "$CAIRN" bridge --data-dir "$WORK/bridgeB" --listen 127.0.0.1:9444 --no-fsync --host-grace 60m \
+    nsenter --net="/run/netns/$FLEET_LAN" -- "$CAIRN" bridge --data-dir "$WORK/bridgeB" --listen 127.0.0.1:9444 --no-fsync --host-grace 60m \
         >>"$WORK/bridgeB.log" 2>&1 &
     BRIDGE_B_PID=$!
     wait_for "second bridge ready" 60 sh -c "test -s $WORK/bridgeB/kubeconfig && nsenter --net=/run/netns/$FLEET_LAN curl -sfk https://127.0.0.1:9444/readyz" || return 1
@@ -123,6 +129,7 @@ limit_check() {
     expect_eq "second bridge: 32 Cluster objects" "32" sh -c "$KBB get $R_CL --no-headers | wc -l"
     # Let the controller plan them (VMs and IPs recorded) before comparing.
     wait_for "second bridge: 64 VMs planned" 120 eq 64 sh -c "$KBB get $R_VM --no-headers 2>/dev/null | wc -l"
+    expect_eq "second bridge: no IP handed out twice (VMs and endpoints)" "" dup_ips kbb
     # status.ipPools counts the addresses held by VMs and endpoints (the
     # upgrade surge is kept free by admission, not held): 64 + 32.
     wait_for "second bridge: 96 pool IPs in use (64 VMs, 32 endpoints)" 60 eq 96 \
@@ -236,6 +243,7 @@ C3_EP=$(jb "$R_CL/c3" '{.status.controlPlaneEndpoint}')
 expect_out "c3 has a control-plane endpoint from the pool" '^10\.220\.0\.1[0-9][0-9]$' echo "$C3_EP"
 # status.ipPools counts the addresses VMs and endpoints hold (the upgrade
 # surge is kept free by admission, not held): c3 6 + 1, c1 3 + 1.
+expect_eq "no IP handed out twice (VMs and endpoints)" "" dup_ips kb
 wait_for "lnet1's pool: 11 IPs in use by c3 and c1" 30 eq 11 pool_used lnet1
 USED_BOTH=$(pool_used lnet1)
 

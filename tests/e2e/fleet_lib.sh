@@ -102,7 +102,9 @@ fleet_host_net() {
 
 fleet_bridge_start() {
     mkdir -p "$WORK"
-    in_lan "$CAIRN" bridge --data-dir "$FLEET_BRIDGE_DATA" --listen "$FLEET_GW:$FLEET_BRIDGE_PORT" \
+    # nsenter, not the in_lan function: run in the background, a function
+    # is a subshell, and $! must be the bridge itself (nsenter execs it).
+    nsenter --net="/run/netns/$FLEET_LAN" -- "$CAIRN" bridge --data-dir "$FLEET_BRIDGE_DATA" --listen "$FLEET_GW:$FLEET_BRIDGE_PORT" \
         --no-fsync --host-grace 3s "${FLEET_BRIDGE_ARGS[@]}" "$@" >>"$WORK/bridge.log" 2>&1 &
     FLEET_BRIDGE_PID=$!
     local _
