@@ -125,31 +125,7 @@ for run in $(seq 1 "$RUNS"); do
     C33+=("$t")
     kb -n fleet-system get secret "$b-kubeconfig" -o jsonpath='{.data.value}' | base64 -d >"$WORK/$b.kubeconfig"
     kx() { in_lan "$FLEET_KUBECTL" --kubeconfig "$WORK/$b.kubeconfig" --request-timeout=10s "$@"; }
-    cat >"$WORK/web.yaml" <<WEB
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      nodeSelector: {fleet-bench: web}
-      affinity:
-        podAntiAffinity:
-          requiredDuringSchedulingIgnoredDuringExecution:
-          - labelSelector: {matchLabels: {app: web}}
-            topologyKey: kubernetes.io/hostname
-      containers:
-      - name: httpd
-        image: $FLEET_IMG
-        command: ["sh", "-c", "mkdir -p /tmp/www && echo ok > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www"]
-        readinessProbe:
-          httpGet: {path: /, port: 8080}
-          periodSeconds: 1
-WEB
+    fleet_web_yaml "$WORK/web.yaml" fleet-bench
     kx apply -f "$WORK/web.yaml" >/dev/null || die "run $run: deployment"
     until_ok 180 sh -c "[ \"\$(nsenter --net=/run/netns/$FLEET_LAN $FLEET_KUBECTL --kubeconfig $WORK/$b.kubeconfig get deployment web -o jsonpath='{.status.readyReplicas}')\" = 3 ]" ||
         die "run $run: web not Ready"

@@ -264,31 +264,7 @@ wait_for "kubectl on c1: 3 nodes Ready" 60 nodes_ready k1 3
 k3 get nodes -o wide 2>&1 | sed 's/^/     /'
 expect_eq "c3's workers carry the pool's labels" "3" sh -c "$K3 get nodes -l fleet-test=web --no-headers | wc -l"
 
-cat >"$WORK/web.yaml" <<WEB
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      nodeSelector: {fleet-test: web}
-      affinity:
-        podAntiAffinity:
-          requiredDuringSchedulingIgnoredDuringExecution:
-          - labelSelector: {matchLabels: {app: web}}
-            topologyKey: kubernetes.io/hostname
-      containers:
-      - name: httpd
-        image: $FLEET_IMG
-        command: ["sh", "-c", "mkdir -p /tmp/www && echo page-from-\$(hostname) > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www"]
-        readinessProbe:
-          httpGet: {path: /, port: 8080}
-          periodSeconds: 1
-WEB
+fleet_web_yaml "$WORK/web.yaml" fleet-test
 expect_ok "deploy the web app on c3 (3 replicas)" k3 apply -f "$WORK/web.yaml"
 web_ready() { [ "$(k3 get deployment web -o jsonpath='{.status.readyReplicas}' 2>/dev/null)" = 3 ]; }
 wait_for "3 web replicas Ready" 120 web_ready

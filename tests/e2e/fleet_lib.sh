@@ -310,6 +310,37 @@ fleet_up() {
 }
 
 # A host is Ready on the bridge.
+# fleet_web_yaml FILE LABEL: a 3-replica busybox httpd Deployment "web",
+# one pod per node (anti-affinity), on the nodes labelled LABEL=web, each
+# serving a page naming its pod; written to FILE (the test and the bench).
+fleet_web_yaml() {
+    cat >"$1" <<WEB
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      nodeSelector: {$2: web}
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+          - labelSelector: {matchLabels: {app: web}}
+            topologyKey: kubernetes.io/hostname
+      containers:
+      - name: httpd
+        image: $FLEET_IMG
+        command: ["sh", "-c", "mkdir -p /tmp/www && echo page-from-\$(hostname) > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www"]
+        readinessProbe:
+          httpGet: {path: /, port: 8080}
+          periodSeconds: 1
+WEB
+}
+
 fleet_host_ready() {
     [ "$(kb get host "$1" -o jsonpath='{.status.phase}' 2>/dev/null)" = Ready ]
 }
