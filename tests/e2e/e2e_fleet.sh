@@ -459,6 +459,35 @@ expect_eq "c1's VM disks are removed from the shared storage" "" echo "$left"
 expect_ok "c3 is untouched" nodes_ready k3 6
 phase "c1 deleted"
 
+# ------------------------------------------- the host returns; maintenance
+# Availability sets: back on its host, the spread is restored one VM at a
+# time (the rebalance of docs/bridge.md); then a host put in maintenance
+# is drained and emptied with the app serving throughout.
+vms_on() { kb get "$R_VM" -o jsonpath="{range .items[?(@.spec.host==\"$1\")]}{.metadata.name}{\" \"}{end}" 2>/dev/null; }
+running_on() { [ -n "$(vms_on "$1")" ] && ! vms_of c3 | awk -v h="$1" '$2 == h && ($4 != "Running" || $5 != h) { bad = 1 } END { exit !bad }'; }
+expect_ok "host $VICTIM comes back (new namespace, cairn host started)" fleet_host_start "$VICTIM"
+wait_for "$VICTIM Ready again on the bridge" 60 fleet_host_ready "$VICTIM"
+wait_for "spread restored: VMs placed on $VICTIM again and Running there" 180 running_on "$VICTIM"
+wait_for "3 web replicas Ready after the rebalance" 120 web_ready
+MAINT=${HOSTS[0]}; [ "$MAINT" = "$VICTIM" ] && MAINT=${HOSTS[1]}
+if [ -n "$HAVE_CLI" ]; then
+    expect_ok "cairn fleet host maintenance $MAINT on (drains, moves its VMs)" fl fleet host maintenance "$MAINT" on --timeout 300
+else
+    expect_ok "host $MAINT: spec.maintenance true" kb patch host "$MAINT" --type merge -p '{"spec":{"maintenance":true}}'
+fi
+wait_for "$MAINT in Maintenance" 60 eq Maintenance kb get host "$MAINT" -o jsonpath='{.status.phase}'
+wait_for "no VM placed on $MAINT any more" 240 eq "" vms_on "$MAINT"
+wait_for "3 web replicas Ready with $MAINT in maintenance" 120 web_ready
+expect_ok "c3's API answers" k3 get nodes
+expect_eq "no object lost across maintenance" "$KEEP_SUM" keep_sum
+if [ -n "$HAVE_CLI" ]; then
+    expect_ok "cairn fleet host maintenance $MAINT off" fl fleet host maintenance "$MAINT" off --timeout 120
+else
+    kb patch host "$MAINT" --type merge -p '{"spec":{"maintenance":false}}' >/dev/null
+fi
+wait_for "$MAINT Ready again" 60 fleet_host_ready "$MAINT"
+phase "host back (spread restored) and maintenance"
+
 fleet_cleanup
 fleet_check_logs
 echo "e2e_fleet: timings: c3 create ${T_C3:-?} s, c1 create ${T_C1:-?} s; host loss -> NotReady ${T_NOTREADY:-?} s, VMs Running ${T_VMS:-?} s, app Ready ${T_APP:-?} s; total $(fleet_since "$T_START") s"
