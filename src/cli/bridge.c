@@ -41,7 +41,7 @@ static void usage(FILE *f)
         "%s"
         "  --operation-timeout D   a cluster operation that has not finished after D fails (default 10m)\n"
         "  --host-grace D          a host whose heartbeat is older than D is NotReady and its VMs\n"
-        "                          fail over (default: that of the failover part)\n"
+        "                          fail over (default 40s; keep it above the hosts' --fence-after)\n"
         "                          D: seconds or minutes, fractions allowed (\"90\", \"1.5m\", \"300ms\")\n"
         "  -h, --help              show this help\n",
         DEFAULT_DATA_DIR, DEFAULT_LISTEN, cn_server_common_help);
