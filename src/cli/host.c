@@ -1,6 +1,6 @@
-/* host: `cairn host` — the host agent of the fleet (src/bridge/host.h,
+/* host: `cairn host` — the host agent of the fleet (src/host/host.h,
  * docs/host.md), and its hidden `cairn host vm-init CONFIG` (the init of
- * a node VM sandbox, src/bridge/vm.h). */
+ * a node VM sandbox, src/host/vm.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "agent/sim.h"
-#include "bridge/host.h"
+#include "host/host.h"
 #include "cli/cli.h"
 #include "lib/log.h"
 #include "lib/quantity.h"

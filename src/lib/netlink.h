@@ -2,7 +2,7 @@
  * indexes, addresses): bridges, veths, bridge ports and routes, spoken
  * with libmnl so that wiring a pod's or a VM's network
  * starts no `ip` process. Used by the agent's pod network (podnet.c) and
- * the host agent's VM sandboxes (bridge/vm.c).
+ * the host agent's VM sandboxes (host/vm.c).
  * Each call works on one netlink socket, which is bound to the network
  * namespace it was opened in: a socket opened inside another namespace
  * keeps talking to that namespace after the thread has left it. Addresses

@@ -8,7 +8,7 @@
  * ends the VM: when PID 1 exits the kernel kills the rest of the
  * namespace, the agent's containers included. */
 #define _GNU_SOURCE
-#include "bridge/vm.h"
+#include "host/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * and the VM init's config, and the clone into new namespaces. The VM
  * init itself is vminit.c. */
 #define _GNU_SOURCE
-#include "bridge/vm.h"
+#include "host/vm.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

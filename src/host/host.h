@@ -21,7 +21,7 @@
 #define CN_HOST_H
 
 #include <stdint.h>
-#include "bridge/vm.h"
+#include "host/vm.h"
 #include "lib/err.h"
 
 typedef struct cn_host_config {

@@ -2,7 +2,7 @@
  * thread (with self-fencing), and the reconcile loop that turns the
  * VirtualMachines assigned to this host into running sandboxes (vm.c). */
 #define _GNU_SOURCE
-#include "bridge/host.h"
+#include "host/host.h"
 
 #include <dirent.h>
 #include <errno.h>
