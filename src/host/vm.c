@@ -25,6 +25,7 @@
 #include "client/client.h"
 #include "lib/log.h"
 #include "lib/netlink.h"
+#include "lib/strmap.h"
 #include "lib/pki.h"
 #include "lib/util.h"
 
@@ -320,8 +321,14 @@ static int network_make(const cn_vm_env *env, const char *vm, const json_t *spec
     if ((rc = cn_nl_link_index(host, veth, &hidx)) < 0 || (rc = cn_nl_link_up(host, hidx, br)) < 0) goto nlfail;
     if ((rc = cn_nl_open(nsfd, &in)) < 0) goto nlfail;
     if ((rc = cn_nl_link_index(in, "lo", &lo)) < 0 || (rc = cn_nl_link_up(in, lo, 0)) < 0) goto nlfail;
-    if ((rc = cn_nl_link_index(in, "eth0", &eth)) < 0 || (rc = cn_nl_addr_add(in, eth, ip, prefix)) < 0 ||
-        (rc = cn_nl_link_up(in, eth, 0)) < 0)
+    /* One MAC for the VM's life, wherever it runs (as a Hyper-V VM keeps
+     * its NIC's): after a failover its neighbours' ARP entries still hold.
+     * Locally administered, unicast, from the VM's name. */
+    uint64_t hv = cn_str_hash(vm);
+    unsigned char mac[6] = { 0x02, (unsigned char)(hv >> 32), (unsigned char)(hv >> 24), (unsigned char)(hv >> 16),
+                             (unsigned char)(hv >> 8), (unsigned char)hv };
+    if ((rc = cn_nl_link_index(in, "eth0", &eth)) < 0 || (rc = cn_nl_link_set_mac(in, eth, mac)) < 0 ||
+        (rc = cn_nl_addr_add(in, eth, ip, prefix)) < 0 || (rc = cn_nl_link_up(in, eth, 0)) < 0)
         goto nlfail;
     if (gw && (rc = cn_nl_route_replace(in, 0, 0, gw, RTPROT_BOOT)) < 0) goto nlfail;
     rc = 0;

@@ -67,6 +67,17 @@ int cn_nl_link_del(cn_nl *c, unsigned idx)
     return rc == -ENODEV ? 0 : rc;
 }
 
+int cn_nl_link_set_mac(cn_nl *c, unsigned idx, const unsigned char mac[6])
+{
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    struct nlmsghdr *h = cn_nl_msg(buf, RTM_NEWLINK, 0);
+    struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(h, sizeof *ifm);
+    ifm->ifi_family = AF_UNSPEC;
+    ifm->ifi_index = (int)idx;
+    mnl_attr_put(h, IFLA_ADDRESS, 6, mac);
+    return cn_nl_talk(c, h, NULL, NULL);
+}
+
 int cn_nl_link_up(cn_nl *c, unsigned idx, unsigned master)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];

@@ -21,6 +21,8 @@ int cn_nl_bridge_add(cn_nl *c, const char *name, const unsigned char mac[6]);
  * namespace peer_nsfd. */
 int cn_nl_veth_add(cn_nl *c, const char *host, const char *peer, int peer_nsfd, int mtu);
 int cn_nl_link_del(cn_nl *c, unsigned idx);
+/* Set the MAC address of idx. */
+int cn_nl_link_set_mac(cn_nl *c, unsigned idx, const unsigned char mac[6]);
 /* Up, and (master > 0) enslaved to master. */
 int cn_nl_link_up(cn_nl *c, unsigned idx, unsigned master);
 /* Hairpin mode on bridge port idx: a frame may leave by the port it came

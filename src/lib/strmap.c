@@ -19,7 +19,7 @@ struct cn_strmap {
     size_t nb, n;
 };
 
-static uint64_t fnv(const char *s)
+uint64_t cn_str_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ULL;
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
@@ -57,11 +57,11 @@ static entry **find(const cn_strmap *m, const char *key, uint64_t h)
 
 void *cn_strmap_get(const cn_strmap *m, const char *key)
 {
-    entry *e = *find(m, key, fnv(key));
+    entry *e = *find(m, key, cn_str_hash(key));
     return e ? e->val : NULL;
 }
 
-bool cn_strmap_has(const cn_strmap *m, const char *key) { return *find(m, key, fnv(key)) != NULL; }
+bool cn_strmap_has(const cn_strmap *m, const char *key) { return *find(m, key, cn_str_hash(key)) != NULL; }
 
 static void grow(cn_strmap *m)
 {
@@ -81,7 +81,7 @@ static void grow(cn_strmap *m)
 
 void *cn_strmap_put(cn_strmap *m, const char *key, void *val)
 {
-    uint64_t h = fnv(key);
+    uint64_t h = cn_str_hash(key);
     entry **pp = find(m, key, h);
     if (*pp) {
         void *old = (*pp)->val;
@@ -101,7 +101,7 @@ void *cn_strmap_put(cn_strmap *m, const char *key, void *val)
 
 void *cn_strmap_del(cn_strmap *m, const char *key)
 {
-    entry **pp = find(m, key, fnv(key));
+    entry **pp = find(m, key, cn_str_hash(key));
     entry *e = *pp;
     if (!e) return NULL;
     *pp = e->next;

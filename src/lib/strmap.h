@@ -6,6 +6,7 @@
 #define CN_STRMAP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 typedef struct cn_strmap cn_strmap;
@@ -22,6 +23,9 @@ void *cn_strmap_del(cn_strmap *m, const char *key);
 size_t cn_strmap_len(const cn_strmap *m);
 /* Visit every entry (unspecified order); fn returns false to stop. fn must
  * not change the map. */
+/* FNV-1a of s: the map's hash, also a stable hash of a name elsewhere. */
+uint64_t cn_str_hash(const char *s);
+
 void cn_strmap_foreach(const cn_strmap *m, bool (*fn)(void *ud, const char *key, void *val), void *ud);
 
 #endif

@@ -372,6 +372,8 @@ VICTIM_PODS=$(k3 get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.na
     awk -v n="$VICTIM_NODES" '$2 == n && n != "" {print $1}')
 echo "     victim $VICTIM runs: $MOVED; web pods there: ${VICTIM_PODS:-none}"
 expect_ok "the victim runs a c3 control-plane VM and a c3 worker with a web pod" test -n "$VICTIM_PODS"
+VICTIM_WIP=$(vms_of c3 worker | awk -v h="$VICTIM" '$2 == h {print $3; exit}')
+VICTIM_WMAC=$(mac_of "$VICTIM_WIP")
 
 # Probe c3's API through the endpoint every 0.5 s from now on.
 (
@@ -397,6 +399,10 @@ moved_back() {
 }
 wait_for "the victim's VMs Running again on other hosts (spec.host changed)" 180 moved_back
 T_VMS=$(fleet_since "$T_KILL")
+# The VM keeps its NIC's MAC on its new host (a Hyper-V VM does): the
+# lan's ARP entry for it is right without waiting for it to age out.
+fresh_mac_of() { ip -n "$FLEET_LAN" neigh flush to "$1" 2>/dev/null; mac_of "$1"; }
+expect_eq "the moved worker $VICTIM_WIP keeps its MAC ($VICTIM_WMAC)" "$VICTIM_WMAC" fresh_mac_of "$VICTIM_WIP"
 for v in $MOVED; do echo "     $v -> $(jb "$R_VM/$v" '{.spec.host} {.status.phase} ip {.spec.ip}')"; done
 wait_for "c3: 6 nodes Ready again" 180 nodes_ready k3 6
 # Ready again = 3 Ready replicas, and each pod of the victim's worker runs
