@@ -246,7 +246,11 @@ ke() {   # ke N kubectl-args...: against server N of the etcd control plane
         --request-timeout=5s "$@"
 }
 expect_ok "etcd control plane: the VMs run etcd" test -s "$STORAGE/vms/$E-cp-0/etcd/member/snap/db"
-expect_ok "a write through server 1" ke 1 create configmap shared --from-literal=k=v
+# The first write waits for a fresh etcd cluster's first commits, which
+# can exceed one request's 5 s on a loaded machine: retried (a create that
+# timed out but landed shows as the object being there).
+write1() { ke 1 create configmap shared --from-literal=k=v >/dev/null 2>&1 || ke 1 get configmap shared >/dev/null 2>&1; }
+wait_for "a write through server 1" 60 write1
 expect_eq "... is read through server 3 (one etcd cluster)" "v" ke 3 get configmap shared -o jsonpath='{.data.k}'
 expect_eq "etcd has 3 members" 3 sh -c "nsenter --net=/run/netns/cnvm-$H-$E-cp-0 etcdctl --endpoints http://10.99.0.111:2379 member list | wc -l"
 echo "e2e_host: $(( $(date +%s) - T0 )) s: etcd control plane done"
