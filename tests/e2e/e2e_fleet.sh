@@ -474,7 +474,7 @@ running_on() { [ -n "$(vms_on "$1")" ] && ! vms_of c3 | awk -v h="$1" '$2 == h &
 expect_ok "host $VICTIM comes back (new namespace, cairn host started)" fleet_host_start "$VICTIM"
 wait_for "$VICTIM Ready again on the bridge" 60 fleet_host_ready "$VICTIM"
 wait_for "spread restored: VMs placed on $VICTIM again and Running there" 180 running_on "$VICTIM"
-wait_for "3 web replicas Ready after the rebalance" 120 web_ready
+wait_for "3 web replicas Ready after the rebalance" 300 web_ready
 MAINT=${HOSTS[0]}; [ "$MAINT" = "$VICTIM" ] && MAINT=${HOSTS[1]}
 if [ -n "$HAVE_CLI" ]; then
     expect_ok "cairn fleet host maintenance $MAINT on (drains, moves its VMs)" fl fleet host maintenance "$MAINT" on --timeout 300
@@ -483,7 +483,7 @@ else
 fi
 wait_for "$MAINT in Maintenance" 60 eq Maintenance kb get host "$MAINT" -o jsonpath='{.status.phase}'
 wait_for "no VM placed on $MAINT any more" 240 eq "" vms_on "$MAINT"
-wait_for "3 web replicas Ready with $MAINT in maintenance" 120 web_ready
+wait_for "3 web replicas Ready with $MAINT in maintenance" 300 web_ready
 expect_ok "c3's API answers" k3 get nodes
 expect_eq "no object lost across maintenance" "$KEEP_SUM" keep_sum
 if [ -n "$HAVE_CLI" ]; then
